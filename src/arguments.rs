@@ -1,0 +1,281 @@
+//! The command line. Every flag has an environment twin so the action can pass everything
+//! through `env:`; tokens have no flag at all, only `SHIPGATE_TOKEN` and
+//! `SHIPGATE_STATUS_TOKEN`.
+
+use std::path::PathBuf;
+
+use clap::{builder::FalseyValueParser, Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 ok or not applicable · 1 verified, and the answer is no · 2 could not verify \
+(treated as failure) · 64 usage error.
+
+Tokens are read from the environment only: SHIPGATE_TOKEN (reads, and sync's push) and \
+SHIPGATE_STATUS_TOKEN (review-fire's status writes). They are never accepted as flags.
+
+Start here, no server needed:
+  shipgate tier --local --base main --head HEAD";
+
+/// Fail-closed ship gates for Gitea and Forgejo Actions.
+///
+/// shipgate keeps `staging` a superset of `main` (sync), labels each pull request with its
+/// risk tier (tier), and fires the qa/security review gates once genuine approvals are in
+/// (review-fire). A gate that cannot verify is a red gate: every such path exits 2.
+#[derive(Debug, Parser)]
+#[command(name = "shipgate", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Arguments {
+    /// Path of the config file [default: .gitea/shipgate.yml read from the base branch]
+    #[arg(long, global = true, env = "SHIPGATE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Decide and report, but write nothing (no label, status or push); reads still fail closed
+    #[arg(long, global = true, env = "SHIPGATE_DRY_RUN", value_parser = FalseyValueParser::new())]
+    pub dry_run: bool,
+
+    /// Output on stdout: human text, or exactly one JSON object
+    #[arg(long, global = true, env = "SHIPGATE_FORMAT", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Repository as OWNER/NAME [default: $GITHUB_REPOSITORY]
+    #[arg(long, global = true, env = "SHIPGATE_REPO", value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Attempts per API request on 429, 5xx, timeouts and connection errors
+    #[arg(
+        long,
+        global = true,
+        env = "SHIPGATE_ATTEMPTS",
+        default_value_t = 4,
+        value_name = "N"
+    )]
+    pub attempts: u32,
+
+    /// First retry delay in milliseconds (doubles per retry, with jitter)
+    #[arg(
+        long,
+        global = true,
+        env = "SHIPGATE_BACKOFF_MS",
+        default_value_t = 500,
+        value_name = "MS",
+        hide_short_help = true
+    )]
+    pub backoff_ms: u64,
+
+    /// Gitea server URL [default: $GITHUB_SERVER_URL]
+    #[arg(long, global = true, env = "SHIPGATE_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Seconds before one API request is abandoned
+    #[arg(
+        long,
+        global = true,
+        env = "SHIPGATE_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECS"
+    )]
+    pub timeout: f64,
+
+    /// More log lines on stderr (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Keep a branch (staging) a superset of another (main): fast-forward or merge, then push
+    ///
+    /// Fetches both tips into a temporary bare repository (or --git-dir), plans
+    /// up-to-date / fast-forward / merge / conflict, merges in memory and pushes natively
+    /// with the fetched tip as the expected old value. Never forces, never deletes. A
+    /// conflict, a rejected push or a race that outlasts sync.max_attempts exits 1 with a
+    /// runbook; 401/403 or an unreachable server exits 2.
+    ///
+    /// Token: SHIPGATE_TOKEN with write:repository of an account allowed to push to the
+    /// target branch (the automatic Actions token cannot push to protected branches before
+    /// Gitea 1.27).
+    ///
+    /// Example: shipgate sync --from main --to staging
+    #[command(
+        after_help = "Example:\n  SHIPGATE_TOKEN=… shipgate sync --server https://gitea.example --repo acme/app"
+    )]
+    Sync(SyncArgs),
+
+    /// Label a pull request with its risk tier (tier:low|medium|high), computed from its diff
+    ///
+    /// Reads the PR's changed files (API, every page, or git with --local/--from-git) and
+    /// the policy from the base branch only, then applies exactly one tier label. A label
+    /// higher than computed is kept; a lower one only if a non-author (in
+    /// tier.override_teams, when set) added it; otherwise exit 1. Two tier labels exit 1.
+    ///
+    /// Token: SHIPGATE_TOKEN with read:repository and write:issue (labels). --local needs
+    /// no token and no server.
+    #[command(
+        after_help = "Examples:\n  shipgate tier --local --base main --head HEAD\n  SHIPGATE_TOKEN=… shipgate tier --pr 42 --repo acme/app --server https://gitea.example"
+    )]
+    Tier(TierArgs),
+
+    /// Post the qa-review / security-review statuses once a PR has N genuine approvals
+    ///
+    /// Re-reads the PR, its reviews, labels and team memberships from the API (never
+    /// trusting the event), decides each gate with one shared "genuine approval"
+    /// predicate and posts an honest commit status to the current head: success only when
+    /// earned, pending while approvals are missing, failure when blocked. /qa-recheck and
+    /// /security-recheck comments re-fire it.
+    ///
+    /// Tokens: SHIPGATE_TOKEN (read:repository, read:organization) to evaluate, and a
+    /// distinct SHIPGATE_STATUS_TOKEN (write:repository) to post statuses.
+    #[command(
+        name = "review-fire",
+        after_help = "Examples:\n  shipgate review-fire --pr 42\n  shipgate review-fire --pr 42 --diagnose"
+    )]
+    ReviewFire(ReviewArgs),
+
+    /// Check or print the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Print shipgate's version
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Branch to take changes from [default: sync.from, main]
+    #[arg(long, env = "SHIPGATE_SYNC_FROM", value_name = "BRANCH")]
+    pub from: Option<String>,
+
+    /// Branch to keep a superset [default: sync.to, staging]
+    #[arg(long, env = "SHIPGATE_SYNC_TO", value_name = "BRANCH")]
+    pub to: Option<String>,
+
+    /// Git remote URL [default: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git]
+    #[arg(long, env = "SHIPGATE_REMOTE", value_name = "URL")]
+    pub remote: Option<String>,
+
+    /// Fetch into this bare repository (incremental) instead of a temporary one
+    #[arg(long, env = "SHIPGATE_GIT_DIR", value_name = "DIR")]
+    pub git_dir: Option<PathBuf>,
+
+    /// Only prove the token: GET /user (and sync.expect_login) plus an authenticated
+    /// receive-pack advertisement
+    #[arg(long)]
+    pub check_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TierArgs {
+    /// Pull request number [default: from the event]
+    #[arg(long, env = "SHIPGATE_PR", value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// Compute from a local git repository, no server and no token; nothing is labeled
+    #[arg(long, conflicts_with = "pr")]
+    pub local: bool,
+
+    /// Read the changed files from the local checkout (both commits must be present)
+    /// instead of the API; labels are still applied through the API
+    #[arg(long)]
+    pub from_git: bool,
+
+    /// Base revision for --local/--from-git [default: the PR's base, or main]
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Head revision for --local/--from-git [default: the PR's head, or HEAD]
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// The git repository for --local/--from-git
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub repo_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Pull request number [default: from the event]
+    #[arg(long, env = "SHIPGATE_PR", value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// Report whether the gates' workflows can auto-fire for this PR, post nothing
+    #[arg(long)]
+    pub diagnose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file: unknown keys, wrong types and bad values, with line and column
+    Check {
+        /// The file [default: .gitea/shipgate.yml]
+        path: Option<PathBuf>,
+    },
+    /// Print the full default config, with comments
+    Default,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Arguments, clap::Error> {
+        Arguments::try_parse_from(std::iter::once("shipgate").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        Arguments::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let args = parse(&["tier", "--local", "--format", "json", "--dry-run"]).expect("parses");
+        assert_eq!(args.format, Format::Json);
+        assert!(args.dry_run);
+        match args.command {
+            Command::Tier(t) => assert!(t.local),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn table_of_argv() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["sync", "--from", "main", "--to", "stage"], "sync"),
+            (&["review-fire", "--pr", "7", "--diagnose"], "review-fire"),
+            (&["config", "check", "x.yml"], "config"),
+            (&["config", "default"], "config"),
+            (&["version"], "version"),
+        ];
+        for (argv, expected) in cases {
+            let args = parse(argv).expect("parses");
+            let name = match args.command {
+                Command::Sync(_) => "sync",
+                Command::Tier(_) => "tier",
+                Command::ReviewFire(_) => "review-fire",
+                Command::Config(_) => "config",
+                Command::Version => "version",
+            };
+            assert_eq!(name, *expected, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn no_token_flag_exists() {
+        assert!(parse(&["sync", "--token", "x"]).is_err());
+    }
+
+    #[test]
+    fn local_conflicts_with_pr() {
+        assert!(parse(&["tier", "--local", "--pr", "3"]).is_err());
+    }
+
+    #[test]
+    fn unknown_mode_is_an_error() {
+        assert!(parse(&["deploy"]).is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! The top-level error: every way a run can end without a verdict.
+//!
+//! A verdict of "no" (exit 1) is not an error: it is an [`Outcome`](crate::Outcome) with
+//! [`Verdict::No`](crate::Verdict::No). Errors are the runs that could not verify (exit 2)
+//! or were asked for something that makes no sense (exit 64).
+
+use std::path::PathBuf;
+
+/// Everything that stops a run before it reaches a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line was wrong.
+    #[error("{message}")]
+    Usage { message: String },
+
+    /// A token the run needs is not in the environment.
+    #[error("no token in `{var}`: {purpose}")]
+    MissingToken {
+        var: &'static str,
+        purpose: &'static str,
+    },
+
+    /// A fact about the run (repository, server, pull request) could not be found.
+    #[error("cannot tell {what}: {why}")]
+    MissingContext { what: &'static str, why: String },
+
+    /// The event payload could not be read.
+    #[error("cannot read the event payload `{}`: {why}", path.display())]
+    Event { path: PathBuf, why: String },
+
+    /// The configuration is invalid or unreadable.
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+
+    /// The forge API did not give an answer the run could trust.
+    #[error(transparent)]
+    Forge(#[from] crate::forge::Error),
+
+    /// A git operation failed before a verdict.
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+
+    /// Something the run relies on could not be verified; the generic form for modes.
+    #[error("cannot verify {what}: {why}")]
+    CannotVerify {
+        what: String,
+        why: String,
+        hint: String,
+    },
+
+    /// Writing a report (stdout, summary, outputs) failed.
+    #[error("cannot write {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code. No `_` arm: a new variant must decide.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } => 64,
+            Error::MissingToken { .. }
+            | Error::MissingContext { .. }
+            | Error::Event { .. }
+            | Error::Config(_)
+            | Error::Forge(_)
+            | Error::Git(_)
+            | Error::CannotVerify { .. }
+            | Error::Io { .. } => 2,
+        }
+    }
+
+    /// A short title for the `::error title=…::` annotation.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Error::Usage { .. } => "usage error",
+            Error::MissingToken { .. } => "token missing",
+            Error::MissingContext { .. } => "context missing",
+            Error::Event { .. } => "event payload unreadable",
+            Error::Config(_) => "configuration invalid",
+            Error::Forge(e) => e.title(),
+            Error::Git(e) => e.title(),
+            Error::CannotVerify { .. } => "cannot verify",
+            Error::Io { .. } => "report not written",
+        }
+    }
+
+    /// The operator's next step.
+    pub fn hint(&self) -> String {
+        match self {
+            Error::Usage { .. } => "run `shipgate --help` for the commands and flags".into(),
+            Error::MissingToken { var, .. } => format!(
+                "pass a token through the action's `token` input (or set `{var}` in the step's env:); \
+                 it is read from the environment only, never from the command line"
+            ),
+            Error::MissingContext { .. } => {
+                "run inside a Gitea Actions job, or pass --server, --repo and --pr explicitly".into()
+            }
+            Error::Event { .. } => {
+                "check GITHUB_EVENT_PATH points at the event JSON the runner wrote".into()
+            }
+            Error::Config(e) => e.hint(),
+            Error::Forge(e) => e.hint(),
+            Error::Git(e) => e.hint(),
+            Error::CannotVerify { hint, .. } => hint.clone(),
+            Error::Io { .. } => "check the runner's disk and the GITHUB_OUTPUT/GITHUB_STEP_SUMMARY paths".into(),
+        }
+    }
+}

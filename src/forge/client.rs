@@ -1,0 +1,651 @@
+//! The HTTP side: one `reqwest::Client`, typed methods, pagination and retries.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Once,
+    },
+    time::Duration,
+};
+
+use reqwest::{header, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{types::*, Error};
+use crate::context::{RepoRef, Secret};
+
+/// Gitea's silent cap on `limit`.
+pub const PAGE_LIMIT: usize = 50;
+
+/// Tunables; defaults suit a job on a real server, tests shrink them.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Whole-request timeout (connect + send + read body).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Attempts per request, the first included (≥ 1).
+    pub attempts: u32,
+    /// First backoff delay; doubles per retry, plus up to 50 % jitter.
+    pub backoff: Duration,
+    /// Longest wait between attempts, `Retry-After` included.
+    pub max_backoff: Duration,
+    /// Pages fetched at once after the first (1 = sequential).
+    pub page_concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(10),
+            page_concurrency: 8,
+        }
+    }
+}
+
+/// A Gitea API client bound to one server and one token. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    api: String,
+    token: Secret,
+    options: Options,
+    calls: AtomicU64,
+}
+
+/// Install ring as rustls' process-wide provider, once.
+pub(crate) fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // An Err means another provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The Mozilla roots, merged with the system's so bare images work too.
+pub(crate) fn bundled_roots() -> Vec<reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
+}
+
+struct Response {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Client {
+    /// `api` is the API base, e.g. `https://gitea.example/api/v1`.
+    pub fn new(api: &str, token: Secret, options: Options) -> Result<Client, Error> {
+        install_crypto_provider();
+        let api = api.trim_end_matches('/').to_owned();
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            return Err(Error::Setup {
+                detail: format!("`{api}` is not an http(s) URL"),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .tls_certs_merge(bundled_roots())
+            .build()
+            .map_err(|e| Error::Setup {
+                detail: e.to_string(),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api,
+                token,
+                options: Options {
+                    attempts: options.attempts.max(1),
+                    page_concurrency: options.page_concurrency.max(1),
+                    ..options
+                },
+                calls: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.inner.api, path)
+    }
+
+    /// Send one request with retries. `idempotent: false` never retries once sent.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Response, Error> {
+        let url = self.url(path);
+        let request_name = format!("{method} {url}");
+        let options = &self.inner.options;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.inner.calls.fetch_add(1, Ordering::Relaxed);
+            let mut builder = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .query(query)
+                .header(
+                    header::AUTHORIZATION,
+                    format!("token {}", self.inner.token.expose()),
+                )
+                .header(header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                builder = builder
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string());
+            }
+            tracing::debug!(request = %request_name, attempt, "forge request");
+            let result = match builder.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Ok(body) => Ok(Response {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                        }),
+                        Err(e) => Err(describe(&e)),
+                    }
+                }
+                Err(e) => Err(describe(&e)),
+            };
+            let retry_after = match &result {
+                Ok(r) if is_retryable_status(r.status) => {
+                    if !idempotent && r.status != StatusCode::TOO_MANY_REQUESTS {
+                        None
+                    } else {
+                        Some(retry_after(&r.headers))
+                    }
+                }
+                Ok(_) => None,
+                // A transport error on a non-idempotent write may have reached the server.
+                Err(_) if !idempotent => None,
+                Err(_) => Some(None),
+            };
+            match (retry_after, attempt < options.attempts) {
+                (Some(after), true) => {
+                    let delay = after.unwrap_or_else(|| backoff(options, attempt));
+                    tracing::debug!(request = %request_name, ?delay, "retrying");
+                    tokio::time::sleep(delay.min(options.max_backoff)).await;
+                }
+                _ => {
+                    return match result {
+                        Ok(response) => classify(&request_name, response, attempt),
+                        Err(detail) => Err(Error::Transient {
+                            request: request_name,
+                            attempts: attempt,
+                            detail,
+                        }),
+                    };
+                }
+            }
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, Error> {
+        let response = self.send(Method::GET, path, query, None, true).await?;
+        decode(&format!("GET {}", self.url(path)), &response.body)
+    }
+
+    /// Every item of a paginated list, proven complete against `X-Total-Count`.
+    async fn get_all<T>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let request = format!("GET {}", self.url(path));
+        let (total, first) = self.get_page::<T>(path, query, 1).await?;
+        let pages = total.div_ceil(PAGE_LIMIT).max(1);
+        check_page(&request, 1, first.len(), total)?;
+        let mut items = first;
+        if pages > 1 {
+            let semaphore = Arc::new(tokio::sync::Semaphore::new(
+                self.inner.options.page_concurrency,
+            ));
+            let mut tasks = tokio::task::JoinSet::new();
+            for page in 2..=pages {
+                let client = self.clone();
+                let path = path.to_owned();
+                let query: Vec<(String, String)> = query
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect();
+                let semaphore = Arc::clone(&semaphore);
+                tasks.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await;
+                    let query: Vec<(&str, String)> =
+                        query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                    let result = client.get_page::<T>(&path, &query, page).await;
+                    (page, result)
+                });
+            }
+            let mut rest: Vec<(usize, Vec<T>)> = Vec::with_capacity(pages - 1);
+            while let Some(joined) = tasks.join_next().await {
+                let (page, result) = joined.map_err(|e| Error::Protocol {
+                    request: request.clone(),
+                    detail: format!("a page fetch did not finish: {e}"),
+                })?;
+                let (page_total, page_items) = result?;
+                if page_total != total {
+                    return Err(Error::Protocol {
+                        request: request.clone(),
+                        detail: format!(
+                            "X-Total-Count changed from {total} to {page_total} while paging"
+                        ),
+                    });
+                }
+                check_page(&request, page, page_items.len(), total)?;
+                rest.push((page, page_items));
+            }
+            rest.sort_by_key(|(page, _)| *page);
+            for (_, page_items) in rest {
+                items.extend(page_items);
+            }
+        }
+        if items.len() != total {
+            return Err(Error::Protocol {
+                request,
+                detail: format!("X-Total-Count says {total} items, {} arrived", items.len()),
+            });
+        }
+        Ok(items)
+    }
+
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        page: usize,
+    ) -> Result<(usize, Vec<T>), Error> {
+        let mut query = query.to_vec();
+        query.push(("page", page.to_string()));
+        query.push(("limit", PAGE_LIMIT.to_string()));
+        let response = self.send(Method::GET, path, &query, None, true).await?;
+        let request = format!("GET {} page {page}", self.url(path));
+        let total = response
+            .headers
+            .get("x-total-count")
+            .ok_or_else(|| Error::Protocol {
+                request: request.clone(),
+                detail: "no X-Total-Count header: cannot prove the list is complete".into(),
+            })?
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .ok_or_else(|| Error::Protocol {
+                request: request.clone(),
+                detail: "X-Total-Count is not a number".into(),
+            })?;
+        let items = decode(&request, &response.body)?;
+        Ok((total, items))
+    }
+
+    async fn write_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        idempotent: bool,
+    ) -> Result<T, Error> {
+        let name = format!("{method} {}", self.url(path));
+        let response = self.send(method, path, &[], Some(body), idempotent).await?;
+        decode(&name, &response.body)
+    }
+
+    // ---- typed methods -------------------------------------------------------------
+
+    /// `GET /user`: whose token this is.
+    pub async fn current_user(&self) -> Result<User, Error> {
+        self.get_json("/user", &[]).await
+    }
+
+    /// `GET /repos/{o}/{r}/pulls/{index}`.
+    pub async fn pull(&self, repo: &RepoRef, index: u64) -> Result<PullRequest, Error> {
+        self.get_json(&format!("/repos/{repo}/pulls/{index}"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/issues/{index}`.
+    pub async fn issue(&self, repo: &RepoRef, index: u64) -> Result<Issue, Error> {
+        self.get_json(&format!("/repos/{repo}/issues/{index}"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/pulls/{index}/files`, every page.
+    pub async fn pull_files(&self, repo: &RepoRef, index: u64) -> Result<Vec<ChangedFile>, Error> {
+        self.get_all(&format!("/repos/{repo}/pulls/{index}/files"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/pulls/{index}/reviews`, every page.
+    pub async fn pull_reviews(&self, repo: &RepoRef, index: u64) -> Result<Vec<Review>, Error> {
+        self.get_all(&format!("/repos/{repo}/pulls/{index}/reviews"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/issues/{index}/labels` (not paginated by Gitea).
+    pub async fn issue_labels(&self, repo: &RepoRef, index: u64) -> Result<Vec<Label>, Error> {
+        self.get_json(&format!("/repos/{repo}/issues/{index}/labels"), &[])
+            .await
+    }
+
+    /// `POST /repos/{o}/{r}/issues/{index}/labels` by id (works on Gitea 1.21 too).
+    pub async fn add_issue_labels(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        ids: &[i64],
+    ) -> Result<Vec<Label>, Error> {
+        self.write_json(
+            Method::POST,
+            &format!("/repos/{repo}/issues/{index}/labels"),
+            &serde_json::json!({ "labels": ids }),
+            true,
+        )
+        .await
+    }
+
+    /// `DELETE /repos/{o}/{r}/issues/{index}/labels/{id}`.
+    pub async fn remove_issue_label(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        id: i64,
+    ) -> Result<(), Error> {
+        self.send(
+            Method::DELETE,
+            &format!("/repos/{repo}/issues/{index}/labels/{id}"),
+            &[],
+            None,
+            true,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `GET /repos/{o}/{r}/labels`, every page.
+    pub async fn repo_labels(&self, repo: &RepoRef) -> Result<Vec<Label>, Error> {
+        self.get_all(&format!("/repos/{repo}/labels"), &[]).await
+    }
+
+    /// `POST /repos/{o}/{r}/labels`. Not retried: Gitea accepts duplicate names.
+    pub async fn create_label(
+        &self,
+        repo: &RepoRef,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<Label, Error> {
+        self.write_json(
+            Method::POST,
+            &format!("/repos/{repo}/labels"),
+            &serde_json::json!({ "name": name, "color": color, "description": description }),
+            false,
+        )
+        .await
+    }
+
+    /// `GET /repos/{o}/{r}/issues/{index}/timeline`, every page.
+    pub async fn issue_timeline(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+    ) -> Result<Vec<TimelineComment>, Error> {
+        self.get_all(&format!("/repos/{repo}/issues/{index}/timeline"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, oldest first as Gitea sorts them.
+    pub async fn statuses(&self, repo: &RepoRef, sha: &str) -> Result<Vec<CommitStatus>, Error> {
+        self.get_all(&format!("/repos/{repo}/statuses/{sha}"), &[])
+            .await
+    }
+
+    /// `POST /repos/{o}/{r}/statuses/{sha}`.
+    pub async fn create_status(
+        &self,
+        repo: &RepoRef,
+        sha: &str,
+        status: &CreateStatus,
+    ) -> Result<CommitStatus, Error> {
+        let body = serde_json::to_value(status).map_err(|e| Error::Setup {
+            detail: e.to_string(),
+        })?;
+        self.write_json(
+            Method::POST,
+            &format!("/repos/{repo}/statuses/{sha}"),
+            &body,
+            true,
+        )
+        .await
+    }
+
+    /// `GET /orgs/{org}/teams`, every page.
+    pub async fn org_teams(&self, org: &str) -> Result<Vec<Team>, Error> {
+        self.get_all(&format!("/orgs/{org}/teams"), &[]).await
+    }
+
+    /// `GET /teams/{id}/members/{login}`: 200/204 member, 404 verified non-member,
+    /// anything else an error.
+    pub async fn is_team_member(&self, team_id: i64, login: &str) -> Result<bool, Error> {
+        match self
+            .send(
+                Method::GET,
+                &format!("/teams/{team_id}/members/{login}"),
+                &[],
+                None,
+                true,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /repos/{o}/{r}/raw/{path}?ref=…`: the file's bytes, `None` on a 404.
+    pub async fn file_at(
+        &self,
+        repo: &RepoRef,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let path = path.trim_start_matches('/');
+        match self
+            .send(
+                Method::GET,
+                &format!("/repos/{repo}/raw/{path}"),
+                &[("ref", git_ref.to_owned())],
+                None,
+                true,
+            )
+            .await
+        {
+            Ok(response) => Ok(Some(response.body)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /repos/{o}/{r}/actions/workflows/{file}/dispatches` (Gitea ≥ 1.24).
+    pub async fn dispatch_workflow(
+        &self,
+        repo: &RepoRef,
+        workflow: &str,
+        git_ref: &str,
+        inputs: &serde_json::Map<String, Value>,
+    ) -> Result<(), Error> {
+        self.send(
+            Method::POST,
+            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+            &[],
+            Some(&serde_json::json!({ "ref": git_ref, "inputs": inputs })),
+            false,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
+    pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
+        self.get_json(&format!("/repos/{repo}/releases/tags/{tag}"), &[])
+            .await
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn backoff(options: &Options, attempt: u32) -> Duration {
+    let base = options
+        .backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = base.mul_f64(f64::from(nanos % 500) / 1000.0);
+    (base + jitter).min(options.max_backoff)
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the response body broke off"
+    } else {
+        "request failed"
+    };
+    let mut text = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn classify(request: &str, response: Response, attempts: u32) -> Result<Response, Error> {
+    let status = response.status;
+    if status.is_success() {
+        return Ok(response);
+    }
+    let message = serde_json::from_slice::<Value>(&response.body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_owned());
+    let request = request.to_owned();
+    Err(match status {
+        StatusCode::UNAUTHORIZED => Error::Unauthorized { request, message },
+        StatusCode::FORBIDDEN => Error::Forbidden { request, message },
+        StatusCode::NOT_FOUND => Error::NotFound { request, message },
+        StatusCode::CONFLICT => Error::Conflict { request, message },
+        StatusCode::UNPROCESSABLE_ENTITY => Error::Unprocessable { request, message },
+        s if is_retryable_status(s) => Error::Transient {
+            request,
+            attempts,
+            detail: format!("HTTP {}: {message}", s.as_u16()),
+        },
+        s => Error::Protocol {
+            request,
+            detail: format!("unexpected HTTP {}: {message}", s.as_u16()),
+        },
+    })
+}
+
+fn check_page(request: &str, page: usize, got: usize, total: usize) -> Result<(), Error> {
+    let expected = total
+        .saturating_sub((page - 1) * PAGE_LIMIT)
+        .min(PAGE_LIMIT);
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Protocol {
+            request: request.to_owned(),
+            detail: format!(
+                "page {page} has {got} items, expected {expected} of {total}: the list is incomplete"
+            ),
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol {
+        request: request.to_owned(),
+        detail: format!("not the expected JSON: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_must_be_full_until_the_last() {
+        assert!(check_page("r", 1, 50, 120).is_ok());
+        assert!(check_page("r", 3, 20, 120).is_ok());
+        assert!(check_page("r", 3, 19, 120).is_err());
+        assert!(check_page("r", 2, 49, 120).is_err());
+        assert!(check_page("r", 1, 0, 0).is_ok());
+        assert!(check_page("r", 1, 1, 0).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let options = Options {
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..Options::default()
+        };
+        let first = backoff(&options, 1);
+        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(150));
+        let third = backoff(&options, 3);
+        assert!(third >= Duration::from_millis(400));
+        assert_eq!(backoff(&options, 10), Duration::from_millis(1000));
+    }
+}

@@ -1,0 +1,159 @@
+//! The subset of Gitea's API types shipgate reads, named as in the swagger spec.
+//! Unknown fields are ignored; missing required fields are protocol errors.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PrBranch {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub state: String,
+    #[serde(default)]
+    pub merged: bool,
+    pub user: User,
+    pub head: PrBranch,
+    pub base: PrBranch,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub html_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Issue {
+    pub number: u64,
+    pub state: String,
+    /// Non-null when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ChangedFile {
+    pub filename: String,
+    /// `added`, `deleted`, `renamed`, `copied`, `changed`, `unchanged` (Gitea says
+    /// `changed`, not GitHub's `modified`).
+    pub status: String,
+    pub additions: u64,
+    pub deletions: u64,
+    #[serde(default)]
+    pub previous_filename: Option<String>,
+}
+
+/// A review row, kept close to the wire: `official`, `stale` and `dismissed` stay JSON
+/// values so a string `"true"` is not mistaken for the boolean.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Review {
+    pub id: i64,
+    #[serde(default)]
+    pub user: Option<User>,
+    pub state: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub commit_id: Option<String>,
+    #[serde(default)]
+    pub official: Value,
+    #[serde(default)]
+    pub stale: Value,
+    #[serde(default)]
+    pub dismissed: Value,
+    #[serde(default)]
+    pub submitted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Label {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CommitStatus {
+    pub id: i64,
+    /// The state; the response field is `status` (the request field is `state`).
+    pub status: String,
+    pub context: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub target_url: String,
+    #[serde(default)]
+    pub creator: Option<User>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// Body of `POST /repos/{owner}/{repo}/statuses/{sha}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreateStatus {
+    pub state: String,
+    pub context: String,
+    pub description: String,
+    pub target_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One row of an issue's timeline (`type` `label` rows say who added a label).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TimelineComment {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub label: Option<Label>,
+    /// For label rows Gitea puts `"1"` (added) or `""` (removed) in the body.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Attachment {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub size: i64,
+    #[serde(default)]
+    pub browser_download_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Release {
+    pub id: i64,
+    pub tag_name: String,
+    #[serde(default)]
+    pub assets: Vec<Attachment>,
+}

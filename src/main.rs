@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(shipgate::run(std::env::args_os()));
+}

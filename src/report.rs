@@ -1,0 +1,413 @@
+//! The one place that turns an outcome into what the runner sees: exit code, `::error::`
+//! annotation, text or JSON on stdout, a Markdown step summary and `GITHUB_OUTPUT` lines.
+//!
+//! Everything is written through `impl Write`, so tests pass `Vec<u8>`.
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value};
+
+/// Which gate ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sync,
+    Tier,
+    ReviewFire,
+    Config,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Tier => "tier",
+            Mode::ReviewFire => "review-fire",
+            Mode::Config => "config",
+        }
+    }
+}
+
+/// The answer a run reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Verified, and the gate holds / the action was done.
+    Ok,
+    /// Verified, and the answer is no.
+    No,
+    /// Could not verify: treated as failure.
+    CannotVerify,
+    /// The gate does not apply to this event (closed PR, other base branch…).
+    NotApplicable,
+    /// The command line was wrong.
+    Usage,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::No => "no",
+            Verdict::CannotVerify => "cannot-verify",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Usage => "usage",
+        }
+    }
+
+    /// The exit-code contract: 0 ok / not applicable, 1 no, 2 cannot verify, 64 usage.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Ok | Verdict::NotApplicable => 0,
+            Verdict::No => 1,
+            Verdict::CannotVerify => 2,
+            Verdict::Usage => 64,
+        }
+    }
+}
+
+/// What a nonzero run tells the operator: the `::error title=…::` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub title: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// The result of one run of one mode.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub mode: Mode,
+    pub verdict: Verdict,
+    /// Why, one short sentence each; shown in text, JSON and the summary.
+    pub reasons: Vec<String>,
+    /// Mode-specific JSON fields (`tier`, `plan`, `gates`…), merged into the JSON object.
+    pub fields: Map<String, Value>,
+    /// Step outputs (`tier`, `merge-kind`, `new-sha`…); `result` is always added.
+    pub outputs: Vec<(String, String)>,
+    /// Extra Markdown for the step summary (tables, runbooks).
+    pub details: String,
+    /// Set on every nonzero verdict; the annotation text.
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    pub fn new(mode: Mode, verdict: Verdict) -> Outcome {
+        Outcome {
+            mode,
+            verdict,
+            reasons: Vec::new(),
+            fields: Map::new(),
+            outputs: Vec::new(),
+            details: String::new(),
+            failure: None,
+        }
+    }
+
+    pub fn reason(mut self, reason: impl Into<String>) -> Outcome {
+        self.reasons.push(reason.into());
+        self
+    }
+
+    pub fn field(mut self, key: &str, value: impl Into<Value>) -> Outcome {
+        self.fields.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn output(mut self, key: &str, value: impl Into<String>) -> Outcome {
+        self.outputs.push((key.to_owned(), value.into()));
+        self
+    }
+
+    pub fn failure(
+        mut self,
+        title: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Outcome {
+        self.failure = Some(Failure {
+            title: title.into(),
+            message: message.into(),
+            hint: hint.into(),
+        });
+        self
+    }
+
+    /// The outcome of a run that ended in an error.
+    pub fn from_error(mode: Mode, error: &crate::Error) -> Outcome {
+        let verdict = if error.exit_code() == 64 {
+            Verdict::Usage
+        } else {
+            Verdict::CannotVerify
+        };
+        let message = error_chain(error);
+        Outcome::new(mode, verdict).reason(message.clone()).failure(
+            error.title(),
+            message,
+            error.hint(),
+        )
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.verdict.exit_code()
+    }
+
+    /// The JSON object printed with `--format json`.
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("mode".into(), self.mode.as_str().into());
+        object.insert("result".into(), self.verdict.as_str().into());
+        object.insert(
+            "reasons".into(),
+            Value::Array(self.reasons.iter().cloned().map(Value::String).collect()),
+        );
+        for (key, value) in &self.fields {
+            object.insert(key.clone(), value.clone());
+        }
+        if let Some(failure) = &self.failure {
+            object.insert(
+                "error".into(),
+                serde_json::json!({
+                    "title": failure.title,
+                    "message": failure.message,
+                    "hint": failure.hint,
+                }),
+            );
+        }
+        Value::Object(object)
+    }
+}
+
+/// `error: cause: cause…`, following `source()`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Output format of stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Where a report goes.
+pub struct Sinks<'a> {
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    pub summary: Option<&'a mut dyn Write>,
+    pub outputs: Option<&'a mut dyn Write>,
+}
+
+/// Write the outcome everywhere it belongs.
+pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<()> {
+    let Sinks {
+        stdout,
+        stderr,
+        summary,
+        outputs,
+    } = sinks;
+    if let Some(failure) = &outcome.failure {
+        if outcome.exit_code() != 0 {
+            writeln!(
+                stderr,
+                "::error title={}::{}",
+                escape_property(&format!(
+                    "shipgate {}: {}",
+                    outcome.mode.as_str(),
+                    failure.title
+                )),
+                escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
+            )?;
+        }
+    }
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *stdout, &outcome.to_json())?;
+            writeln!(stdout)?;
+        }
+        Format::Text => write_text(outcome, stdout)?,
+    }
+    if let Some(summary) = summary {
+        write_summary(outcome, summary)?;
+    }
+    if let Some(outputs) = outputs {
+        write_output(outputs, "result", outcome.verdict.as_str())?;
+        for (key, value) in &outcome.outputs {
+            write_output(outputs, key, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_text(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "shipgate {}: {}",
+        outcome.mode.as_str(),
+        outcome.verdict.as_str()
+    )?;
+    for reason in &outcome.reasons {
+        writeln!(out, "  - {reason}")?;
+    }
+    if let Some(failure) = &outcome.failure {
+        if outcome.exit_code() != 0 {
+            writeln!(out, "error: {}", failure.message)?;
+            writeln!(out, "hint: {}", failure.hint)?;
+        }
+    }
+    if !outcome.details.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", outcome.details.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_summary(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
+    let icon = match outcome.verdict {
+        Verdict::Ok => "✅",
+        Verdict::NotApplicable => "➖",
+        Verdict::No => "❌",
+        Verdict::CannotVerify | Verdict::Usage => "⛔",
+    };
+    writeln!(
+        out,
+        "### {icon} shipgate {}: `{}`\n",
+        outcome.mode.as_str(),
+        outcome.verdict.as_str()
+    )?;
+    for reason in &outcome.reasons {
+        writeln!(out, "- {reason}")?;
+    }
+    if let Some(failure) = &outcome.failure {
+        if outcome.exit_code() != 0 {
+            writeln!(
+                out,
+                "\n**{}**: {}\n\n> {}",
+                failure.title, failure.message, failure.hint
+            )?;
+        }
+    }
+    if !outcome.details.is_empty() {
+        writeln!(out, "\n{}", outcome.details.trim_end())?;
+    }
+    writeln!(out)
+}
+
+/// One `GITHUB_OUTPUT` entry in heredoc form, with a delimiter the value cannot contain.
+pub fn write_output(out: &mut dyn Write, key: &str, value: &str) -> io::Result<()> {
+    let mut delimiter = String::from("SHIPGATE_EOF");
+    let mut n = 0u32;
+    while value.contains(&delimiter) {
+        n += 1;
+        delimiter = format!("SHIPGATE_EOF_{n}");
+    }
+    writeln!(out, "{key}<<{delimiter}\n{value}\n{delimiter}")
+}
+
+/// Escape the message part of a workflow command.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a property (`title=`) of a workflow command.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(outcome: &Outcome, format: Format) -> (String, String, String, String) {
+        let (mut out, mut err, mut summary, mut outputs) = (vec![], vec![], vec![], vec![]);
+        emit(
+            outcome,
+            format,
+            Sinks {
+                stdout: &mut out,
+                stderr: &mut err,
+                summary: Some(&mut summary),
+                outputs: Some(&mut outputs),
+            },
+        )
+        .expect("writing to a Vec cannot fail");
+        let s = |v: Vec<u8>| String::from_utf8(v).expect("utf-8");
+        (s(out), s(err), s(summary), s(outputs))
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(Verdict::Ok.exit_code(), 0);
+        assert_eq!(Verdict::NotApplicable.exit_code(), 0);
+        assert_eq!(Verdict::No.exit_code(), 1);
+        assert_eq!(Verdict::CannotVerify.exit_code(), 2);
+        assert_eq!(Verdict::Usage.exit_code(), 64);
+    }
+
+    #[test]
+    fn nonzero_outcome_has_one_error_annotation() {
+        let outcome = Outcome::new(Mode::Tier, Verdict::No)
+            .reason("two tier labels")
+            .failure(
+                "tier labels",
+                "apply exactly one: `tier:low`, `tier:high`",
+                "remove one",
+            );
+        let (out, err, summary, outputs) = render(&outcome, Format::Text);
+        assert_eq!(err.matches("::error title=").count(), 1, "{err}");
+        assert!(err.starts_with("::error title=shipgate tier%3A tier labels::apply exactly one"));
+        assert!(out.contains("shipgate tier: no"));
+        assert!(out.contains("hint: remove one"));
+        assert!(summary.contains("shipgate tier: `no`"));
+        assert_eq!(outputs, "result<<SHIPGATE_EOF\nno\nSHIPGATE_EOF\n");
+    }
+
+    #[test]
+    fn ok_outcome_has_no_annotation() {
+        let outcome = Outcome::new(Mode::Sync, Verdict::Ok).reason("up to date");
+        let (_, err, _, _) = render(&outcome, Format::Text);
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn json_is_one_object_with_the_required_keys() {
+        let outcome = Outcome::new(Mode::Tier, Verdict::Ok)
+            .reason("docs only")
+            .field("tier", "low");
+        let (out, _, _, _) = render(&outcome, Format::Json);
+        assert_eq!(out.lines().count(), 1);
+        let value: Value = serde_json::from_str(&out).expect("valid json");
+        assert_eq!(value["mode"], "tier");
+        assert_eq!(value["result"], "ok");
+        assert_eq!(value["reasons"][0], "docs only");
+        assert_eq!(value["tier"], "low");
+    }
+
+    #[test]
+    fn output_delimiter_never_appears_in_the_value() {
+        let mut out = vec![];
+        write_output(&mut out, "x", "a\nSHIPGATE_EOF\nb").expect("vec");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            "x<<SHIPGATE_EOF_1\na\nSHIPGATE_EOF\nb\nSHIPGATE_EOF_1\n"
+        );
+    }
+
+    #[test]
+    fn annotation_escapes_newlines() {
+        assert_eq!(escape_data("a\nb%"), "a%0Ab%25");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

@@ -1,0 +1,269 @@
+//! Parse, gather the context, dispatch the mode, report. `main` only calls [`run`].
+
+use std::{
+    ffi::OsString,
+    fs::OpenOptions,
+    io::Write,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::Parser;
+
+use crate::{
+    arguments::{Arguments, Command, ConfigCommand},
+    config::{self, Config},
+    context::{Context, Overrides, ProcessEnv, RepoRef, Secret},
+    forge,
+    report::{self, Format, Mode, Outcome, Sinks, Verdict},
+    Error,
+};
+
+/// Everything a mode needs from the invocation, read before anything is decided.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub ctx: Context,
+    pub format: Format,
+    pub dry_run: bool,
+    /// `--config`: overrides the config read from the base branch.
+    pub config_path: Option<PathBuf>,
+    pub forge_options: forge::Options,
+    pub verbose: u8,
+}
+
+impl Invocation {
+    /// A forge client with the read token.
+    pub fn client(&self, purpose: &'static str) -> Result<forge::Client, Error> {
+        let token = self.ctx.require_token(purpose)?.clone();
+        Ok(forge::Client::new(
+            self.ctx.require_api()?,
+            token,
+            self.forge_options.clone(),
+        )?)
+    }
+
+    /// A forge client with an explicit token (review-fire's status writes).
+    pub fn client_with(&self, token: Secret) -> Result<forge::Client, Error> {
+        Ok(forge::Client::new(
+            self.ctx.require_api()?,
+            token,
+            self.forge_options.clone(),
+        )?)
+    }
+
+    /// The config for modes that run on the checkout (sync): `--config`, else
+    /// `.gitea/shipgate.yml` in the working directory when present, else the defaults.
+    pub fn local_config(&self) -> Result<Config, Error> {
+        match &self.config_path {
+            Some(path) => Ok(Config::load(path)?),
+            None if Path::new(config::DEFAULT_PATH).is_file() => {
+                Ok(Config::load(Path::new(config::DEFAULT_PATH))?)
+            }
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The policy for a pull request: `--config` when given, else `.gitea/shipgate.yml`
+    /// at the base commit (never the head, so a PR cannot relax its own gate). A missing
+    /// file means the defaults; an unreadable one is an error.
+    pub async fn base_config(
+        &self,
+        client: &forge::Client,
+        repo: &RepoRef,
+        base_sha: &str,
+    ) -> Result<Config, Error> {
+        if let Some(path) = &self.config_path {
+            return Ok(Config::load(path)?);
+        }
+        match client.file_at(repo, config::DEFAULT_PATH, base_sha).await? {
+            Some(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| config::Error::Parse {
+                    origin: format!("{base_sha}:{}", config::DEFAULT_PATH),
+                    message: "not UTF-8".into(),
+                })?;
+                Ok(Config::parse(
+                    &text,
+                    &format!("{}@{}", config::DEFAULT_PATH, short(base_sha)),
+                )?)
+            }
+            None => Ok(Config::default()),
+        }
+    }
+}
+
+/// The first 8 characters of a SHA.
+pub fn short(sha: &str) -> &str {
+    sha.get(..8).unwrap_or(sha)
+}
+
+/// Run shipgate with these arguments; returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        64
+                    } else {
+                        0
+                    }
+                }
+                _ => {
+                    let _ = e.print();
+                    let first = e.to_string();
+                    let first = first.lines().next().unwrap_or("invalid arguments");
+                    eprintln!(
+                        "::error title=shipgate%3A usage error::{}",
+                        report::escape_data(first.trim_start_matches("error: "))
+                    );
+                    64
+                }
+            };
+        }
+    };
+    init_tracing(arguments.verbose);
+
+    let mode = match &arguments.command {
+        Command::Sync(_) => Mode::Sync,
+        Command::Tier(_) => Mode::Tier,
+        Command::ReviewFire(_) => Mode::ReviewFire,
+        Command::Config(_) => Mode::Config,
+        Command::Version => {
+            println!("shipgate {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+    };
+    let format = arguments.format;
+
+    let ctx = match Context::from_env(
+        &ProcessEnv,
+        &Overrides {
+            server: arguments.server.clone(),
+            repo: arguments.repo.clone(),
+        },
+    ) {
+        Ok(ctx) => ctx,
+        Err(e) => return finish(&Outcome::from_error(mode, &e), format, &Context::default()),
+    };
+    {
+        let mut stderr = std::io::stderr().lock();
+        for line in ctx.mask_commands() {
+            let _ = writeln!(stderr, "{line}");
+        }
+    }
+
+    let invocation = Invocation {
+        ctx,
+        format,
+        dry_run: arguments.dry_run,
+        config_path: arguments.config.clone(),
+        forge_options: forge::Options {
+            timeout: Duration::from_secs_f64(arguments.timeout.max(0.001)),
+            connect_timeout: Duration::from_secs_f64(arguments.timeout.clamp(0.001, 10.0)),
+            attempts: arguments.attempts.max(1),
+            backoff: Duration::from_millis(arguments.backoff_ms),
+            ..forge::Options::default()
+        },
+        verbose: arguments.verbose,
+    };
+
+    let outcome = match arguments.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", config::DEFAULT_YAML);
+            return 0;
+        }
+        Command::Config(ConfigCommand::Check { path }) => config_check(path.as_deref()),
+        Command::Version => unreachable!("handled above"),
+        Command::Sync(args) => block_on(mode, crate::sync::run(&invocation, &args)),
+        Command::Tier(args) => block_on(mode, crate::tier::run(&invocation, &args)),
+        Command::ReviewFire(args) => block_on(mode, crate::review::run(&invocation, &args)),
+    };
+    finish(&outcome, format, &invocation.ctx)
+}
+
+fn block_on(
+    mode: Mode,
+    future: impl std::future::Future<Output = Result<Outcome, Error>>,
+) -> Outcome {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(source) => {
+            return Outcome::from_error(
+                mode,
+                &Error::Io {
+                    what: "the async runtime".into(),
+                    source,
+                },
+            )
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::from_error(mode, &e),
+    }
+}
+
+fn config_check(path: Option<&Path>) -> Outcome {
+    let path = path.unwrap_or(Path::new(config::DEFAULT_PATH));
+    match Config::load(path) {
+        Ok(_) => {
+            Outcome::new(Mode::Config, Verdict::Ok).reason(format!("`{}` is valid", path.display()))
+        }
+        Err(e) => Outcome::from_error(Mode::Config, &Error::Config(e)),
+    }
+}
+
+fn finish(outcome: &Outcome, format: Format, ctx: &Context) -> i32 {
+    let open = |path: &Option<PathBuf>| {
+        path.as_ref()
+            .and_then(|p| OpenOptions::new().append(true).create(true).open(p).ok())
+    };
+    let mut summary = open(&ctx.summary_path);
+    let mut outputs = open(&ctx.output_path);
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let result = report::emit(
+        outcome,
+        format,
+        Sinks {
+            stdout: &mut stdout.lock(),
+            stderr: &mut stderr.lock(),
+            summary: summary.as_mut().map(|f| f as &mut dyn Write),
+            outputs: outputs.as_mut().map(|f| f as &mut dyn Write),
+        },
+    );
+    let unwritable = (ctx.summary_path.is_some() && summary.is_none())
+        || (ctx.output_path.is_some() && outputs.is_none());
+    if result.is_err() || unwritable {
+        eprintln!(
+            "::error title=shipgate%3A report not written::could not write stdout, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY"
+        );
+        return outcome.exit_code().max(2);
+    }
+    outcome.exit_code()
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "shipgate=debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHIPGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
