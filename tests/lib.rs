@@ -1,0 +1,14 @@
+//! Integration tests: one binary, a module per feature (just's layout).
+//!
+//! `support` holds the harnesses: a spec-checked fake Gitea, a real git smart-HTTP server
+//! and the `Test` builder that runs the `shipgate` binary.
+
+mod support;
+
+mod action;
+mod cli;
+mod forge_client;
+mod review;
+mod spec;
+mod sync;
+mod tier;

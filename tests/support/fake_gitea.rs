@@ -1,0 +1,1 @@
+//! Harness: fake_gitea.

@@ -1,0 +1,1 @@
+//! Harness: git_server.

@@ -1,0 +1,6 @@
+//! Test harnesses. Each submodule owns one: keep them independent.
+#![allow(dead_code)]
+
+pub mod fake_gitea;
+pub mod git_server;
+pub mod test;
