@@ -107,9 +107,15 @@ sg_scrubbed() {
 
 # --- inputs -----------------------------------------------------------------------------
 
-# Exported bash functions (BASH_FUNC_name%%) would shadow commands in any bash a child runs.
+# Exported bash functions (`BASH_FUNC_name%%=() {…}`) would replace commands in any bash this
+# step or its children start (and in this script, when /bin/sh is bash). dash hides them from
+# `env`, so read the process's own environment too. `command` bypasses functions.
+sg_environ=$(
+    command env
+    if [ -r "/proc/$$/environ" ]; then command tr '\000' '\n' <"/proc/$$/environ"; fi
+)
 case "
-$(env)" in
+${sg_environ}" in
     *"
 BASH_FUNC_"*)
         sg_bail 2 "exported shell functions" "refusing to run with exported BASH_FUNC_* functions in the environment" \
@@ -117,6 +123,7 @@ BASH_FUNC_"*)
         ;;
     *) ;;
 esac
+unset sg_environ
 
 sg_token=${INPUT_TOKEN:-}
 sg_status_token=${INPUT_STATUS_TOKEN:-}
