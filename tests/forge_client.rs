@@ -585,3 +585,16 @@ fn labels_round_trip_with_gitea_quirks() {
     let error = block_on(client.remove_issue_label(&repo(), 7, 99_999)).expect_err("422");
     assert!(matches!(error, Error::Unprocessable { .. }), "{error:?}");
 }
+
+#[test]
+fn a_token_that_cannot_be_a_header_is_a_setup_error_not_a_retry() {
+    let fake = fake_with_pr(0);
+    let error = match Client::new(&fake.api_url(), Secret::new("tok\nsecret"), options()) {
+        Ok(_) => panic!("a newline in the token must be refused"),
+        Err(e) => e,
+    };
+    assert!(matches!(error, Error::Setup { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"), "{error}");
+    assert_eq!(exit_code(error), 2);
+    assert!(fake.requests().is_empty());
+}

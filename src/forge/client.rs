@@ -56,7 +56,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     api: String,
-    token: Secret,
+    /// `token <t>`, validated once and marked sensitive (never shown in debug output).
+    authorization: header::HeaderValue,
     options: Options,
     calls: AtomicU64,
 }
@@ -94,6 +95,11 @@ impl Client {
                 detail: format!("`{api}` is not an http(s) URL"),
             });
         }
+        let mut authorization = header::HeaderValue::from_str(&format!("token {}", token.expose()))
+            .map_err(|_| Error::Setup {
+                detail: "the token holds characters an HTTP header cannot carry".into(),
+            })?;
+        authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
             .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
@@ -107,7 +113,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 api,
-                token,
+                authorization,
                 options: Options {
                     attempts: options.attempts.max(1),
                     page_concurrency: options.page_concurrency.max(1),
@@ -148,10 +154,7 @@ impl Client {
                 .http
                 .request(method.clone(), &url)
                 .query(query)
-                .header(
-                    header::AUTHORIZATION,
-                    format!("token {}", self.inner.token.expose()),
-                )
+                .header(header::AUTHORIZATION, self.inner.authorization.clone())
                 .header(header::ACCEPT, "application/json");
             if let Some(body) = body {
                 builder = builder
