@@ -11,7 +11,8 @@
 //! `changed`; unknown label ids/names are ignored when added; duplicate label names are
 //! allowed; `POST …/statuses` answers 201 with the state in field `status`; statuses list
 //! newest first; the team member probe answers 200 (member) or 404 (not); errors are JSON
-//! `{"message", "url"}` and a missing or unknown token is 401 `token is required`.
+//! `{"message", "url"}` and a missing or unknown token is 401 `token is required`; `POST`
+//! reviews answer 200, GitHub's `APPROVE` makes a PENDING review, self-approval is 422.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -62,6 +63,7 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/repos/{owner}/{repo}/issues/{index}", get_issue),
     api("GET", "/repos/{owner}/{repo}/pulls/{index}/files", get_pull_files),
     api("GET", "/repos/{owner}/{repo}/pulls/{index}/reviews", get_pull_reviews),
+    api("POST", "/repos/{owner}/{repo}/pulls/{index}/reviews", post_pull_review),
     api("GET", "/repos/{owner}/{repo}/issues/{index}/labels", get_issue_labels),
     api("POST", "/repos/{owner}/{repo}/issues/{index}/labels", post_issue_labels),
     api("DELETE", "/repos/{owner}/{repo}/issues/{index}/labels/{identifier}", delete_issue_label),
@@ -1591,6 +1593,67 @@ fn get_pull_reviews(state: &mut StateData, call: &Call) -> Reply {
         Ok((issue, _)) => paginate(state, call, issue.reviews.clone(), false),
         Err(reply) => reply,
     }
+}
+
+/// Gitea: `event` APPROVED / REQUEST_CHANGES / COMMENT; anything else (GitHub's `APPROVE`
+/// included) makes a PENDING review, or 422 with an empty body; approving or rejecting
+/// one's own PR is 422; success is 200, not 201.
+fn post_pull_review(state: &mut StateData, call: &Call) -> Reply {
+    let (author, head) = match find_pull(state, call) {
+        Ok((_, pr)) => (pr.author.clone(), pr.head_sha.clone()),
+        Err(reply) => return reply,
+    };
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let text = body.get("body").and_then(Value::as_str).unwrap_or_default();
+    let event = body
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let review_state = match event {
+        "APPROVED" | "REQUEST_CHANGES" | "COMMENT" => event,
+        _ if text.is_empty() => return error(state, 422, "review event PENDING requires a body"),
+        _ => "PENDING",
+    };
+    let login = call.login.clone().unwrap_or_default();
+    if login == author && matches!(review_state, "APPROVED" | "REQUEST_CHANGES") {
+        let verb = if review_state == "APPROVED" {
+            "approve"
+        } else {
+            "reject"
+        };
+        return error(state, 422, &format!("{verb} your own pull is not allowed"));
+    }
+    let commit = body
+        .get("commit_id")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&head)
+        .to_owned();
+    let id = state.next_id();
+    let stamp = state.tick();
+    let row = state.review_json(
+        &repo,
+        number,
+        id,
+        &stamp,
+        json!({
+            "user": {"login": login},
+            "state": review_state,
+            "body": text,
+            "commit_id": commit,
+            "stale": commit != head,
+            "official": matches!(review_state, "APPROVED" | "REQUEST_CHANGES"),
+        }),
+    );
+    state.issue_mut(&repo, number).reviews.push(row.clone());
+    Reply::json(200, row)
 }
 
 fn get_issue_labels(state: &mut StateData, call: &Call) -> Reply {
