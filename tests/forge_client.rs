@@ -598,3 +598,18 @@ fn a_token_that_cannot_be_a_header_is_a_setup_error_not_a_retry() {
     assert_eq!(exit_code(error), 2);
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn user_identity_is_what_the_fake_was_told() {
+    let fake = fake_with_pr(0);
+    fake.set_user_details("alice", "Alice Liddell", "alice@wonder.land");
+    fake.add_user(crate::support::fake_gitea::ACTIONS_USER, "tok-actions");
+    let alice = block_on(client(&fake, TOKEN).current_user()).expect("user");
+    assert_eq!(
+        (alice.full_name.as_str(), alice.email.as_str()),
+        ("Alice Liddell", "alice@wonder.land")
+    );
+    let bot = block_on(client(&fake, "tok-actions").current_user()).expect("user");
+    assert_eq!((bot.id, bot.login.as_str()), (-2, "gitea-actions"));
+    assert_eq!(bot.email, "teabot@gitea.io");
+}

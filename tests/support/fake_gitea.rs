@@ -34,6 +34,8 @@ use serde_json::{json, Value};
 pub const DEFAULT_LIMIT: usize = 30;
 /// Gitea's `[api] MAX_RESPONSE_ITEMS`: larger `limit`s are capped silently.
 pub const MAX_LIMIT: usize = 50;
+/// The login of Gitea's Actions token user (id -2, "Gitea Actions", teabot@gitea.io).
+pub const ACTIONS_USER: &str = "gitea-actions";
 
 // ---- the route table -----------------------------------------------------------------
 
@@ -388,6 +390,15 @@ impl FakeGitea {
         let mut state = self.state();
         state.user_id(login);
         state.tokens.insert(token.to_owned(), login.to_owned());
+    }
+
+    /// The user's full name and email as `GET /user` shows them.
+    pub fn set_user_details(&self, login: &str, full_name: &str, email: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state
+            .details
+            .insert(login.to_owned(), (full_name.to_owned(), email.to_owned()));
     }
 
     /// Writes by this user's tokens answer 403 (a token without write scopes).
@@ -791,6 +802,8 @@ pub struct StateData {
     next: i64,
     clock: u64,
     users: BTreeMap<String, i64>,
+    /// `login → (full_name, email)`; default `("", "<login>@example.com")`.
+    details: HashMap<String, (String, String)>,
     tokens: HashMap<String, String>,
     read_only: BTreeSet<String>,
     repos: BTreeMap<String, i64>,
@@ -814,6 +827,7 @@ impl StateData {
             next: 0,
             clock: 0,
             users: BTreeMap::new(),
+            details: HashMap::new(),
             tokens: HashMap::new(),
             read_only: BTreeSet::new(),
             repos: BTreeMap::new(),
@@ -852,6 +866,15 @@ impl StateData {
     fn user_id(&mut self, login: &str) -> i64 {
         if let Some(id) = self.users.get(login) {
             return *id;
+        }
+        // Gitea's virtual Actions user.
+        if login == ACTIONS_USER {
+            self.users.insert(login.to_owned(), -2);
+            self.details.insert(
+                login.to_owned(),
+                ("Gitea Actions".to_owned(), "teabot@gitea.io".to_owned()),
+            );
+            return -2;
         }
         let id = self.next_id();
         self.users.insert(login.to_owned(), id);
@@ -938,13 +961,18 @@ impl StateData {
     fn user_json(&self, login: &str) -> Value {
         let id = self.users.get(login).copied().unwrap_or(0);
         let base = &self.base;
+        let (full_name, email) = self
+            .details
+            .get(login)
+            .cloned()
+            .unwrap_or_else(|| (String::new(), format!("{login}@example.com")));
         json!({
             "id": id,
             "login": login,
             "login_name": "",
             "source_id": 0,
-            "full_name": "",
-            "email": format!("{login}@example.com"),
+            "full_name": full_name,
+            "email": email,
             "avatar_url": format!("{base}/avatars/{id}"),
             "html_url": format!("{base}/{login}"),
             "language": "",
