@@ -176,6 +176,39 @@ fn gate_json(gate: &GateDecision, posted: bool) -> Value {
     })
 }
 
+/// A Markdown cell: no pipes, no line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The step summary's tables: one row per gate, one per reviewer.
+fn details(decision: &Decision, posted: &[bool]) -> String {
+    let mut text =
+        String::from("| gate | context | state | description | posted |\n|---|---|---|---|---|\n");
+    for (gate, posted) in decision.gates.iter().zip(posted) {
+        text.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            cell(&gate.name),
+            cell(&gate.context),
+            gate.state.as_str(),
+            cell(&gate.description),
+            if *posted { "yes" } else { "no" }
+        ));
+    }
+    if !decision.approvals.is_empty() {
+        text.push_str("\n| reviewer | counted | why |\n|---|---|---|\n");
+        for row in &decision.approvals {
+            text.push_str(&format!(
+                "| {} | {} | {} |\n",
+                cell(&row.login),
+                if row.counted { "yes" } else { "no" },
+                cell(&row.why)
+            ));
+        }
+    }
+    text
+}
+
 impl Session<'_> {
     async fn evaluate(&mut self) -> Result<Outcome, Error> {
         let mut pr = self.read.pull(&self.repo, self.number).await?;
@@ -390,6 +423,7 @@ impl Session<'_> {
             .zip(posted)
             .map(|(g, p)| gate_json(g, *p))
             .collect();
+        outcome.details = details(decision, posted);
         outcome = outcome
             .field("pr", pr.number)
             .field("head_sha", pr.head.sha.as_str())
