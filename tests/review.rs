@@ -1077,14 +1077,23 @@ fn a_moving_head_is_re_evaluated_and_never_posted_to_the_old_sha() {
     world.fault(
         Fault::new(
             "GET /repos/{owner}/{repo}/pulls/{index}/reviews",
-            FaultKind::Delay(Duration::from_millis(1200)),
+            FaultKind::Delay(Duration::from_millis(800)),
         )
         .times(1),
     );
     let new_head = "d".repeat(40);
     let out = std::thread::scope(|scope| {
         let run = scope.spawn(|| world.run().env("SHIPGATE_TIMEOUT", "5").refused());
-        std::thread::sleep(Duration::from_millis(600));
+        // The fake records a request before it sleeps on the delay: wait for the reviews
+        // read to be in flight, then push.
+        let started = std::time::Instant::now();
+        while world.fake.requests_to(REVIEWS).is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the run never read reviews"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         world.fake.set_pr_head(REPO, PR, &new_head);
         run.join().expect("the run finishes")
     });
