@@ -27,7 +27,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::support::fake_gitea::{FakeGitea, Fault, FaultKind};
+use crate::support::fake_gitea::{FakeGitea, Fault, FaultKind, PrSpec};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// How the examples name the action.
@@ -1364,9 +1364,9 @@ fn act_step_fails_with_the_binarys_exit_code() {
         .args(["config", "check", "c.yml"])
         .current_dir(scratch.path())
         .env_clear()
-        .status()
+        .output()
         .expect("run the binary alone");
-    assert_eq!(run.step_exit(), alone.code(), "{}", run.log);
+    assert_eq!(run.step_exit(), alone.status.code(), "{}", run.log);
     run.contains("::error title=shipgate config");
 }
 
@@ -1479,6 +1479,212 @@ fn act_rejects_a_bad_input_as_a_usage_error() {
     assert_eq!(run.step_exit(), Some(64), "{}", run.log);
     assert!(!Path::new("/tmp/shipgate-pwned").exists());
     assert_eq!(request_lines(&fake), Vec::<String>::new());
+}
+
+// ---- the examples, end to end -------------------------------------------------------------
+
+const READ_TOKEN: &str = "tok-reader-4b1e";
+const WRITE_TOKEN: &str = "tok-writer-90aa";
+const QA_CONTEXT: &str = "qa-review / approved (pull_request_target)";
+const SECURITY_CONTEXT: &str = "security-review / approved (pull_request_target)";
+
+fn sha(c: char) -> String {
+    c.to_string().repeat(40)
+}
+
+/// PR #7 of acme/app by alice, labeled tier:low, approved on its head by erin (engineers),
+/// quinn (qa) and sam (security): both review gates are earned. `reader` owns the read
+/// token, `writer` the status token.
+fn approved_pull_request(fake: &FakeGitea) {
+    fake.add_user("reader", READ_TOKEN);
+    fake.add_user("writer", WRITE_TOKEN);
+    fake.add_pr(
+        APP_REPO,
+        PrSpec {
+            number: 7,
+            author: "alice".into(),
+            head_sha: sha('a'),
+            base_sha: sha('b'),
+            base_ref: "main".into(),
+            head_ref: "feature".into(),
+            ..PrSpec::default()
+        },
+    );
+    fake.add_team("acme", "engineers", &["erin"]);
+    fake.add_team("acme", "managers", &["mona"]);
+    fake.add_team("acme", "executive", &["ed"]);
+    fake.add_team("acme", "qa", &["quinn"]);
+    fake.add_team("acme", "security", &["sam"]);
+    let low = fake.add_repo_label(APP_REPO, "tier:low", "00aa00");
+    fake.add_issue_label(APP_REPO, 7, low, "mona");
+    for login in ["erin", "quinn", "sam"] {
+        fake.add_review(
+            APP_REPO,
+            7,
+            json!({
+                "user": {"login": login}, "state": "APPROVED", "body": "",
+                "commit_id": sha('a'), "official": true, "stale": false, "dismissed": false,
+            }),
+        );
+    }
+}
+
+/// Gitea's `pull_request_review` payload: `review` has only `type` and `content`.
+fn review_event() -> Value {
+    let mut event = pull_request_event(7, "reviewed");
+    event["pull_request"]["head"]["sha"] = json!(sha('a'));
+    event["pull_request"]["base"]["sha"] = json!(sha('b'));
+    event["review"] = json!({"type": "pull_request_review_approved", "content": "lgtm"});
+    event["sender"] = json!({"login": "sam", "username": "sam"});
+    event
+}
+
+/// Gitea's `issue_comment` payload for a comment on PR #7.
+fn comment_event(body: &str) -> Value {
+    json!({
+        "action": "created",
+        "issue": {"number": 7, "title": "change things", "state": "open",
+                  "user": {"login": "alice"}, "pull_request": {"merged": false, "draft": false}},
+        "comment": {"id": 31, "body": body, "user": {"login": "olga"}},
+        "repository": {"full_name": APP_REPO, "name": "app", "owner": {"login": "acme"},
+                       "default_branch": "main"},
+        "sender": {"login": "olga", "username": "olga"},
+        "is_pull": true,
+    })
+}
+
+#[test]
+fn act_review_fire_example_posts_both_gate_statuses() {
+    let package = package();
+    let fake = forge_with_release(package);
+    approved_pull_request(&fake);
+    let action = ActionCopy::new(package);
+    let cache = tempdir("act-cache");
+    let flow = example("review-fire.yml");
+
+    let run = Act::new(&flow, "pull_request_review", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(review_event())
+        .secret("SHIPGATE_TOKEN", READ_TOKEN)
+        .secret("SHIPGATE_STATUS_TOKEN", WRITE_TOKEN)
+        .run()
+        .success();
+    run.contains("Success - Main acme/shipgate@v1");
+    let posted: Vec<(String, String, String)> = fake
+        .statuses(APP_REPO, &sha('a'))
+        .into_iter()
+        .map(|row| (row.context, row.state, row.creator))
+        .collect();
+    for context in [QA_CONTEXT, SECURITY_CONTEXT] {
+        assert!(
+            posted.contains(&(
+                context.to_owned(),
+                "success".to_owned(),
+                "writer".to_owned()
+            )),
+            "{context} success by writer, got {posted:?}\n{}",
+            run.log
+        );
+    }
+    assert!(
+        fake.statuses(APP_REPO, &sha('b')).is_empty(),
+        "never on the base"
+    );
+    let reads_by_reader = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.route.starts_with("/repos/"))
+        .all(|r| r.login.as_deref() == Some("reader"));
+    assert!(reads_by_reader, "API reads use the read token");
+    assert_eq!(fake.unmatched(), Vec::<String>::new());
+
+    // A recheck comment runs the job (from the cache: no second download).
+    let before = fake.requests().len();
+    Act::new(&flow, "issue_comment", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(comment_event("/qa-recheck please"))
+        .secret("SHIPGATE_TOKEN", READ_TOKEN)
+        .secret("SHIPGATE_STATUS_TOKEN", WRITE_TOKEN)
+        .run()
+        .success()
+        .contains("Success - Main acme/shipgate@v1");
+    assert!(
+        fake.requests().len() > before,
+        "the recheck read the PR again"
+    );
+    assert_eq!(
+        downloads(&fake).len(),
+        1,
+        "the recheck used the cached binary"
+    );
+
+    // Any other comment is filtered out by the job's `if:` before the action runs.
+    let before = fake.requests().len();
+    Act::new(&flow, "issue_comment", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(comment_event("looks good to me"))
+        .secret("SHIPGATE_TOKEN", READ_TOKEN)
+        .secret("SHIPGATE_STATUS_TOKEN", WRITE_TOKEN)
+        .run()
+        .success()
+        .lacks("Main acme/shipgate@v1");
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "a plain comment makes no request"
+    );
+}
+
+#[test]
+fn act_review_fire_example_without_approvals_posts_pending_and_fails_the_job() {
+    let package = package();
+    let fake = forge_with_release(package);
+    fake.add_user("reader", READ_TOKEN);
+    fake.add_user("writer", WRITE_TOKEN);
+    fake.add_pr(
+        APP_REPO,
+        PrSpec {
+            number: 7,
+            author: "alice".into(),
+            head_sha: sha('a'),
+            base_sha: sha('b'),
+            base_ref: "main".into(),
+            head_ref: "feature".into(),
+            ..PrSpec::default()
+        },
+    );
+    for team in ["engineers", "managers", "executive", "qa", "security"] {
+        fake.add_team("acme", team, &["erin"]);
+    }
+    let low = fake.add_repo_label(APP_REPO, "tier:low", "00aa00");
+    fake.add_issue_label(APP_REPO, 7, low, "mona");
+    let action = ActionCopy::new(package);
+    let cache = tempdir("act-cache");
+    let mut event = pull_request_event(7, "opened");
+    event["pull_request"]["head"]["sha"] = json!(sha('a'));
+    let run = Act::new(
+        &example("review-fire.yml"),
+        "pull_request_target",
+        action.path(),
+        cache.path(),
+    )
+    .server(&fake.url())
+    .payload(event)
+    .secret("SHIPGATE_TOKEN", READ_TOKEN)
+    .secret("SHIPGATE_STATUS_TOKEN", WRITE_TOKEN)
+    .run()
+    .failure();
+    assert_eq!(run.step_exit(), Some(1), "verified no:\n{}", run.log);
+    let states: Vec<(String, String)> = fake
+        .statuses(APP_REPO, &sha('a'))
+        .into_iter()
+        .map(|row| (row.context, row.state))
+        .collect();
+    assert!(
+        states.iter().all(|(_, state)| state == "pending"),
+        "only pending statuses without approvals: {states:?}"
+    );
+    assert_eq!(states.len(), 2, "{states:?}");
 }
 
 // ---- timings -----------------------------------------------------------------------------
@@ -1677,6 +1883,7 @@ impl ReleaseApi {
                 }
             },
         );
+        let app = app.layer(axum::extract::DefaultBodyLimit::max(256 << 20));
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
