@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # The body of action.yml's one step: validate the inputs, find the binary (tool cache, else
 # download from the release and verify against dist/SHA256SUMS of this checkout, or build
-# from source), smoke-test it, then exec `shipgate <mode>`; the step's exit code is the
+# from source), smoke-test it, then run `shipgate <mode>`; the step's exit code is the
 # binary's.
 #
 # Sourced by action.yml under `env -u ENV -u BASH_ENV … /bin/sh -eu`; needs only a POSIX sh,
@@ -23,6 +23,16 @@ sg_output() {
     fi
 }
 
+sg_exit() {
+    # sg_exit CODE: exit with CODE; a failure first lingers a moment. act-based runners in
+    # host mode stop reading a step's pseudo-terminal as soon as a failing process exits and
+    # drop what is still buffered: the last lines, the ::error annotation among them.
+    if [ "$1" -ne 0 ]; then
+        sleep 0.3 2>/dev/null || sleep 1
+    fi
+    exit "$1"
+}
+
 sg_bail() {
     # sg_bail CODE TITLE MESSAGE HINT
     case "$1" in
@@ -30,7 +40,7 @@ sg_bail() {
         *) sg_output result cannot-verify ;;
     esac
     printf '::error title=shipgate action%%3A %s::%s — hint: %s\n' "$2" "$3" "$4" >&2
-    exit "$1"
+    sg_exit "$1"
 }
 
 sg_info() {
@@ -401,4 +411,8 @@ export SHIPGATE_SERVER="${sg_server}"
 [ -z "${sg_dry_run}" ] || export SHIPGATE_DRY_RUN="${sg_dry_run}"
 [ -z "${sg_pr}" ] || export SHIPGATE_PR="${sg_pr}"
 unset sg_token sg_status_token
-exec "${sg_bin}" "$@"
+# A child, not exec: on failure the step lingers (sg_exit) so the runner keeps the binary's
+# last lines. The step's exit code is exactly the binary's.
+sg_status=0
+"${sg_bin}" "$@" || sg_status=$?
+sg_exit "${sg_status}"
