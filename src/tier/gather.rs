@@ -128,6 +128,7 @@ pub async fn pr_facts(
         (files, Source::Api)
     };
     let labels = client.issue_labels(repo, number).await?;
+    check_labels_agree(repo, number, &labels, &pull.labels)?;
     Ok(PrFacts {
         repo: repo.clone(),
         number,
@@ -137,6 +138,42 @@ pub async fn pr_facts(
         files,
         source,
         labels,
+    })
+}
+
+/// `GET …/issues/{n}/labels` is not paginated and carries no count, so it is checked
+/// against the labels embedded in the pull request: a list cut short (or changed while
+/// reading) must not look like "no tier label".
+fn check_labels_agree(
+    repo: &RepoRef,
+    number: u64,
+    issue_labels: &[Label],
+    pull_labels: &[Label],
+) -> Result<(), Error> {
+    let ids = |labels: &[Label]| {
+        let mut ids: Vec<i64> = labels.iter().map(|l| l.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    if ids(issue_labels) == ids(pull_labels) {
+        return Ok(());
+    }
+    let names = |labels: &[Label]| {
+        let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            super::policy::list(&names)
+        }
+    };
+    Err(Error::CannotVerify {
+        what: format!("the labels of {repo}#{number}"),
+        why: format!(
+            "the issue lists {} but the pull request lists {}",
+            names(issue_labels),
+            names(pull_labels)
+        ),
+        hint: "the labels changed while shipgate read them, or an answer was cut short; re-run the job".into(),
     })
 }
 

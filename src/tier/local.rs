@@ -85,10 +85,10 @@ pub fn gather(repo_dir: &Path, base: &str, head: &str, read: Read) -> Result<Loc
         None
     };
     Ok(LocalFacts {
-        repo_dir: repo
-            .workdir()
-            .unwrap_or_else(|| repo.git_dir())
-            .to_path_buf(),
+        repo_dir: {
+            let dir = repo.workdir().unwrap_or_else(|| repo.git_dir());
+            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+        },
         base_spec: base.to_owned(),
         base_resolved,
         base: base_id.to_string(),

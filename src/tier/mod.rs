@@ -272,6 +272,8 @@ async fn apply(
     let after_add = client
         .add_issue_labels(&facts.repo, facts.number, &[label.id])
         .await?;
+    let after_add_tiers =
+        labels::tier_labels(after_add.iter().map(|l| (l.id, l.name.as_str())), names);
     if !after_add.iter().any(|l| l.id == label.id) {
         return Err(Error::CannotVerify {
             what: format!("adding `{name}` to #{}", facts.number),
@@ -281,6 +283,12 @@ async fn apply(
             ),
             hint: "check the label exists in this repository and the token has write:issue"
                 .into(),
+        });
+    }
+    let expected_after_add = if matches!(action, Action::Replace { .. }) { 2 } else { 1 };
+    if after_add_tiers.len() != expected_after_add {
+        return Ok(Applied::Concurrent {
+            found: after_add_tiers.iter().map(|l| l.name.clone()).collect(),
         });
     }
     if let Action::Replace { stale } = action {
