@@ -95,7 +95,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time_paging(runtime: &tokio::runtime::Runtime, addr: SocketAddr, concurrency: usize) -> Duration {
+fn time_paging(
+    runtime: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    concurrency: usize,
+) -> Duration {
     let client = Client::new(
         &format!("http://{addr}/api/v1"),
         Secret::new("bench-token"),
@@ -121,7 +125,12 @@ fn time_paging(runtime: &tokio::runtime::Runtime, addr: SocketAddr, concurrency:
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=bench", "-c", "user.email=bench@example.com"])
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
@@ -181,12 +190,21 @@ fn main() {
         .expect("runtime");
     let addr = start_server(&runtime);
 
-    println!("tier paging: {FILES} files (60 pages of 50), {} ms per request, median of {RUNS}", LATENCY.as_millis());
+    println!(
+        "tier paging: {FILES} files (60 pages of 50), {} ms per request, median of {RUNS}",
+        LATENCY.as_millis()
+    );
     let sequential = time_paging(&runtime, addr, 1);
     let concurrent = time_paging(&runtime, addr, 8);
     let ratio = concurrent.as_secs_f64() / sequential.as_secs_f64();
-    println!("  sequential (page_concurrency 1): {:>8.1} ms", sequential.as_secs_f64() * 1e3);
-    println!("  concurrent (page_concurrency 8): {:>8.1} ms", concurrent.as_secs_f64() * 1e3);
+    println!(
+        "  sequential (page_concurrency 1): {:>8.1} ms",
+        sequential.as_secs_f64() * 1e3
+    );
+    println!(
+        "  concurrent (page_concurrency 8): {:>8.1} ms",
+        concurrent.as_secs_f64() * 1e3
+    );
     println!("  ratio concurrent/sequential:     {ratio:>8.3} (goal <= 0.3)");
 
     let temp = tempfile::tempdir().expect("tempdir");
@@ -214,7 +232,11 @@ fn main() {
         .expect("local gather");
         samples.push(start.elapsed());
         files = facts.files.len();
-        lines = facts.files.iter().map(|f| f.additions + f.deletions).sum::<u64>();
+        lines = facts
+            .files
+            .iter()
+            .map(|f| f.additions + f.deletions)
+            .sum::<u64>();
     }
     let gix = median(samples);
     let mut samples = Vec::new();
@@ -234,7 +256,13 @@ fn main() {
             .sum::<u64>();
     }
     let cli = median(samples);
-    println!("  shipgate local gather (gix):     {:>8.1} ms  ({files} files, {lines} lines)", gix.as_secs_f64() * 1e3);
-    println!("  git diff --numstat -M (ref.):    {:>8.1} ms  ({numstat_lines} lines)", cli.as_secs_f64() * 1e3);
+    println!(
+        "  shipgate local gather (gix):     {:>8.1} ms  ({files} files, {lines} lines)",
+        gix.as_secs_f64() * 1e3
+    );
+    println!(
+        "  git diff --numstat -M (ref.):    {:>8.1} ms  ({numstat_lines} lines)",
+        cli.as_secs_f64() * 1e3
+    );
     assert_eq!(lines, numstat_lines, "gix and git count different lines");
 }

@@ -48,7 +48,10 @@ impl Attributes {
                 continue;
             }
             let (pattern, rest) = split_pattern(line).ok_or_else(|| {
-                format!(".gitattributes line {}: unterminated quoted pattern", number + 1)
+                format!(
+                    ".gitattributes line {}: unterminated quoted pattern",
+                    number + 1
+                )
             })?;
             let mut generated = None;
             let mut vendored = None;
@@ -227,19 +230,31 @@ mod tests {
         );
         assert_eq!(uncounted("*.js linguist-generated=false\n", "a.js"), None);
         assert_eq!(
-            uncounted("*.js linguist-generated\nsrc/*.js -linguist-generated\n", "src/a.js"),
+            uncounted(
+                "*.js linguist-generated\nsrc/*.js -linguist-generated\n",
+                "src/a.js"
+            ),
             None
         );
         assert_eq!(
-            uncounted("*.js linguist-generated\nsrc/*.js -linguist-generated\n", "lib/a.js"),
+            uncounted(
+                "*.js linguist-generated\nsrc/*.js -linguist-generated\n",
+                "lib/a.js"
+            ),
             Some(Uncounted::Generated)
         );
         assert_eq!(
-            uncounted("*.js linguist-generated\n*.js !linguist-generated\n", "a.js"),
+            uncounted(
+                "*.js linguist-generated\n*.js !linguist-generated\n",
+                "a.js"
+            ),
             None
         );
         assert_eq!(
-            uncounted("*.js -linguist-generated\n*.js linguist-generated\n", "a.js"),
+            uncounted(
+                "*.js -linguist-generated\n*.js linguist-generated\n",
+                "a.js"
+            ),
             Some(Uncounted::Generated)
         );
     }
@@ -254,15 +269,22 @@ mod tests {
 
     #[test]
     fn several_attributes_on_one_line() {
-        let text = "third_party/** linguist-vendored text eol=lf\n*.min.js  linguist-generated  -diff\n";
-        assert_eq!(uncounted(text, "third_party/a/b.c"), Some(Uncounted::Vendored));
+        let text =
+            "third_party/** linguist-vendored text eol=lf\n*.min.js  linguist-generated  -diff\n";
+        assert_eq!(
+            uncounted(text, "third_party/a/b.c"),
+            Some(Uncounted::Vendored)
+        );
         assert_eq!(uncounted(text, "web/x.min.js"), Some(Uncounted::Generated));
     }
 
     #[test]
     fn quoted_patterns_and_literal_braces() {
         let text = "\"docs/my file.md\" linguist-generated\n{a}.txt linguist-generated\n";
-        assert_eq!(uncounted(text, "docs/my file.md"), Some(Uncounted::Generated));
+        assert_eq!(
+            uncounted(text, "docs/my file.md"),
+            Some(Uncounted::Generated)
+        );
         assert_eq!(uncounted(text, "x/{a}.txt"), Some(Uncounted::Generated));
         assert_eq!(uncounted(text, "x/a.txt"), None);
     }
@@ -279,7 +301,13 @@ mod tests {
     #[test]
     fn double_star_patterns() {
         let text = "**/generated/** linguist-generated\n";
-        assert_eq!(uncounted(text, "generated/a.rs"), Some(Uncounted::Generated));
-        assert_eq!(uncounted(text, "x/generated/y/a.rs"), Some(Uncounted::Generated));
+        assert_eq!(
+            uncounted(text, "generated/a.rs"),
+            Some(Uncounted::Generated)
+        );
+        assert_eq!(
+            uncounted(text, "x/generated/y/a.rs"),
+            Some(Uncounted::Generated)
+        );
     }
 }

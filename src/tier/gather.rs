@@ -237,7 +237,11 @@ pub async fn adder(
             teams: Vec::new(),
         }));
     }
-    let org = config.tier.org.clone().unwrap_or_else(|| repo.owner.clone());
+    let org = config
+        .tier
+        .org
+        .clone()
+        .unwrap_or_else(|| repo.owner.clone());
     let teams = client.org_teams(&org).await?;
     let mut member_of = Vec::new();
     for name in wanted {

@@ -113,10 +113,9 @@ impl Action {
     pub fn effective(&self, computed: Tier) -> Tier {
         match self {
             Action::KeptHigher { label } | Action::KeptOverride { label, .. } => *label,
-            Action::Add
-            | Action::Replace { .. }
-            | Action::Unchanged
-            | Action::Refused(_) => computed,
+            Action::Add | Action::Replace { .. } | Action::Unchanged | Action::Refused(_) => {
+                computed
+            }
         }
     }
 
@@ -203,28 +202,59 @@ mod tests {
     fn picks_tier_labels_by_exact_name() {
         let names = TierLabels::default();
         let found = tier_labels(
-            [(1, "bug"), (2, "tier:high"), (3, "Tier:Low"), (4, "tier:high")],
+            [
+                (1, "bug"),
+                (2, "tier:high"),
+                (3, "Tier:Low"),
+                (4, "tier:high"),
+            ],
             &names,
         );
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|l| l.tier == Tier::High));
     }
 
+    /// name, current labels, computed tier, adder, override teams, expected action.
+    type Row<'a> = (
+        &'a str,
+        Vec<TierLabel>,
+        Tier,
+        Option<Adder>,
+        &'a Vec<String>,
+        Action,
+    );
+
     #[test]
     fn table() {
         let qa = vec!["qa".to_owned()];
         let none: Vec<String> = vec![];
-        let cases: Vec<(&str, Vec<TierLabel>, Tier, Option<Adder>, &Vec<String>, Action)> = vec![
+        let cases: Vec<Row<'_>> = vec![
             ("none → add", vec![], Tier::Medium, None, &none, Action::Add),
-            ("equal → unchanged", vec![label(Tier::Medium)], Tier::Medium, None, &none, Action::Unchanged),
-            ("higher → kept", vec![label(Tier::High)], Tier::Low, None, &none, Action::KeptHigher { label: Tier::High }),
+            (
+                "equal → unchanged",
+                vec![label(Tier::Medium)],
+                Tier::Medium,
+                None,
+                &none,
+                Action::Unchanged,
+            ),
+            (
+                "higher → kept",
+                vec![label(Tier::High)],
+                Tier::Low,
+                None,
+                &none,
+                Action::KeptHigher { label: Tier::High },
+            ),
             (
                 "two → refused",
                 vec![label(Tier::Low), label(Tier::High)],
                 Tier::Low,
                 None,
                 &none,
-                Action::Refused(Refusal::Several { names: vec!["tier:low".into(), "tier:high".into()] }),
+                Action::Refused(Refusal::Several {
+                    names: vec!["tier:low".into(), "tier:high".into()],
+                }),
             ),
             (
                 "two equal names → refused",
@@ -232,7 +262,9 @@ mod tests {
                 Tier::High,
                 None,
                 &none,
-                Action::Refused(Refusal::Several { names: vec!["tier:high".into(), "tier:high".into()] }),
+                Action::Refused(Refusal::Several {
+                    names: vec!["tier:high".into(), "tier:high".into()],
+                }),
             ),
             (
                 "lower by author → refused",
@@ -240,7 +272,10 @@ mod tests {
                 Tier::High,
                 Some(adder("Alice", &[])),
                 &none,
-                Action::Refused(Refusal::LowerByAuthor { label: Tier::Low, author: "alice".into() }),
+                Action::Refused(Refusal::LowerByAuthor {
+                    label: Tier::Low,
+                    author: "alice".into(),
+                }),
             ),
             (
                 "lower by non-author, no teams → kept",
@@ -248,7 +283,10 @@ mod tests {
                 Tier::High,
                 Some(adder("bob", &[])),
                 &none,
-                Action::KeptOverride { label: Tier::Low, by: "bob".into() },
+                Action::KeptOverride {
+                    label: Tier::Low,
+                    by: "bob".into(),
+                },
             ),
             (
                 "lower by non-author outside the team → refused",
@@ -256,7 +294,11 @@ mod tests {
                 Tier::High,
                 Some(adder("bob", &[])),
                 &qa,
-                Action::Refused(Refusal::LowerOutsideTeams { label: Tier::Medium, by: "bob".into(), teams: qa.clone() }),
+                Action::Refused(Refusal::LowerOutsideTeams {
+                    label: Tier::Medium,
+                    by: "bob".into(),
+                    teams: qa.clone(),
+                }),
             ),
             (
                 "lower by a team member → kept",
@@ -264,7 +306,10 @@ mod tests {
                 Tier::High,
                 Some(adder("carol", &["qa"])),
                 &qa,
-                Action::KeptOverride { label: Tier::Medium, by: "carol".into() },
+                Action::KeptOverride {
+                    label: Tier::Medium,
+                    by: "carol".into(),
+                },
             ),
             (
                 "lower by author who is in the team → refused",
@@ -272,7 +317,10 @@ mod tests {
                 Tier::High,
                 Some(adder("alice", &["qa"])),
                 &qa,
-                Action::Refused(Refusal::LowerByAuthor { label: Tier::Medium, author: "alice".into() }),
+                Action::Refused(Refusal::LowerByAuthor {
+                    label: Tier::Medium,
+                    author: "alice".into(),
+                }),
             ),
             (
                 "lower, adder unknown → refused",
@@ -286,9 +334,15 @@ mod tests {
                 "lower, added by shipgate on an older head → replaced",
                 vec![label(Tier::Low)],
                 Tier::High,
-                Some(Adder { login: "shipgate-bot".into(), is_shipgate: true, teams: vec![] }),
+                Some(Adder {
+                    login: "shipgate-bot".into(),
+                    is_shipgate: true,
+                    teams: vec![],
+                }),
                 &none,
-                Action::Replace { stale: label(Tier::Low) },
+                Action::Replace {
+                    stale: label(Tier::Low),
+                },
             ),
         ];
         for (name, current, computed, adder, teams, expected) in cases {
@@ -302,8 +356,14 @@ mod tests {
         assert_eq!(need(&[], Tier::High), Need::Nothing);
         assert_eq!(need(&[label(Tier::High)], Tier::Low), Need::Nothing);
         assert_eq!(need(&[label(Tier::Low)], Tier::Low), Need::Nothing);
-        assert_eq!(need(&[label(Tier::Low)], Tier::High), Need::Adder { label: Tier::Low });
-        assert_eq!(need(&[label(Tier::Low), label(Tier::Low)], Tier::High), Need::Nothing);
+        assert_eq!(
+            need(&[label(Tier::Low)], Tier::High),
+            Need::Adder { label: Tier::Low }
+        );
+        assert_eq!(
+            need(&[label(Tier::Low), label(Tier::Low)], Tier::High),
+            Need::Nothing
+        );
     }
 
     #[test]
@@ -311,7 +371,10 @@ mod tests {
         assert_eq!(Action::Add.name(false), "added");
         assert_eq!(Action::Add.name(true), "would-add");
         assert_eq!(Action::Unchanged.name(true), "unchanged");
-        assert_eq!(Action::KeptHigher { label: Tier::High }.effective(Tier::Low), Tier::High);
+        assert_eq!(
+            Action::KeptHigher { label: Tier::High }.effective(Tier::Low),
+            Tier::High
+        );
         assert_eq!(
             Action::Refused(Refusal::LowerUnattributed { label: Tier::Low }).effective(Tier::High),
             Tier::High

@@ -148,18 +148,26 @@ pub fn diff(
     to: gix::ObjectId,
 ) -> Result<Vec<FileChange>, Error> {
     let tree_of = |id: gix::ObjectId| {
-        repo.find_commit(id)
-            .and_then(|c| c.tree())
-            .map_err(|e| cannot(format!("the tree of `{id}`"), e, "check the clone is complete (no partial clone)"))
+        repo.find_commit(id).and_then(|c| c.tree()).map_err(|e| {
+            cannot(
+                format!("the tree of `{id}`"),
+                e,
+                "check the clone is complete (no partial clone)",
+            )
+        })
     };
     let (old, new) = (tree_of(from)?, tree_of(to)?);
     let mut lines_cache = repo
         .diff_resource_cache_for_tree_diff()
         .map_err(|e| cannot("the diff setup", e, "check the repository's configuration"))?;
     let mut files = Vec::new();
-    let mut changes = old
-        .changes()
-        .map_err(|e| cannot("the diff setup", e, "check the repository's diff configuration"))?;
+    let mut changes = old.changes().map_err(|e| {
+        cannot(
+            "the diff setup",
+            e,
+            "check the repository's diff configuration",
+        )
+    })?;
     changes.options(|o| {
         o.track_path()
             .track_rewrites(Some(gix::diff::Rewrites::default()));
@@ -211,7 +219,11 @@ fn file_change(
             copy,
             ..
         } => (
-            if *copy { Status::Copied } else { Status::Renamed },
+            if *copy {
+                Status::Copied
+            } else {
+                Status::Renamed
+            },
             Some(source_location.to_str_lossy().into_owned()),
             Some(*source_entry_mode),
         ),

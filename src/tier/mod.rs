@@ -60,12 +60,11 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
         None => match &facts.config {
             Some(bytes) => {
                 let origin = format!("{}:{}", facts.base_resolved, crate::config::DEFAULT_PATH);
-                let text = String::from_utf8(bytes.clone()).map_err(|_| {
-                    crate::config::Error::Parse {
+                let text =
+                    String::from_utf8(bytes.clone()).map_err(|_| crate::config::Error::Parse {
                         origin: origin.clone(),
                         message: "not UTF-8".into(),
-                    }
-                })?;
+                    })?;
                 Config::parse(&text, &origin)?
             }
             None => Config::default(),
@@ -181,7 +180,12 @@ async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Err
             }
             None
         } else {
-            Some(apply(&client, &facts, computed, &names, &action, label, &mut notes).await?)
+            Some(
+                apply(
+                    &client, &facts, computed, &names, &action, label, &mut notes,
+                )
+                .await?,
+            )
         }
     } else {
         None
@@ -265,7 +269,10 @@ async fn apply(
                     hint: "create the label by hand and re-run".into(),
                 });
             }
-            notes.push(format!("created the repository label `{name}` (id {})", label.id));
+            notes.push(format!(
+                "created the repository label `{name}` (id {})",
+                label.id
+            ));
             label
         }
     };
@@ -281,11 +288,14 @@ async fn apply(
                 "the server answered without label id {} (Gitea ignores unknown label ids)",
                 label.id
             ),
-            hint: "check the label exists in this repository and the token has write:issue"
-                .into(),
+            hint: "check the label exists in this repository and the token has write:issue".into(),
         });
     }
-    let expected_after_add = if matches!(action, Action::Replace { .. }) { 2 } else { 1 };
+    let expected_after_add = if matches!(action, Action::Replace { .. }) {
+        2
+    } else {
+        1
+    };
     if after_add_tiers.len() != expected_after_add {
         return Ok(Applied::Concurrent {
             found: after_add_tiers.iter().map(|l| l.name.clone()).collect(),

@@ -60,7 +60,9 @@ impl Tier {
 
     /// The tier a label name stands for, if it is one of the three tier labels.
     pub fn from_label(name: &str, labels: &TierLabels) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|tier| tier.label(labels) == name)
+        Tier::ALL
+            .into_iter()
+            .find(|tier| tier.label(labels) == name)
     }
 }
 
@@ -179,7 +181,10 @@ impl Globs {
     pub fn new(key: &str, patterns: &[String]) -> Result<Globs, String> {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
-            builder.add(glob(pattern).map_err(|e| format!("`{key}` has an invalid glob `{pattern}`: {e}"))?);
+            builder.add(
+                glob(pattern)
+                    .map_err(|e| format!("`{key}` has an invalid glob `{pattern}`: {e}"))?,
+            );
         }
         let set = builder
             .build()
@@ -573,7 +578,13 @@ mod tests {
         ] {
             assert!(!p.high.is_match(path), "{path} should not be high");
         }
-        for path in ["README.md", "docs/a/b.txt", "src/docs/x.png", "guide.rst", "x/y.adoc"] {
+        for path in [
+            "README.md",
+            "docs/a/b.txt",
+            "src/docs/x.png",
+            "guide.rst",
+            "x/y.adoc",
+        ] {
             assert!(p.docs.is_match(path), "{path} should be docs");
         }
         for path in [
@@ -628,45 +639,289 @@ mod tests {
     #[test]
     fn default_policy_table() {
         let cases = vec![
-            Case { name: "docs only", files: vec![f("README.md"), f("docs/guide/x.txt")], labels: vec![], tier: Tier::Low, rules: vec!["docs-only"] },
-            Case { name: "tests only", files: vec![f("tests/a.rs"), f("pkg/x_test.go")], labels: vec![], tier: Tier::Low, rules: vec!["tests-only"] },
-            Case { name: "docs and tests", files: vec![f("README.md"), f("tests/a.rs")], labels: vec![], tier: Tier::Low, rules: vec!["docs-and-tests-only"] },
-            Case { name: "mixed code and docs", files: vec![f("README.md"), f("src/lib.rs")], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "code only", files: vec![f("src/lib.rs")], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "migrations", files: vec![f("db/migrations/001.sql")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "auth at root", files: vec![f("auth/x.go")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "authn", files: vec![f("svc/authn/x.go")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "authz", files: vec![f("svc/authz/x.go")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "crypto", files: vec![f("lib/crypto/x.rs")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "security", files: vec![f("security/x.rs")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "secrets", files: vec![f("ops/secrets/x")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "gitea workflow", files: vec![f(".gitea/workflows/ci.yml")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "gitea scripts", files: vec![f(".gitea/scripts/x.sh")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "github workflow", files: vec![f(".github/workflows/ci.yml")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "forgejo workflow", files: vec![f(".forgejo/workflows/ci.yml")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "codeowners", files: vec![f(".github/CODEOWNERS")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "policy file", files: vec![f(".gitea/shipgate.yml")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "docs under a high path are high", files: vec![f("auth/README.md")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "tests under a high path are high", files: vec![f("auth/tests/x.rs")], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "deletion under a high path", files: vec![FileChange::new("migrations/001.sql", Status::Deleted, 0, 40)], labels: vec![], tier: Tier::High, rules: vec!["high-path", "high-path-deleted"] },
-            Case { name: "deletion elsewhere", files: vec![FileChange::new("src/old.rs", Status::Deleted, 0, 40)], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "rename out of a high path", files: vec![FileChange::renamed("auth/x.go", "src/x.go", 0, 0)], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "rename into a high path", files: vec![FileChange::renamed("src/x.go", "auth/x.go", 0, 0)], labels: vec![], tier: Tier::High, rules: vec!["high-path"] },
-            Case { name: "rename from code into docs is not docs", files: vec![FileChange::renamed("src/x.rs", "docs/x.md", 0, 0)], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "risk label", files: vec![f("README.md")], labels: vec!["risk:high"], tier: Tier::High, rules: vec!["risk-label"] },
-            Case { name: "area:security label", files: vec![f("src/a.rs")], labels: vec!["area:security", "bug"], tier: Tier::High, rules: vec!["risk-label"] },
-            Case { name: "unrelated label", files: vec![f("README.md")], labels: vec!["bug"], tier: Tier::Low, rules: vec!["docs-only"] },
-            Case { name: "lines at the limit", files: vec![big("src/a.rs", 600), big("src/b.rs", 400)], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "lines past the limit", files: vec![big("src/a.rs", 600), big("src/b.rs", 401)], labels: vec![], tier: Tier::High, rules: vec!["too-many-lines"] },
-            Case { name: "docs past the line limit", files: vec![big("docs/a.md", 5000)], labels: vec![], tier: Tier::High, rules: vec!["too-many-lines"] },
-            Case { name: "files at the limit", files: many(50, "src"), labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "files past the limit", files: many(51, "src"), labels: vec![], tier: Tier::High, rules: vec!["too-many-files"] },
-            Case { name: "lockfile only, huge", files: vec![big("Cargo.lock", 20_000)], labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "many vendored files", files: many(300, "vendor/x"), labels: vec![], tier: Tier::Medium, rules: vec!["other-files"] },
-            Case { name: "rename out of vendor counts", files: vec![FileChange::renamed("vendor/x.rs", "src/x.rs", 2000, 0)], labels: vec![], tier: Tier::High, rules: vec!["too-many-lines"] },
-            Case { name: "empty", files: vec![], labels: vec![], tier: Tier::Low, rules: vec!["empty"] },
-            Case { name: "empty with risk label", files: vec![], labels: vec!["risk:high"], tier: Tier::High, rules: vec!["risk-label"] },
-            Case { name: "several high rules", files: vec![FileChange::new("auth/x", Status::Deleted, 0, 2000)], labels: vec!["risk:high"], tier: Tier::High, rules: vec!["high-path", "high-path-deleted", "risk-label", "too-many-lines"] },
+            Case {
+                name: "docs only",
+                files: vec![f("README.md"), f("docs/guide/x.txt")],
+                labels: vec![],
+                tier: Tier::Low,
+                rules: vec!["docs-only"],
+            },
+            Case {
+                name: "tests only",
+                files: vec![f("tests/a.rs"), f("pkg/x_test.go")],
+                labels: vec![],
+                tier: Tier::Low,
+                rules: vec!["tests-only"],
+            },
+            Case {
+                name: "docs and tests",
+                files: vec![f("README.md"), f("tests/a.rs")],
+                labels: vec![],
+                tier: Tier::Low,
+                rules: vec!["docs-and-tests-only"],
+            },
+            Case {
+                name: "mixed code and docs",
+                files: vec![f("README.md"), f("src/lib.rs")],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "code only",
+                files: vec![f("src/lib.rs")],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "migrations",
+                files: vec![f("db/migrations/001.sql")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "auth at root",
+                files: vec![f("auth/x.go")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "authn",
+                files: vec![f("svc/authn/x.go")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "authz",
+                files: vec![f("svc/authz/x.go")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "crypto",
+                files: vec![f("lib/crypto/x.rs")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "security",
+                files: vec![f("security/x.rs")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "secrets",
+                files: vec![f("ops/secrets/x")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "gitea workflow",
+                files: vec![f(".gitea/workflows/ci.yml")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "gitea scripts",
+                files: vec![f(".gitea/scripts/x.sh")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "github workflow",
+                files: vec![f(".github/workflows/ci.yml")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "forgejo workflow",
+                files: vec![f(".forgejo/workflows/ci.yml")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "codeowners",
+                files: vec![f(".github/CODEOWNERS")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "policy file",
+                files: vec![f(".gitea/shipgate.yml")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "docs under a high path are high",
+                files: vec![f("auth/README.md")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "tests under a high path are high",
+                files: vec![f("auth/tests/x.rs")],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "deletion under a high path",
+                files: vec![FileChange::new(
+                    "migrations/001.sql",
+                    Status::Deleted,
+                    0,
+                    40,
+                )],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path", "high-path-deleted"],
+            },
+            Case {
+                name: "deletion elsewhere",
+                files: vec![FileChange::new("src/old.rs", Status::Deleted, 0, 40)],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "rename out of a high path",
+                files: vec![FileChange::renamed("auth/x.go", "src/x.go", 0, 0)],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "rename into a high path",
+                files: vec![FileChange::renamed("src/x.go", "auth/x.go", 0, 0)],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["high-path"],
+            },
+            Case {
+                name: "rename from code into docs is not docs",
+                files: vec![FileChange::renamed("src/x.rs", "docs/x.md", 0, 0)],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "risk label",
+                files: vec![f("README.md")],
+                labels: vec!["risk:high"],
+                tier: Tier::High,
+                rules: vec!["risk-label"],
+            },
+            Case {
+                name: "area:security label",
+                files: vec![f("src/a.rs")],
+                labels: vec!["area:security", "bug"],
+                tier: Tier::High,
+                rules: vec!["risk-label"],
+            },
+            Case {
+                name: "unrelated label",
+                files: vec![f("README.md")],
+                labels: vec!["bug"],
+                tier: Tier::Low,
+                rules: vec!["docs-only"],
+            },
+            Case {
+                name: "lines at the limit",
+                files: vec![big("src/a.rs", 600), big("src/b.rs", 400)],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "lines past the limit",
+                files: vec![big("src/a.rs", 600), big("src/b.rs", 401)],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["too-many-lines"],
+            },
+            Case {
+                name: "docs past the line limit",
+                files: vec![big("docs/a.md", 5000)],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["too-many-lines"],
+            },
+            Case {
+                name: "files at the limit",
+                files: many(50, "src"),
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "files past the limit",
+                files: many(51, "src"),
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["too-many-files"],
+            },
+            Case {
+                name: "lockfile only, huge",
+                files: vec![big("Cargo.lock", 20_000)],
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "many vendored files",
+                files: many(300, "vendor/x"),
+                labels: vec![],
+                tier: Tier::Medium,
+                rules: vec!["other-files"],
+            },
+            Case {
+                name: "rename out of vendor counts",
+                files: vec![FileChange::renamed("vendor/x.rs", "src/x.rs", 2000, 0)],
+                labels: vec![],
+                tier: Tier::High,
+                rules: vec!["too-many-lines"],
+            },
+            Case {
+                name: "empty",
+                files: vec![],
+                labels: vec![],
+                tier: Tier::Low,
+                rules: vec!["empty"],
+            },
+            Case {
+                name: "empty with risk label",
+                files: vec![],
+                labels: vec!["risk:high"],
+                tier: Tier::High,
+                rules: vec!["risk-label"],
+            },
+            Case {
+                name: "several high rules",
+                files: vec![FileChange::new("auth/x", Status::Deleted, 0, 2000)],
+                labels: vec!["risk:high"],
+                tier: Tier::High,
+                rules: vec![
+                    "high-path",
+                    "high-path-deleted",
+                    "risk-label",
+                    "too-many-lines",
+                ],
+            },
         ];
         let p = policy();
         for case in cases {
@@ -731,8 +986,11 @@ mod tests {
 
     #[test]
     fn generated_files_do_not_count_towards_size() {
-        let p = Policy::new(&TierConfig::default(), "*.generated.ts linguist-generated\n")
-            .expect("compiles");
+        let p = Policy::new(
+            &TierConfig::default(),
+            "*.generated.ts linguist-generated\n",
+        )
+        .expect("compiles");
         let files = vec![big("web/api.generated.ts", 50_000), f("web/app.ts")];
         let d = decide(&p, &files, &[]);
         assert_eq!(d.tier, Tier::Medium);
@@ -761,7 +1019,10 @@ mod tests {
             ..TierConfig::default()
         };
         let err = Policy::new(&config, "").expect_err("invalid");
-        assert!(err.contains("`tier.high_paths` has an invalid glob `[`"), "{err}");
+        assert!(
+            err.contains("`tier.high_paths` has an invalid glob `[`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -774,11 +1035,25 @@ mod tests {
 
     fn arb_path() -> impl Strategy<Value = String> {
         let dirs = prop::sample::select(vec![
-            "", "src/", "docs/", "tests/", "auth/", "db/migrations/", "vendor/", ".gitea/workflows/",
-            "pkg/", "web/__tests__/",
+            "",
+            "src/",
+            "docs/",
+            "tests/",
+            "auth/",
+            "db/migrations/",
+            "vendor/",
+            ".gitea/workflows/",
+            "pkg/",
+            "web/__tests__/",
         ]);
         let names = prop::sample::select(vec![
-            "a.rs", "README.md", "x_test.go", "Cargo.lock", "CODEOWNERS", "b.spec.ts", "main.go",
+            "a.rs",
+            "README.md",
+            "x_test.go",
+            "Cargo.lock",
+            "CODEOWNERS",
+            "b.spec.ts",
+            "main.go",
             "guide.rst",
         ]);
         (dirs, names).prop_map(|(d, n)| format!("{d}{n}"))
@@ -798,17 +1073,19 @@ mod tests {
             0u64..400,
             0u64..400,
         )
-            .prop_map(|(path, previous, status, additions, deletions)| FileChange {
-                path,
-                previous: if status == Status::Renamed || status == Status::Copied {
-                    previous
-                } else {
-                    None
+            .prop_map(
+                |(path, previous, status, additions, deletions)| FileChange {
+                    path,
+                    previous: if status == Status::Renamed || status == Status::Copied {
+                        previous
+                    } else {
+                        None
+                    },
+                    status,
+                    additions,
+                    deletions,
                 },
-                status,
-                additions,
-                deletions,
-            })
+            )
     }
 
     fn arb_labels() -> impl Strategy<Value = Vec<String>> {
