@@ -139,11 +139,10 @@ impl Outcome {
             Verdict::CannotVerify
         };
         let message = error_chain(error);
-        Outcome::new(mode, verdict).reason(message.clone()).failure(
-            error.title(),
-            message,
-            error.hint(),
-        )
+        let first_line = message.lines().next().unwrap_or_default().to_owned();
+        Outcome::new(mode, verdict)
+            .reason(first_line)
+            .failure(error.title(), message, error.hint())
     }
 
     pub fn exit_code(&self) -> i32 {

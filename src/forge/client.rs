@@ -423,9 +423,10 @@ impl Client {
             .await
     }
 
-    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, oldest first as Gitea sorts them.
+    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, newest first (Gitea's default
+    /// order, `created_unix DESC`; equal seconds tie in database order, so prefer `id`).
     pub async fn statuses(&self, repo: &RepoRef, sha: &str) -> Result<Vec<CommitStatus>, Error> {
-        self.get_all(&format!("/repos/{repo}/statuses/{sha}"), &[])
+        self.get_all(&format!("/repos/{repo}/statuses/{}", segment(sha)), &[])
             .await
     }
 
@@ -441,7 +442,7 @@ impl Client {
         })?;
         self.write_json(
             Method::POST,
-            &format!("/repos/{repo}/statuses/{sha}"),
+            &format!("/repos/{repo}/statuses/{}", segment(sha)),
             &body,
             true,
         )
@@ -450,7 +451,8 @@ impl Client {
 
     /// `GET /orgs/{org}/teams`, every page.
     pub async fn org_teams(&self, org: &str) -> Result<Vec<Team>, Error> {
-        self.get_all(&format!("/orgs/{org}/teams"), &[]).await
+        self.get_all(&format!("/orgs/{}/teams", segment(org)), &[])
+            .await
     }
 
     /// `GET /teams/{id}/members/{login}`: 200/204 member, 404 verified non-member,
@@ -459,7 +461,7 @@ impl Client {
         match self
             .send(
                 Method::GET,
-                &format!("/teams/{team_id}/members/{login}"),
+                &format!("/teams/{team_id}/members/{}", segment(login)),
                 &[],
                 None,
                 true,
@@ -479,7 +481,12 @@ impl Client {
         path: &str,
         git_ref: &str,
     ) -> Result<Option<Vec<u8>>, Error> {
-        let path = path.trim_start_matches('/');
+        let path = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(segment)
+            .collect::<Vec<_>>()
+            .join("/");
         match self
             .send(
                 Method::GET,
@@ -506,7 +513,10 @@ impl Client {
     ) -> Result<(), Error> {
         self.send(
             Method::POST,
-            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+            &format!(
+                "/repos/{repo}/actions/workflows/{}/dispatches",
+                segment(workflow)
+            ),
             &[],
             Some(&serde_json::json!({ "ref": git_ref, "inputs": inputs })),
             false,
@@ -517,9 +527,26 @@ impl Client {
 
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
     pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
-        self.get_json(&format!("/repos/{repo}/releases/tags/{tag}"), &[])
-            .await
+        self.get_json(
+            &format!("/repos/{repo}/releases/tags/{}", segment(tag)),
+            &[],
+        )
+        .await
     }
+}
+
+/// One URL path segment, percent-encoded: only RFC 3986 unreserved characters stay, so a
+/// `/`, `?`, `#` or `%` in a SHA, login, tag or file name cannot change the route.
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
@@ -633,6 +660,14 @@ mod tests {
         assert!(check_page("r", 2, 49, 120).is_err());
         assert!(check_page("r", 1, 0, 0).is_ok());
         assert!(check_page("r", 1, 1, 0).is_err());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("v1.2.3"), "v1.2.3");
+        assert_eq!(segment("release/v1"), "release%2Fv1");
+        assert_eq!(segment("a b?#%"), "a%20b%3F%23%25");
+        assert_eq!(segment("ü"), "%C3%BC");
     }
 
     #[test]
