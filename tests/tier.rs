@@ -547,6 +547,12 @@ fn pr_with_3000_files_is_read_in_60_pages_and_labeled_high() {
         .map(|r| r.query_param("page").unwrap_or_default())
         .collect();
     assert_eq!(pages.len(), 60);
+    let text = tier(&fake, &[]).success().stdout;
+    assert!(
+        text.contains("more than `tier.max_files` (50): `src/m0/f0.rs`, `src/m0/f1001.rs`, "),
+        "{text}"
+    );
+    assert!(text.contains(" and 2992 more\n"), "{text}");
     let mut sorted: Vec<u64> = pages
         .iter()
         .map(|p| p.parse().expect("page number"))
@@ -578,6 +584,7 @@ fn docs_only_pr_gets_the_low_label_and_text_explains_why() {
         fake.requests_to("POST /repos/{owner}/{repo}/labels")[0].json()["color"],
         "0e8a16"
     );
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
     assert!(
         out.stdout.starts_with("shipgate tier: ok\n"),
         "{}",
@@ -1149,6 +1156,7 @@ fn every_fault(s: Scenario, expect_clean: &str) {
     let fake = scenario(s);
     let json = tier(&fake, &["--format", "json"]).success().json();
     assert_eq!(json["label_action"], expect_clean, "{s:?}: {json}");
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
     let clean_writes = writes(&fake);
     let mut routes: Vec<String> = fake.requests().iter().map(|r| r.key()).collect();
     routes.sort();

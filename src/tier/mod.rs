@@ -507,13 +507,19 @@ fn with_decision(mut outcome: Outcome, decision: &Decision) -> Outcome {
     ));
     for fired in &decision.rules {
         let mut line = format!("{} → {}: {}", fired.rule, fired.tier, fired.detail);
-        if !fired.files.is_empty() {
-            let shown: Vec<String> = fired.files.iter().take(TEXT_FILES).cloned().collect();
+        if fired.files.len() > TEXT_FILES {
+            let shown: Vec<String> = fired.files[..TEXT_FILES]
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect();
+            line.push_str(&format!(
+                ": {} and {} more",
+                shown.join(", "),
+                fired.files.len() - TEXT_FILES
+            ));
+        } else if !fired.files.is_empty() {
             line.push_str(": ");
-            line.push_str(&policy::list(&shown));
-            if fired.files.len() > TEXT_FILES {
-                line.push_str(&format!(" and {} more", fired.files.len() - TEXT_FILES));
-            }
+            line.push_str(&policy::list(&fired.files));
         }
         outcome = outcome.reason(line);
     }
