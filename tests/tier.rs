@@ -1241,3 +1241,19 @@ fn a_transient_500_is_retried() {
         4
     );
 }
+
+#[test]
+fn a_file_without_a_name_cannot_verify() {
+    let fake = fake_with(vec![
+        FileSpec::new("README.md", "changed", 1, 0),
+        FileSpec::new("", "changed", 500, 0),
+    ]);
+    let out = tier(&fake, &[]).unverified();
+    assert!(
+        out.stdout
+            .contains("a changed file has an empty `filename`"),
+        "{}",
+        out.stdout
+    );
+    assert!(writes(&fake).is_empty());
+}

@@ -113,9 +113,14 @@ pub async fn pr_facts(
         let files = facts.files.clone();
         (files, Source::Git(Box::new(facts)))
     } else {
-        let files = client
-            .pull_files(repo, number)
-            .await?
+        let listed = client.pull_files(repo, number).await?;
+        if listed.iter().any(|f| f.filename.trim().is_empty()) {
+            return Err(Error::Forge(forge::Error::Protocol {
+                request: format!("GET /repos/{repo}/pulls/{number}/files"),
+                detail: "a changed file has an empty `filename`".into(),
+            }));
+        }
+        let files = listed
             .into_iter()
             .map(|f| FileChange {
                 status: Status::parse(&f.status),
