@@ -460,18 +460,27 @@ impl Client {
 
     /// `GET /teams/{id}/members/{login}`: 200/204 member, 404 verified non-member,
     /// anything else an error.
+    /// A 200 must carry the member as a `User` with that login; anything else is a
+    /// protocol error, never a membership.
     pub async fn is_team_member(&self, team_id: i64, login: &str) -> Result<bool, Error> {
-        match self
-            .send(
-                Method::GET,
-                &format!("/teams/{team_id}/members/{}", segment(login)),
-                &[],
-                None,
-                true,
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
+        let path = format!("/teams/{team_id}/members/{}", segment(login));
+        match self.send(Method::GET, &path, &[], None, true).await {
+            Ok(response) if response.status == StatusCode::NO_CONTENT => Ok(true),
+            Ok(response) => {
+                let request = format!("GET {}", self.url(&path));
+                let user: User = decode(&request, &response.body)?;
+                if user.login.eq_ignore_ascii_case(login) {
+                    Ok(true)
+                } else {
+                    Err(Error::Protocol {
+                        request,
+                        detail: format!(
+                            "the membership probe for `{login}` answered with user `{}`",
+                            user.login
+                        ),
+                    })
+                }
+            }
             Err(Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
