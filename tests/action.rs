@@ -27,7 +27,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::support::fake_gitea::{FakeGitea, Fault, FaultKind, PrSpec};
+use crate::support::fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// How the examples name the action.
@@ -477,8 +477,14 @@ fn workflow(event: &str, with: &str, env: &str, config: Option<&str>) -> String 
     flow.push_str(&indent(with, 10));
     flow.push_str(
         "      - name: outputs\n        if: always()\n        env:\n          \
-         RESULT: ${{ steps.shipgate.outputs.result }}\n        \
-         run: echo \"observed-result=[$RESULT]\"\n",
+         RESULT: ${{ steps.shipgate.outputs.result }}\n          \
+         TIER: ${{ steps.shipgate.outputs.tier }}\n          \
+         MERGE_KIND: ${{ steps.shipgate.outputs.merge-kind }}\n          \
+         NEW_SHA: ${{ steps.shipgate.outputs.new-sha }}\n        \
+         run: |\n          echo \"observed-result=[$RESULT]\"\n          \
+         echo \"observed-tier=[$TIER]\"\n          \
+         echo \"observed-merge-kind=[$MERGE_KIND]\"\n          \
+         echo \"observed-new-sha=[$NEW_SHA]\"\n",
     );
     flow
 }
@@ -1685,6 +1691,91 @@ fn act_review_fire_example_without_approvals_posts_pending_and_fails_the_job() {
         "only pending statuses without approvals: {states:?}"
     );
     assert_eq!(states.len(), 2, "{states:?}");
+}
+
+const PAT_TOKEN: &str = "tok-pat-2e77";
+
+#[test]
+fn act_auto_tier_example_labels_the_pull_request() {
+    let package = package();
+    let fake = forge_with_release(package);
+    fake.add_user("pat", PAT_TOKEN);
+    fake.add_pr(
+        APP_REPO,
+        PrSpec {
+            number: 7,
+            author: "alice".into(),
+            head_sha: sha('1'),
+            base_sha: sha('2'),
+            base_ref: "main".into(),
+            head_ref: "feature".into(),
+            ..PrSpec::default()
+        },
+    );
+    fake.set_files(
+        APP_REPO,
+        7,
+        vec![
+            FileSpec::new("README.md", "changed", 4, 1),
+            FileSpec::new("docs/guide.md", "added", 20, 0),
+        ],
+    );
+    let action = ActionCopy::new(package);
+    let cache = tempdir("act-cache");
+
+    // The example as written: no SHIPGATE_TOKEN secret, so the automatic token labels.
+    Act::new(
+        &example("auto-tier.yml"),
+        "pull_request_target",
+        action.path(),
+        cache.path(),
+    )
+    .server(&fake.url())
+    .run()
+    .success()
+    .contains("Success - Main acme/shipgate@v1");
+    assert_eq!(fake.issue_label_names(APP_REPO, 7), ["tier:low"]);
+    let writes: Vec<(String, Option<String>)> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| (r.route, r.login))
+        .collect();
+    assert!(
+        writes.iter().any(
+            |(route, login)| route == "/repos/{owner}/{repo}/issues/{index}/labels"
+                && login.as_deref() == Some("bot")
+        ),
+        "the label was added with the automatic token: {writes:?}"
+    );
+
+    // With the secret set, the PAT is used; the `tier` output reaches the workflow.
+    let before = fake.requests().len();
+    let flow = workflow(
+        "pull_request_target",
+        "mode: tier\ntoken: ${{ secrets.SHIPGATE_TOKEN || github.token }}\n",
+        "",
+        None,
+    );
+    Act::new(&flow, "pull_request_target", action.path(), cache.path())
+        .server(&fake.url())
+        .secret("SHIPGATE_TOKEN", PAT_TOKEN)
+        .run()
+        .success()
+        .contains("observed-result=[ok]")
+        .contains("observed-tier=[low]");
+    let logins: Vec<Option<String>> = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.route.starts_with("/repos/"))
+        .map(|r| r.login.clone())
+        .collect();
+    assert!(!logins.is_empty());
+    assert!(
+        logins.iter().all(|l| l.as_deref() == Some("pat")),
+        "{logins:?}"
+    );
+    assert_eq!(fake.issue_label_names(APP_REPO, 7), ["tier:low"]);
+    assert_eq!(fake.unmatched(), Vec::<String>::new());
 }
 
 // ---- timings -----------------------------------------------------------------------------
