@@ -1307,6 +1307,205 @@ fn installed_binary(tool_cache: &Path, package: &Package) -> PathBuf {
         .join("shipgate")
 }
 
+/// A PATH folder holding only `tools` (symlinks to the host's), plus the basics every run
+/// needs.
+fn minimal_path(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempdir("path");
+    let basics = [
+        "sh", "env", "tr", "date", "mktemp", "mkdir", "mv", "rm", "tar", "gzip", "chmod", "sleep",
+        "uname", "cat",
+    ];
+    for tool in basics.iter().chain(tools) {
+        let found = find_on_path(tool).unwrap_or_else(|| panic!("`{tool}` is not installed"));
+        std::os::unix::fs::symlink(found, dir.path().join(tool)).expect("symlink");
+    }
+    dir
+}
+
+#[test]
+fn either_downloader_and_either_hash_tool_will_do() {
+    let package = package();
+    let fake = forge_with_release(package);
+    let action = ActionCopy::new(package);
+    for tools in [&["wget", "sha256sum"][..], &["curl", "shasum"][..]] {
+        let path = minimal_path(tools);
+        let cache = tempdir("cache");
+        let run = Step::new(action.path(), &fake.url(), cache.path())
+            .set("PATH", &path.path().to_string_lossy())
+            .run();
+        run.status(0);
+        assert_eq!(
+            run.stdout,
+            format!("shipgate {}\n", package.version),
+            "{tools:?}"
+        );
+    }
+    assert_eq!(downloads(&fake).len(), 2);
+}
+
+#[test]
+fn missing_tools_fail_closed() {
+    let package = package();
+    let fake = forge_with_release(package);
+    let action = ActionCopy::new(package);
+    let cases: [(&[&str], &str); 2] = [
+        (&["sha256sum"], "neither `curl` nor `wget` is on PATH"),
+        (&["curl"], "neither `sha256sum` nor `shasum` is on PATH"),
+    ];
+    for (tools, message) in cases {
+        let path = minimal_path(tools);
+        let cache = tempdir("cache");
+        let run = Step::new(action.path(), &fake.url(), cache.path())
+            .set("PATH", &path.path().to_string_lossy())
+            .run();
+        run.status(2);
+        assert!(run.error().contains(message), "{tools:?}: {}", run.stderr);
+        assert_eq!(
+            cached(cache.path(), package)
+                .iter()
+                .filter(|e| !e.starts_with('.'))
+                .count(),
+            0
+        );
+    }
+}
+
+#[test]
+fn build_from_source_runs_cargo_install_on_the_action_checkout_without_tokens() {
+    let package = package();
+    let fake = forge_with_release(package);
+    let action = ActionCopy::new(package);
+    let cache = tempdir("cache");
+    // A stand-in cargo: records its arguments and environment, installs the packaged binary.
+    let tools = tempdir("cargo");
+    let log = tools.path().join("cargo.log");
+    let binary = {
+        let warm = tempdir("cache");
+        Step::new(action.path(), &fake.url(), warm.path())
+            .run()
+            .status(0);
+        let keep = tools.path().join("real-shipgate");
+        fs::copy(installed_binary(warm.path(), package), &keep).expect("copy binary");
+        keep
+    };
+    let cargo = tools.path().join("cargo");
+    fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\nprintf 'arg %s\\n' \"$@\" > '{log}'\nenv >> '{log}'\n\
+             while [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\n\
+             mkdir -p \"$root/bin\" && cp '{bin}' \"$root/bin/shipgate\"\n",
+            log = log.display(),
+            bin = binary.display()
+        ),
+    )
+    .expect("write cargo");
+    let status = Command::new("chmod")
+        .arg("755")
+        .arg(&cargo)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let before = downloads(&fake).len();
+    let run = Step::new(action.path(), &fake.url(), cache.path())
+        .set("PATH", &path)
+        .set("RUNNER_TEMP", &cache.path().to_string_lossy())
+        .input("build-from-source", "true")
+        .input("status-token", "tok-status-5150")
+        .run();
+    run.status(0);
+    assert_eq!(run.stdout, format!("shipgate {}\n", package.version));
+    assert!(run.stderr.contains("built from source"), "{}", run.stderr);
+    assert_eq!(downloads(&fake).len(), before, "nothing downloaded");
+    let recorded = fs::read_to_string(&log).expect("cargo ran");
+    let args: Vec<&str> = recorded
+        .lines()
+        .filter_map(|l| l.strip_prefix("arg "))
+        .collect();
+    let action_path = action.path().to_string_lossy();
+    assert_eq!(
+        args,
+        [
+            "install",
+            "--locked",
+            "--quiet",
+            "--force",
+            "--path",
+            action_path.as_ref(),
+            "--root",
+            &format!("{}/shipgate-from-source", cache.path().display()),
+        ]
+    );
+    for secret in [BOT_TOKEN, "tok-status-5150"] {
+        assert!(
+            !recorded.contains(secret),
+            "cargo (and every build script) must not see the tokens:\n{recorded}"
+        );
+    }
+
+    // Without cargo: a clear error.
+    let run = Step::new(action.path(), &fake.url(), cache.path())
+        .set(
+            "PATH",
+            &minimal_path(&["curl", "sha256sum"])
+                .path()
+                .to_string_lossy(),
+        )
+        .input("build-from-source", "true")
+        .run();
+    run.status(2);
+    assert!(run.error().contains("needs cargo"), "{}", run.stderr);
+}
+
+#[test]
+fn committed_dist_files_are_consistent() {
+    let version = fs::read_to_string(Path::new(ROOT).join("dist/VERSION")).expect("dist/VERSION");
+    let version = version.trim();
+    let manifest = fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        manifest.contains(&format!("\nversion = \"{version}\"\n")),
+        "dist/VERSION `{version}` is not the version in Cargo.toml: run dist/package.sh"
+    );
+    let sums = fs::read_to_string(Path::new(ROOT).join("dist/SHA256SUMS")).expect("SHA256SUMS");
+    let entries: Vec<(&str, &str)> = sums
+        .lines()
+        .map(|l| l.split_once("  ").expect("`<sha256>  <name>` lines"))
+        .collect();
+    let prefix = format!("shipgate-{version}-");
+    assert!(
+        entries
+            .iter()
+            .any(|(_, n)| *n == format!("{prefix}x86_64-unknown-linux-musl.tar.gz")),
+        "{sums}"
+    );
+    for (hex, name) in &entries {
+        assert!(hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
+        let target = name
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("`{name}` is not version {version}"));
+        let (target, rest) = target
+            .split_once(".tar.gz")
+            .map(|(t, r)| (t, r.to_owned()))
+            .or_else(|| {
+                target
+                    .split_once("/shipgate")
+                    .map(|(t, r)| (t, r.to_owned()))
+            })
+            .unwrap_or_else(|| panic!("unexpected entry `{name}`"));
+        assert!(rest.is_empty(), "{name}");
+        // Every tarball has its binary's line and the other way round.
+        let tarball = format!("{prefix}{target}.tar.gz");
+        let inside = format!("{prefix}{target}/shipgate");
+        assert!(entries.iter().any(|(_, n)| *n == tarball), "{sums}");
+        assert!(entries.iter().any(|(_, n)| *n == inside), "{sums}");
+    }
+}
+
 // ---- under act ---------------------------------------------------------------------------
 
 #[test]
