@@ -338,8 +338,7 @@ else
         sg_tmp=$(mktemp -d "${sg_cache_root}/shipgate/${sg_version}/.download.XXXXXX") ||
             sg_bail 2 "tool cache not writable" "cannot create a folder under \`${sg_cache_root}/shipgate/${sg_version}\`" \
                 "make RUNNER_TOOL_CACHE writable for the runner user"
-        # shellcheck disable=SC2064 # expand now: the path is fixed
-        trap "rm -rf -- '${sg_tmp}'" EXIT
+        trap 'rm -rf -- "${sg_tmp}"' EXIT
 
         sg_attempt=1
         sg_delay=1
