@@ -874,6 +874,31 @@ fn examples_say_which_tokens_and_branch_protection_they_need() {
 }
 
 #[test]
+fn every_workflow_passes_acts_strict_schema_validation() {
+    let act = act_binary();
+    let mut files: Vec<PathBuf> = EXAMPLES
+        .iter()
+        .map(|e| Path::new(ROOT).join("examples").join(e))
+        .collect();
+    files.push(Path::new(ROOT).join(".gitea/workflows/release.yml"));
+    for file in files {
+        let output = Command::new(&act)
+            .args(["--validate", "--strict", "-W"])
+            .arg(&file)
+            .current_dir(ROOT)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run act --validate");
+        assert!(
+            output.status.success(),
+            "{} is not a valid workflow:\n{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
 fn shell_scripts_pass_shellcheck() {
     let shellcheck = find_on_path("shellcheck").unwrap_or_else(|| {
         panic!("shellcheck is not installed.\nhint: run `.ci/run`, or `apt-get install shellcheck`")
