@@ -1474,3 +1474,30 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     world.run().success();
     assert_eq!(world.fake.requests().len(), 28);
 }
+
+// ---- audit: fail-open paths ------------------------------------------------------------
+
+/// A current-head official REQUEST_CHANGES row whose `user` is null (or has an empty
+/// login) still blocks every gate: the block is about the row, not about who wrote it.
+#[test]
+fn a_change_request_without_a_reviewer_login_still_blocks() {
+    for user in [Value::Null, json!({"id": 99, "login": ""})] {
+        let world = World::new();
+        world.label("tier:low");
+        world.review("erin", "APPROVED");
+        world.review("quinn", "APPROVED");
+        world.review("sam", "APPROVED");
+        world.review_with("ghost", "REQUEST_CHANGES", json!({ "user": user }));
+        world.run().refused();
+        no_success_anywhere(&world);
+        let rows = world.statuses(&head());
+        for context in [QA, SEC] {
+            assert!(
+                rows.iter()
+                    .any(|(st, c, _)| st == "failure" && c == context),
+                "{context}: {rows:?}"
+            );
+        }
+        world.assert_clean();
+    }
+}
