@@ -1501,3 +1501,27 @@ fn a_change_request_without_a_reviewer_login_still_blocks() {
         world.assert_clean();
     }
 }
+
+/// `tier` reads `tier.risk_labels` case-insensitively (a `RISK:HIGH` label makes the PR
+/// high), so review-fire must too: the high clause applies, never only the labeled tier's.
+#[test]
+fn a_risk_label_in_another_case_still_demands_the_high_clause() {
+    let world = World::new();
+    world.label("tier:medium");
+    let id = world.fake.add_repo_label(REPO, "RISK:HIGH", "ff0000");
+    world.fake.add_issue_label(REPO, PR, id, "mona");
+    for login in ["mona", "erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world.run().refused();
+    no_success_anywhere(&world);
+    let rows = world.statuses(&head());
+    for context in [QA, SEC] {
+        assert!(
+            rows.iter()
+                .any(|(st, c, d)| st == "failure" && c == context && d.contains("executive")),
+            "{context}: {rows:?}"
+        );
+    }
+    world.assert_clean();
+}
