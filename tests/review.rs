@@ -1525,3 +1525,20 @@ fn a_risk_label_in_another_case_still_demands_the_high_clause() {
     }
     world.assert_clean();
 }
+
+/// A PR `state` other than `open`/`closed` is a protocol error (exit 2), never the
+/// "not applicable" exit 0 a closed PR gets.
+#[test]
+fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
+    for state in ["OPEN", "", "reopened"] {
+        let world = World::new();
+        world.label("tier:low");
+        world.review("erin", "APPROVED");
+        world.review("quinn", "APPROVED");
+        world.review("sam", "APPROVED");
+        world.fake.set_pr_state(REPO, PR, state, false);
+        let out = world.run().unverified();
+        assert_eq!(out.json()["result"], "cannot-verify", "state {state:?}");
+        no_success_anywhere(&world);
+    }
+}

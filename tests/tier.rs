@@ -1257,3 +1257,19 @@ fn a_file_without_a_name_cannot_verify() {
     );
     assert!(writes(&fake).is_empty());
 }
+
+// ---- audit: fail-open paths ------------------------------------------------------------
+
+/// A PR whose `state` is neither `open` nor `closed` (a proxy rewriting it, a future
+/// state) is an answer not of the API's shape: cannot-verify, not a green "not applicable".
+#[test]
+fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
+    for state in ["OPEN", "", "draft"] {
+        let fake = fake_with(code_files(2));
+        fake.set_pr_state(REPO, PR, state, false);
+        let out = tier(&fake, &["--format", "json"]).unverified();
+        assert_eq!(out.json()["result"], "cannot-verify", "state {state:?}");
+        assert_eq!(out.annotations().len(), 1, "{}", out.stderr);
+        assert!(writes(&fake).is_empty());
+    }
+}
