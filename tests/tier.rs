@@ -1273,3 +1273,24 @@ fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
         assert!(writes(&fake).is_empty());
     }
 }
+
+/// The latest timeline row that added the lower label decides who applied it. When that
+/// row names nobody (`user: null`), an older row by an allowed user must not be used in
+/// its place: the adder is unknown and the lower label is refused.
+#[test]
+fn a_lower_label_whose_latest_add_names_nobody_is_refused() {
+    let fake = fake_with(vec![FileSpec::new("auth/login.go", "changed", 1, 0)]);
+    let low = label_id(&fake, "tier:low");
+    fake.add_issue_label(REPO, PR, low, "bob");
+    // A later add of the same label whose row carries no user.
+    fake.add_timeline(
+        REPO,
+        PR,
+        json!({"type": "label", "body": "1", "user": null,
+               "label": {"id": low, "name": "tier:low", "color": "00aa00", "description": ""}}),
+    );
+    let json = tier(&fake, &["--format", "json"]).refused().json();
+    assert_eq!(json["label_action"], "refused");
+    assert_eq!(json["computed_tier"], "high");
+    assert!(writes(&fake).is_empty());
+}
