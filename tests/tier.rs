@@ -1294,3 +1294,25 @@ fn a_lower_label_whose_latest_add_names_nobody_is_refused() {
     assert_eq!(json["computed_tier"], "high");
     assert!(writes(&fake).is_empty());
 }
+
+/// A file name is the PR author's text: with a newline in it, the text report must not
+/// start a line the runner would read as a workflow command (`::set-output`, `::error`,
+/// `::stop-commands`…).
+#[test]
+fn a_file_name_with_newlines_cannot_inject_workflow_commands() {
+    let evil = "auth/a.rs\n::set-output name=tier::low\n::stop-commands::x\r\n::error::ok";
+    let fake = fake_with(vec![
+        FileSpec::new(evil, "changed", 1, 1),
+        FileSpec::new("auth/x.rs", "changed", 1, 1),
+    ]);
+    let out = tier(&fake, &[]).success();
+    for stream in [&out.stdout, &out.stderr] {
+        for line in stream.lines() {
+            assert!(
+                !line.trim_start().starts_with("::") || line.starts_with("::add-mask::"),
+                "a workflow command line was emitted: {line:?}\n{stream}"
+            );
+        }
+    }
+    assert_eq!(out.outputs.get("tier").map(String::as_str), Some("high"));
+}
