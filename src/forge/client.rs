@@ -90,6 +90,19 @@ impl Client {
     pub fn new(api: &str, token: Secret, options: Options) -> Result<Client, Error> {
         install_crypto_provider();
         let api = api.trim_end_matches('/').to_owned();
+        // Credentials in the URL would ride along in every request name that errors and
+        // `-v` logs print: refuse them, and never echo such a URL.
+        let has_credentials = match reqwest::Url::parse(&api) {
+            Ok(url) => !url.username().is_empty() || url.password().is_some(),
+            Err(_) => api.contains('@'),
+        };
+        if has_credentials {
+            return Err(Error::Setup {
+                detail: "the server URL carries credentials (`user:password@`); give the \
+                         server without them and the token through SHIPGATE_TOKEN"
+                    .into(),
+            });
+        }
         if !(api.starts_with("http://") || api.starts_with("https://")) {
             return Err(Error::Setup {
                 detail: format!("`{api}` is not an http(s) URL"),
