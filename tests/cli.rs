@@ -464,3 +464,18 @@ fn a_server_url_with_credentials_is_refused_without_echoing_it() {
     }
     assert!(fake.requests().is_empty(), "nothing is sent to such a URL");
 }
+
+/// `--timeout` is a usage error unless it is a finite, positive number of seconds: `inf`
+/// or `1e300` used to panic while building the client (exit 101, no `::error`).
+#[test]
+fn a_timeout_that_is_not_a_finite_positive_number_is_a_usage_error() {
+    for value in ["inf", "1e300", "NaN", "-1", "0"] {
+        let out = Test::new()
+            .args(&["tier", "--pr", "1", "--timeout", value])
+            .env("SHIPGATE_SERVER", "http://127.0.0.1:9")
+            .repo("acme/app")
+            .token(TOKEN)
+            .status(64);
+        assert_eq!(out.annotations().len(), 1, "{value}: {}", out.stderr);
+    }
+}
