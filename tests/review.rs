@@ -1542,3 +1542,19 @@ fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
         no_success_anywhere(&world);
     }
 }
+
+/// Two review rows with one id mean the pages overlapped (the list changed while it was
+/// read, with the total unchanged), so some other row may be missing — perhaps a change
+/// request. That is cannot-verify, never a verdict.
+#[test]
+fn duplicate_review_ids_are_cannot_verify() {
+    let world = World::new();
+    world.label("tier:low");
+    let erin = world.review("erin", "APPROVED");
+    world.review("quinn", "APPROVED");
+    world.review("sam", "APPROVED");
+    world.review_with("erin", "APPROVED", json!({ "id": erin }));
+    let out = world.run().unverified();
+    assert_eq!(out.json()["result"], "cannot-verify");
+    no_success_anywhere(&world);
+}
