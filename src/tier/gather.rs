@@ -214,9 +214,11 @@ pub async fn adder(
     // row by someone else must not stand in for it).
     let login = timeline
         .iter()
-        .filter(|row| row.kind == "label" && row.body.trim() == "1")
-        .filter(|row| row.label.as_ref().is_some_and(|l| l.id == label.id))
-        .next_back()
+        .rfind(|row| {
+            row.kind == "label"
+                && row.body.trim() == "1"
+                && row.label.as_ref().is_some_and(|l| l.id == label.id)
+        })
         .and_then(|row| row.user.as_ref())
         .map(|u| u.login.clone())
         .filter(|login| !login.is_empty());
