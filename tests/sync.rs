@@ -947,6 +947,21 @@ fn random_history(rng: &mut Rng, server: &GitServer, repo: &str) {
     r.builder.import(server, repo);
 }
 
+/// The history and the files that differ, for a failure message.
+fn describe(server: &GitServer, repo: &str, old: &str, main: &str) -> String {
+    let path = server.repo_path(repo);
+    let graph = server.git(&path, &["log", "--graph", "--format=%h %s", old, main]);
+    let bases = server.git(&path, &["merge-base", "--all", old, main]);
+    let mut text = format!("{graph}\nbases: {bases}");
+    for base in bases.lines() {
+        for side in [old, main] {
+            let diff = server.git(&path, &["diff", base, side]);
+            text.push_str(&format!("\n--- diff {base}..{side}\n{diff}"));
+        }
+    }
+    text
+}
+
 #[test]
 fn invariant_over_random_histories() {
     use shipgate::{
@@ -1011,13 +1026,22 @@ fn invariant_over_random_histories() {
             .expect("git merge-tree");
         match &report.plan {
             Plan::Merge => {
-                assert!(git_merge.status.success(), "{context}: git sees conflicts where gix merged");
+                assert!(
+                    git_merge.status.success(),
+                    "{context}: git sees conflicts where gix merged:\n{}\n{}",
+                    String::from_utf8_lossy(&git_merge.stdout),
+                    describe(&server, &repo, &old, &main)
+                );
                 let tree = server.git(&repo_path, &["rev-parse", &format!("{new}^{{tree}}")]);
                 let expected = String::from_utf8_lossy(&git_merge.stdout);
                 assert_eq!(tree.trim(), expected.lines().next().unwrap_or_default(), "{context}: tree differs from git merge-tree");
             }
             Plan::Conflict { .. } => {
-                assert!(!git_merge.status.success(), "{context}: gix sees conflicts where git merges");
+                assert!(
+                    !git_merge.status.success(),
+                    "{context}: gix sees conflicts where git merges:\n{}",
+                    describe(&server, &repo, &old, &main)
+                );
             }
             _ => {}
         }

@@ -173,32 +173,119 @@ fn conflict_paths(conflicts: &[gix::merge::tree::Conflict], how: TreatAsUnresolv
     paths.into_iter().collect()
 }
 
-/// Merge commits whose history has several merge bases (criss-cross): gix builds the
-/// virtual merge base. Needs the full history of both.
-pub fn merge_commits(
+/// Merge commits whose history has several merge bases (criss-cross), the way git's
+/// recursive/ort strategy does: merge the merge bases into a *virtual* base (recursively,
+/// oldest first), keeping text conflicts **as conflict markers** inside it, taking the
+/// ancestor for tree and binary conflicts; then merge the tips against that base.
+///
+/// gix's own `merge_commits` resolves text conflicts of the virtual base with *ours*
+/// instead, which can silently drop one side's earlier conflict resolution where git
+/// reports a conflict; sync must not push such a merge. Needs the full history.
+pub fn merge_recursive(
     repo: &gix::Repository,
     to_commit: ObjectId,
     from_commit: ObjectId,
+    bases: &[ObjectId],
     from: &str,
     to: &str,
 ) -> gix::Result<Merged> {
-    let options = repo.tree_merge_options()?;
-    let mut outcome = repo.merge_commits(to_commit, from_commit, labels(from, to), options.into())?;
-    finish(&mut outcome.tree_merge)
+    let base_tree = virtual_base(repo, bases, 1)?;
+    merge_trees(
+        repo,
+        base_tree,
+        tree_of(repo, to_commit)?,
+        tree_of(repo, from_commit)?,
+        from,
+        to,
+    )
 }
 
-fn finish(outcome: &mut gix::merge::tree::Outcome<'_>) -> gix::Result<Merged> {
-    let how = TreatAsUnresolved::git();
-    if outcome.has_unresolved_conflicts(how) {
-        return Ok(Merged {
-            tree: None,
-            conflicts: conflict_paths(&outcome.conflicts, how),
-        });
+/// The tree of the virtual merge base of `bases` (commits), at recursion `depth` (≥ 1).
+fn virtual_base(repo: &gix::Repository, bases: &[ObjectId], depth: u8) -> gix::Result<ObjectId> {
+    let mut ordered: Vec<(i64, ObjectId)> = bases
+        .iter()
+        .map(|id| Ok((repo.find_commit(*id)?.time()?.seconds, *id)))
+        .collect::<gix::Result<_>>()?;
+    ordered.sort();
+    let Some(((_, first), rest)) = ordered.split_first() else {
+        return Ok(ObjectId::empty_tree(repo.object_hash()));
+    };
+    let mut merged = *first;
+    for (_, next) in rest {
+        let no_boundary = HashSet::new();
+        let mut history = RepoHistory::new(repo, &no_boundary);
+        let inner = match graph::merge_bases(&mut history, merged, *next)? {
+            graph::Bases::Found(inner) => inner,
+            graph::Bases::NeedsHistory => {
+                return Err(gix::Error::from_error(std::io::Error::other(
+                    "the merge bases' own history is incomplete",
+                )))
+            }
+        };
+        let ancestor = match inner.as_slice() {
+            [] => ObjectId::empty_tree(repo.object_hash()),
+            [one] => tree_of(repo, *one)?,
+            many => virtual_base(repo, many, depth.saturating_add(1))?,
+        };
+        let tree = merge_for_base(repo, ancestor, tree_of(repo, merged)?, tree_of(repo, *next)?, depth)?;
+        merged = write_commit(
+            repo,
+            tree,
+            [merged, *next],
+            "virtual merge base",
+            &Identity {
+                name: "shipgate".into(),
+                email: "shipgate@localhost".into(),
+            },
+        )?;
     }
-    Ok(Merged {
-        tree: Some(outcome.tree.write()?.detach()),
-        conflicts: Vec::new(),
-    })
+    tree_of(repo, merged)
+}
+
+/// A merge whose conflicts stay in the result: text conflicts as markers (longer at each
+/// level), tree and binary conflicts as the ancestor's version.
+fn merge_for_base(
+    repo: &gix::Repository,
+    ancestor: ObjectId,
+    ours: ObjectId,
+    theirs: ObjectId,
+    depth: u8,
+) -> gix::Result<ObjectId> {
+    use gix::merge::blob::builtin_driver::{binary, text};
+    let mut options: gix::merge::plumbing::tree::Options = repo.tree_merge_options()?.into();
+    options.tree_conflicts = Some(gix::merge::plumbing::tree::ResolveWith::Ancestor);
+    options.blob_merge.is_virtual_ancestor = true;
+    options.blob_merge.text.conflict = text::Conflict::Keep {
+        style: text::ConflictStyle::Merge,
+        marker_size: text::Conflict::DEFAULT_MARKER_SIZE
+            .try_into()
+            .expect("the default marker size is not zero"),
+    };
+    options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
+    options.symlink_conflicts = Some(binary::ResolveWith::Ancestor);
+    options.marker_size_multiplier = depth;
+    let labels = text::Labels {
+        ancestor: None,
+        current: Some("Temporary merge branch 1".into()),
+        other: Some("Temporary merge branch 2".into()),
+    };
+    let mut diff_cache = repo.diff_resource_cache_for_tree_diff()?;
+    let mut blob_merge = repo.merge_resource_cache(Default::default())?;
+    let mut outcome = gix::merge::plumbing::tree(
+        &ancestor,
+        &ours,
+        &theirs,
+        labels,
+        repo,
+        |buf| repo.write_blob(buf).map(gix::Id::detach),
+        &mut Default::default(),
+        &mut diff_cache,
+        &mut blob_merge,
+        options,
+    )?;
+    outcome
+        .tree
+        .write(|tree| repo.write_object(tree).map(gix::Id::detach))
 }
 
 /// Write the merge commit (parents: `to`, then `from`) without touching any ref.

@@ -207,12 +207,14 @@ pub fn write_pack(
     out: &mut dyn Write,
 ) -> gix::Result<()> {
     use gix_pack::data::output;
-    let db = repo
+    let mut db = repo
         .objects
         .clone()
         .into_inner()
         .into_arc()
         .map_err(gix::Error::from_error)?;
+    // Entries are copied straight out of existing packs: keep those mapped.
+    db.prevent_pack_unload();
     let interrupt = AtomicBool::new(false);
     let (counts, _) = output::count::objects_unthreaded(
         &db,

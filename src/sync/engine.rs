@@ -442,7 +442,15 @@ fn merge_tips(
             },
         )?;
     }
-    merge::merge_commits(repo, to_tip, from_tip, &request.from, &request.to).map_err(merge_err)
+    merge::merge_recursive(
+        repo,
+        to_tip,
+        from_tip,
+        &history.bases,
+        &request.from,
+        &request.to,
+    )
+    .map_err(merge_err)
 }
 
 fn dedup(ids: impl Iterator<Item = ObjectId>) -> Vec<ObjectId> {
