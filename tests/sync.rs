@@ -114,7 +114,15 @@ impl<'a> Sync<'a> {
             .env("GITHUB_REPOSITORY", REPO)
             .env("GITHUB_OUTPUT", &outputs)
             .env("GITHUB_STEP_SUMMARY", &summary)
-            .args(["sync", "--format", "json", "--attempts", "1", "--timeout", "10"]);
+            .args([
+                "sync",
+                "--format",
+                "json",
+                "--attempts",
+                "1",
+                "--timeout",
+                "10",
+            ]);
         if let Some(server) = &self.server {
             command.env("GITHUB_SERVER_URL", server);
         }
@@ -200,9 +208,10 @@ impl Builder {
         }
         for (path, content) in files {
             match content {
-                Some(text) => {
-                    s.push_str(&format!("M 100644 inline {path}\ndata {}\n{text}\n", text.len()))
-                }
+                Some(text) => s.push_str(&format!(
+                    "M 100644 inline {path}\ndata {}\n{text}\n",
+                    text.len()
+                )),
                 None => s.push_str(&format!("D {path}\n")),
             }
         }
@@ -293,7 +302,9 @@ fn same_tip_is_up_to_date_without_fetching() {
     assert_eq!(run.json()["plan"], "up-to-date");
     let requests = server.requests();
     assert!(
-        requests.iter().all(|r| r.service() == Some("receive-pack") && r.method == "GET"),
+        requests
+            .iter()
+            .all(|r| r.service() == Some("receive-pack") && r.method == "GET"),
         "only the advertisement was read: {requests:?}"
     );
 }
@@ -305,7 +316,12 @@ fn fast_forward_moves_staging_to_main() {
     let base = b.commit("main", &[], &[("a.txt", Some(A))], "base");
     b.reset("staging", base);
     let m1 = b.commit("main", &[base], &[("b.txt", Some("bee\n"))], "m1");
-    b.commit("main", &[m1], &[("a.txt", Some(&lines_with(A, 0, "ONE")))], "m2");
+    b.commit(
+        "main",
+        &[m1],
+        &[("a.txt", Some(&lines_with(A, 0, "ONE")))],
+        "m2",
+    );
     b.import(&server, REPO);
     let old = rev(&server, "refs/heads/staging");
     let main = rev(&server, "refs/heads/main");
@@ -319,7 +335,10 @@ fn fast_forward_moves_staging_to_main() {
     assert_eq!(json["new_sha"], main.as_str());
     assert_eq!(json["main_sha"], main.as_str());
     assert_eq!(json["attempts"], 1);
-    assert_eq!(json["push"]["objects"], 0, "a fast-forward sends an empty pack");
+    assert_eq!(
+        json["push"]["objects"], 0,
+        "a fast-forward sends an empty pack"
+    );
     assert_eq!(rev(&server, "refs/heads/staging"), main);
     assert_eq!(pushes(&server), 1);
     server.fsck(REPO);
@@ -343,8 +362,15 @@ fn merge_has_the_exact_message_parents_and_tree() {
     assert_eq!(run.output("new-sha").as_deref(), Some(new.as_str()));
 
     let repo = server.repo_path(REPO);
-    let parents = server.git(&repo, &["rev-parse", &format!("{new}^1"), &format!("{new}^2")]);
-    assert_eq!(parents, format!("{old}\n{main}\n"), "parents are (staging, main)");
+    let parents = server.git(
+        &repo,
+        &["rev-parse", &format!("{new}^1"), &format!("{new}^2")],
+    );
+    assert_eq!(
+        parents,
+        format!("{old}\n{main}\n"),
+        "parents are (staging, main)"
+    );
     let message = server.git(&repo, &["log", "-1", "--format=%B", &new]);
     assert_eq!(
         message.trim_end(),
@@ -358,7 +384,11 @@ fn merge_has_the_exact_message_parents_and_tree() {
     );
     let expected_tree = server.git(&repo, &["merge-tree", "--write-tree", &old, &main]);
     let tree = server.git(&repo, &["rev-parse", &format!("{new}^{{tree}}")]);
-    assert_eq!(tree.trim(), expected_tree.trim(), "same tree as git merge-tree");
+    assert_eq!(
+        tree.trim(),
+        expected_tree.trim(),
+        "same tree as git merge-tree"
+    );
     assert!(server.is_ancestor(REPO, &old, &new));
     assert!(server.is_ancestor(REPO, &main, &new));
     server.fsck(REPO);
@@ -380,10 +410,16 @@ fn merge_author_comes_from_config() {
     let log = server.git(&repo, &["log", "-1", "--format=%an <%ae>%n%B", &new]);
     assert_eq!(
         log.trim_end(),
-        format!("Sync Bot <sync@example.com>\nsync main into staging at {}", &main[..8])
+        format!(
+            "Sync Bot <sync@example.com>\nsync main into staging at {}",
+            &main[..8]
+        )
     );
     assert!(
-        !server.requests().iter().any(|r| r.path.starts_with("/api/")),
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/api/")),
         "no API call is needed when sync.author is set"
     );
 }
@@ -398,7 +434,12 @@ fn conflict_lists_paths_and_pushes_nothing() {
         &[("a.txt", Some(A)), ("z.txt", Some("zed\n"))],
         "base",
     );
-    b.commit("main", &[base], &[("a.txt", Some(&lines_with(A, 2, "main")))], "m1");
+    b.commit(
+        "main",
+        &[base],
+        &[("a.txt", Some(&lines_with(A, 2, "main")))],
+        "m1",
+    );
     b.commit(
         "staging",
         &[base],
@@ -416,13 +457,21 @@ fn conflict_lists_paths_and_pushes_nothing() {
     assert_eq!(json["conflicts"], serde_json::json!(["a.txt"]));
     assert_eq!(json["result"], "no");
     assert!(
-        run.stderr.contains("::error title=shipgate sync%3A merge conflict::"),
+        run.stderr
+            .contains("::error title=shipgate sync%3A merge conflict::"),
         "{run:?}"
     );
-    assert!(run.summary.contains("git merge --no-ff origin/main"), "{run:?}");
+    assert!(
+        run.summary.contains("git merge --no-ff origin/main"),
+        "{run:?}"
+    );
     assert!(run.summary.contains("- `a.txt`"), "{run:?}");
     assert_eq!(run.output("merge-kind").as_deref(), Some("conflict"));
-    assert_eq!(rev(&server, "refs/heads/staging"), before, "remote unchanged");
+    assert_eq!(
+        rev(&server, "refs/heads/staging"),
+        before,
+        "remote unchanged"
+    );
     assert_eq!(pushes(&server), 0);
 }
 
@@ -436,8 +485,15 @@ fn dry_run_merges_but_never_pushes() {
     let json = run.json();
     assert_eq!(json["plan"], "merge");
     assert_eq!(json["pushed"], false);
-    assert_ne!(json["new_sha"], before.as_str(), "the merge commit was computed");
-    assert!(json["reasons"][0].as_str().unwrap_or_default().starts_with("dry run"));
+    assert_ne!(
+        json["new_sha"],
+        before.as_str(),
+        "the merge commit was computed"
+    );
+    assert!(json["reasons"][0]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("dry run"));
     assert_eq!(rev(&server, "refs/heads/staging"), before);
     assert_eq!(pushes(&server), 0);
 }
@@ -460,8 +516,14 @@ fn protected_branch_hook_rejection_is_no_with_runbook_c() {
         error.contains("Not allowed to push to protected branch staging"),
         "{run:?}"
     );
-    assert!(error.contains("runbook C") && error.contains("allowlist"), "{run:?}");
-    assert!(run.summary.contains("remote: Gitea: Not allowed to push"), "{run:?}");
+    assert!(
+        error.contains("runbook C") && error.contains("allowlist"),
+        "{run:?}"
+    );
+    assert!(
+        run.summary.contains("remote: Gitea: Not allowed to push"),
+        "{run:?}"
+    );
     assert_eq!(json["attempts"], 1, "a hook refusal is not retried");
     assert_eq!(rev(&server, "refs/heads/staging"), before);
     assert_eq!(pushes(&server), 1);
@@ -478,8 +540,20 @@ fn wrong_token_is_cannot_verify_with_runbook_b() {
     assert_eq!(run.status, 2, "{run:?}");
     let json = run.json();
     assert_eq!(json["result"], "cannot-verify");
-    assert!(json["error"]["message"].as_str().unwrap_or_default().contains("401"), "{run:?}");
-    assert!(json["error"]["hint"].as_str().unwrap_or_default().contains("runbook B"), "{run:?}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("401"),
+        "{run:?}"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("runbook B"),
+        "{run:?}"
+    );
     assert_eq!(pushes(&server), 0);
 }
 
@@ -501,8 +575,20 @@ fn read_only_account_is_forbidden() {
     let run = Sync::new(&server).run();
     assert_eq!(run.status, 2, "{run:?}");
     let json = run.json();
-    assert!(json["error"]["message"].as_str().unwrap_or_default().contains("403"), "{run:?}");
-    assert!(json["error"]["hint"].as_str().unwrap_or_default().contains("runbook B"), "{run:?}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("403"),
+        "{run:?}"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("runbook B"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -517,7 +603,13 @@ fn server_down_is_cannot_verify() {
         .run();
     assert_eq!(run.status, 2, "{run:?}");
     assert_eq!(run.json()["result"], "cannot-verify");
-    assert!(run.json()["error"]["title"].as_str().unwrap_or_default().contains("unreachable"), "{run:?}");
+    assert!(
+        run.json()["error"]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unreachable"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -529,9 +621,15 @@ fn wrong_expect_login_is_cannot_verify_before_git() {
         .run();
     assert_eq!(run.status, 2, "{run:?}");
     let message = run.json()["error"]["message"].to_string();
-    assert!(message.contains("`bot`") && message.contains("`alice`"), "{run:?}");
     assert!(
-        server.requests().iter().all(|r| r.path.starts_with("/api/")),
+        message.contains("`bot`") && message.contains("`alice`"),
+        "{run:?}"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path.starts_with("/api/")),
         "no git request before the identity check: {:?}",
         server.requests()
     );
@@ -541,7 +639,9 @@ fn wrong_expect_login_is_cannot_verify_before_git() {
 fn right_expect_login_passes() {
     let server = server_with_user();
     diverged(&server);
-    let run = Sync::new(&server).config("sync:\n  expect_login: bot\n").run();
+    let run = Sync::new(&server)
+        .config("sync:\n  expect_login: bot\n")
+        .run();
     assert_eq!(run.status, 0, "{run:?}");
     assert_eq!(run.json()["login"], "bot");
 }
@@ -555,7 +655,10 @@ fn missing_branch_is_cannot_verify() {
     let run = Sync::new(&server).run();
     assert_eq!(run.status, 2, "{run:?}");
     let message = run.json()["error"]["message"].to_string();
-    assert!(message.contains("branch `staging` does not exist"), "{run:?}");
+    assert!(
+        message.contains("branch `staging` does not exist"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -564,7 +667,10 @@ fn empty_branch_name_is_cannot_verify() {
     diverged(&server);
     let run = Sync::new(&server).args(&["--to", ""]).run();
     assert_eq!(run.status, 2, "{run:?}");
-    assert!(run.json()["error"]["message"].to_string().contains("empty"), "{run:?}");
+    assert!(
+        run.json()["error"]["message"].to_string().contains("empty"),
+        "{run:?}"
+    );
     assert!(server.requests().is_empty());
 }
 
@@ -589,7 +695,10 @@ fn check_token_needs_an_authenticated_advertisement() {
     assert_eq!(git_requests[0].login.as_deref(), Some("bot"));
 
     // A junk token fails even though the repository is publicly readable.
-    let run = Sync::new(&server).args(&["--check-token"]).token(Some("tok-wrong")).run();
+    let run = Sync::new(&server)
+        .args(&["--check-token"])
+        .token(Some("tok-wrong"))
+        .run();
     assert_eq!(run.status, 2, "{run:?}");
 
     // A valid token without write access fails too.
@@ -629,16 +738,29 @@ fn racer_push(repo: &Path, home: &Path, n: usize) {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     let staging = run(&["rev-parse", "refs/heads/staging"], None);
-    let blob = run(&["hash-object", "-w", "--stdin"], Some(&format!("racer {n}\n")));
+    let blob = run(
+        &["hash-object", "-w", "--stdin"],
+        Some(&format!("racer {n}\n")),
+    );
     let tree_of_staging = run(&["rev-parse", "refs/heads/staging^{tree}"], None);
     let listing = run(&["ls-tree", &tree_of_staging], None);
     let listing = format!("{listing}\n100644 blob {blob}\tracer-{n}.txt\n");
     let tree = run(&["mktree"], Some(&listing));
     let commit = run(
-        &["commit-tree", &tree, "-p", &staging, "-m", &format!("racer {n}")],
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            &staging,
+            "-m",
+            &format!("racer {n}"),
+        ],
         None,
     );
-    run(&["update-ref", "refs/heads/staging", &commit, &staging], None);
+    run(
+        &["update-ref", "refs/heads/staging", &commit, &staging],
+        None,
+    );
 }
 
 #[test]
@@ -664,7 +786,11 @@ fn race_once_replans_and_keeps_the_racer_commit() {
     let new = rev(&server, "refs/heads/staging");
     let racer = server.git(&repo, &["rev-parse", &format!("{new}^1")]);
     let racer_message = server.git(&repo, &["log", "-1", "--format=%s", racer.trim()]);
-    assert_eq!(racer_message.trim(), "racer 1", "the merge sits on the racer's commit");
+    assert_eq!(
+        racer_message.trim(),
+        "racer 1",
+        "the merge sits on the racer's commit"
+    );
     assert!(server.is_ancestor(REPO, &main, &new));
     assert_eq!(pushes(&server), 2);
     server.fsck(REPO);
@@ -700,7 +826,10 @@ fn racer_every_attempt_ends_no_and_loses_nothing() {
     assert_eq!(raced.load(Ordering::SeqCst), 3);
     let end = rev(&server, "refs/heads/staging");
     let racers = server.git(&repo, &["log", "--format=%s", &format!("{start}..{end}")]);
-    assert_eq!(racers, "racer 3\nracer 2\nracer 1\n", "every racer commit is kept");
+    assert_eq!(
+        racers, "racer 3\nracer 2\nracer 1\n",
+        "every racer commit is kept"
+    );
     server.fsck(REPO);
 }
 
@@ -726,7 +855,15 @@ fn git_dir_is_fetched_into_incrementally() {
     diverged(&server);
     let dir = tempfile::tempdir().expect("tmp");
     let git_dir = dir.path().join("mirror.git");
-    server.git(dir.path(), &["init", "--bare", "--quiet", git_dir.to_str().expect("utf-8")]);
+    server.git(
+        dir.path(),
+        &[
+            "init",
+            "--bare",
+            "--quiet",
+            git_dir.to_str().expect("utf-8"),
+        ],
+    );
     let run = Sync::new(&server)
         .args(&["--git-dir", git_dir.to_str().expect("utf-8")])
         .run();
@@ -766,8 +903,18 @@ fn criss_cross_history_merges_with_a_virtual_base() {
     // Each side merges the other's commit: two merge bases (m1 and s1).
     let sm = b.commit("staging", &[s1, m1], &[("m.txt", Some("m1\n"))], "sync");
     let ms = b.commit("main", &[m1, s1], &[("s.txt", Some("s1\n"))], "promote");
-    b.commit("main", &[ms], &[("a.txt", Some(&lines_with(A, 0, "uno")))], "m2");
-    b.commit("staging", &[sm], &[("a.txt", Some(&lines_with(A, 7, "ocho")))], "s2");
+    b.commit(
+        "main",
+        &[ms],
+        &[("a.txt", Some(&lines_with(A, 0, "uno")))],
+        "m2",
+    );
+    b.commit(
+        "staging",
+        &[sm],
+        &[("a.txt", Some(&lines_with(A, 7, "ocho")))],
+        "s2",
+    );
     b.import(&server, REPO);
     let old = rev(&server, "refs/heads/staging");
     let main = rev(&server, "refs/heads/main");
@@ -841,7 +988,11 @@ fn edit(rng: &mut Rng, tree: &Tree) -> (Tree, Vec<(String, Option<String>)>) {
 
 /// The generator's model of a merge commit's tree: a side's change wins, staging wins ties.
 fn merge_model(base: &Tree, ours: &Tree, theirs: &Tree) -> Tree {
-    let mut names: Vec<&String> = base.keys().chain(ours.keys()).chain(theirs.keys()).collect();
+    let mut names: Vec<&String> = base
+        .keys()
+        .chain(ours.keys())
+        .chain(theirs.keys())
+        .collect();
     names.sort();
     names.dedup();
     let mut out = Tree::new();
@@ -861,7 +1012,13 @@ struct Random {
 }
 
 impl Random {
-    fn commit(&mut self, branch: &str, parents: &[u32], tree: Tree, changes: &[(String, Option<String>)]) -> u32 {
+    fn commit(
+        &mut self,
+        branch: &str,
+        parents: &[u32],
+        tree: Tree,
+        changes: &[(String, Option<String>)],
+    ) -> u32 {
         let files: Vec<(&str, Option<&str>)> = changes
             .iter()
             .map(|(p, c)| (p.as_str(), c.as_deref()))
@@ -899,13 +1056,12 @@ fn random_history(rng: &mut Rng, server: &GitServer, repo: &str) {
     };
     let mut tree = Tree::new();
     for i in 0..3 {
-        tree.insert(
-            format!("f{i}.txt"),
-            "l1\nl2\nl3\nl4\nl5\nl6\n".to_owned(),
-        );
+        tree.insert(format!("f{i}.txt"), "l1\nl2\nl3\nl4\nl5\nl6\n".to_owned());
     }
-    let changes: Vec<(String, Option<String>)> =
-        tree.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    let changes: Vec<(String, Option<String>)> = tree
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
     let base = r.commit("main", &[], tree, &changes);
 
     let mut main = vec![base];
@@ -924,7 +1080,12 @@ fn random_history(rng: &mut Rng, server: &GitServer, repo: &str) {
     // An earlier sync: staging merged a later main commit.
     if main.len() > fork_at + 1 && staging.len() > 1 && rng.chance(30) {
         let target = fork_at + 1 + rng.below((main.len() - fork_at - 1) as u64) as usize;
-        let merged = r.merge("staging", *staging.last().expect("tip"), main[target], fork_base);
+        let merged = r.merge(
+            "staging",
+            *staging.last().expect("tip"),
+            main[target],
+            fork_base,
+        );
         staging.push(merged);
         // A promotion merge on main of an earlier staging commit: criss-cross.
         if rng.chance(40) {
@@ -988,9 +1149,20 @@ fn invariant_over_random_histories() {
         if rng.chance(20) {
             server.disable_filters(&repo);
         }
+        let protected = rng.chance(8);
+        if protected {
+            server.protect(&repo, "staging");
+        }
         random_history(&mut rng, &server, &repo);
         let old = server.rev(&repo, "refs/heads/staging").expect("staging");
         let main = server.rev(&repo, "refs/heads/main").expect("main");
+        let bases = server.git(
+            &server.repo_path(&repo),
+            &["merge-base", "--all", &old, &main],
+        );
+        if bases.lines().count() > 1 {
+            *seen.entry("(criss-cross)").or_default() += 1;
+        }
 
         let remote = Remote::new(&server.repo_url(&repo), Secret::new(TOKEN)).expect("remote");
         let mut request = engine::Request::new(remote, "main", "staging");
@@ -1001,7 +1173,10 @@ fn invariant_over_random_histories() {
                 email: "sync@example.com".into(),
             })
         };
-        let context = format!("case {case} (SHIPGATE_SYNC_SEED={seed}), depth {}", request.initial_depth);
+        let context = format!(
+            "case {case} (SHIPGATE_SYNC_SEED={seed}), depth {}",
+            request.initial_depth
+        );
         let report = engine::sync(&request, &mut identity)
             .unwrap_or_else(|e| panic!("{context}: sync failed: {e:?}"));
         *seen.entry(report.plan.as_str()).or_default() += 1;
@@ -1010,9 +1185,25 @@ fn invariant_over_random_histories() {
             (_, Some(_)) | (Plan::Conflict { .. } | Plan::Unrelated, _) => 1,
             _ => 0,
         };
+        if protected && matches!(report.plan, Plan::Merge | Plan::FastForward) {
+            assert!(
+                matches!(
+                    report.rejection,
+                    Some((shipgate::sync::plan::Rejection::Protected, _))
+                ),
+                "{context}: a protected branch must refuse: {report:?}"
+            );
+            *seen.entry("(refused by hook)").or_default() += 1;
+        }
         if exit == 0 {
-            assert!(server.is_ancestor(&repo, &old, &new), "{context}: old staging lost");
-            assert!(server.is_ancestor(&repo, &main, &new), "{context}: main not in staging");
+            assert!(
+                server.is_ancestor(&repo, &old, &new),
+                "{context}: old staging lost"
+            );
+            assert!(
+                server.is_ancestor(&repo, &main, &new),
+                "{context}: main not in staging"
+            );
             assert_eq!(report.pushed, old != new, "{context}");
         } else {
             assert_eq!(new, old, "{context}: a refused run changed the remote");
@@ -1025,6 +1216,7 @@ fn invariant_over_random_histories() {
             .output()
             .expect("git merge-tree");
         match &report.plan {
+            Plan::Merge if !report.pushed => {}
             Plan::Merge => {
                 assert!(
                     git_merge.status.success(),
@@ -1034,7 +1226,11 @@ fn invariant_over_random_histories() {
                 );
                 let tree = server.git(&repo_path, &["rev-parse", &format!("{new}^{{tree}}")]);
                 let expected = String::from_utf8_lossy(&git_merge.stdout);
-                assert_eq!(tree.trim(), expected.lines().next().unwrap_or_default(), "{context}: tree differs from git merge-tree");
+                assert_eq!(
+                    tree.trim(),
+                    expected.lines().next().unwrap_or_default(),
+                    "{context}: tree differs from git merge-tree"
+                );
             }
             Plan::Conflict { .. } => {
                 assert!(
@@ -1051,6 +1247,9 @@ fn invariant_over_random_histories() {
     }
     eprintln!("plans over {cases} random histories: {seen:?}");
     for plan in ["up-to-date", "fast-forward", "merge", "conflict"] {
-        assert!(seen.get(plan).copied().unwrap_or(0) > 0, "no `{plan}` case: {seen:?}");
+        assert!(
+            seen.get(plan).copied().unwrap_or(0) > 0,
+            "no `{plan}` case: {seen:?}"
+        );
     }
 }

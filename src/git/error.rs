@@ -89,7 +89,9 @@ pub enum Error {
         source: gix::Error,
     },
 
-    #[error("cannot find the merge base of `{from}` and `{to}` in {commits} fetched commits: {detail}")]
+    #[error(
+        "cannot find the merge base of `{from}` and `{to}` in {commits} fetched commits: {detail}"
+    )]
     History {
         from: String,
         to: String,
@@ -147,9 +149,7 @@ impl Error {
             Some(401) => return Error::Unauthorized { url, phase },
             Some(403) => return Error::Forbidden { url, phase },
             Some(404) => return Error::NotFound { url, phase },
-            Some(status) if status >= 500 => {
-                return Error::Unreachable { url, phase, source }
-            }
+            Some(status) if status >= 500 => return Error::Unreachable { url, phase, source },
             _ => {}
         }
         if source.is_unauthenticated() {

@@ -261,7 +261,14 @@ mod tests {
 
     #[test]
     fn boundary_before_the_base_needs_history() {
-        let mut history = map(&[(1, &[]), (2, &[1]), (3, &[2]), (4, &[3]), (5, &[2]), (6, &[5])]);
+        let mut history = map(&[
+            (1, &[]),
+            (2, &[1]),
+            (3, &[2]),
+            (4, &[3]),
+            (5, &[2]),
+            (6, &[5]),
+        ]);
         history.shallow = [3, 5].into_iter().collect();
         assert_eq!(
             merge_bases(&mut history, 4, 6).expect("walk"),
@@ -290,7 +297,10 @@ mod tests {
         for (id, parents) in edges {
             history.commits.insert(id, (parents, i64::from(id)));
         }
-        assert_eq!(merge_bases(&mut history, 1000, 1001).expect("walk"), found(&[999]));
+        assert_eq!(
+            merge_bases(&mut history, 1000, 1001).expect("walk"),
+            found(&[999])
+        );
         assert!(history.lookups < 20, "{} lookups", history.lookups);
     }
 

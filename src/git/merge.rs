@@ -87,7 +87,8 @@ pub fn changed_blobs(
         if a == b {
             continue;
         }
-        let subtree = |e: Option<&(EntryMode, ObjectId)>| e.filter(|(m, _)| m.is_tree()).map(|(_, id)| *id);
+        let subtree =
+            |e: Option<&(EntryMode, ObjectId)>| e.filter(|(m, _)| m.is_tree()).map(|(_, id)| *id);
         for (mode, id) in [a, b].into_iter().flatten() {
             if mode.is_blob_or_symlink() {
                 out.insert(*id);
@@ -227,7 +228,13 @@ fn virtual_base(repo: &gix::Repository, bases: &[ObjectId], depth: u8) -> gix::R
             [one] => tree_of(repo, *one)?,
             many => virtual_base(repo, many, depth.saturating_add(1))?,
         };
-        let tree = merge_for_base(repo, ancestor, tree_of(repo, merged)?, tree_of(repo, *next)?, depth)?;
+        let tree = merge_for_base(
+            repo,
+            ancestor,
+            tree_of(repo, merged)?,
+            tree_of(repo, *next)?,
+            depth,
+        )?;
         merged = write_commit(
             repo,
             tree,

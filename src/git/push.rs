@@ -71,7 +71,9 @@ impl Pusher {
             return Err(Error::Protocol {
                 url: remote.url().to_owned(),
                 phase: Phase::Push,
-                detail: "receive-pack does not offer `report-status`, so a push could not be confirmed".into(),
+                detail:
+                    "receive-pack does not offer `report-status`, so a push could not be confirmed"
+                        .into(),
             });
         }
         let side_band = capabilities.contains("side-band-64k");
@@ -110,7 +112,8 @@ impl Pusher {
         objects: &[ObjectId],
     ) -> Result<Pushed, Error> {
         let url = self.url.clone();
-        let io_error = |e: std::io::Error| Error::from_transport(gix::Error::from_error(e), &url, Phase::Push);
+        let io_error =
+            |e: std::io::Error| Error::from_transport(gix::Error::from_error(e), &url, Phase::Push);
 
         let mut capabilities = vec!["report-status".to_owned()];
         if self.side_band {
@@ -135,7 +138,11 @@ impl Pusher {
 
         let writer = self
             .transport
-            .request(WriteMode::OneLfTerminatedLinePerWriteCall, MessageKind::Flush, false)
+            .request(
+                WriteMode::OneLfTerminatedLinePerWriteCall,
+                MessageKind::Flush,
+                false,
+            )
             .map_err(|e| Error::from_transport(gix::Error::from_error(e), &url, Phase::Push))?;
         let (mut body, mut reader) = writer.into_parts();
         encode::data_to_write(command.as_bytes(), &mut body).map_err(io_error)?;
@@ -179,8 +186,8 @@ impl Pusher {
         }
         drop(reader);
         let messages = remote_messages(&sideband.lock().map(|b| b.clone()).unwrap_or_default());
-        let status = judge(&lines, &format!("refs/heads/{branch}")).map_err(|detail| {
-            Error::Protocol {
+        let status =
+            judge(&lines, &format!("refs/heads/{branch}")).map_err(|detail| Error::Protocol {
                 url: url.clone(),
                 phase: Phase::Push,
                 detail: if messages.is_empty() {
@@ -188,8 +195,7 @@ impl Pusher {
                 } else {
                     format!("{detail} (remote: {})", messages.join(" / "))
                 },
-            }
-        })?;
+            })?;
         Ok(Pushed {
             status,
             messages,
@@ -252,9 +258,13 @@ pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     while !data.is_empty() {
         let Some(header) = data.get(..4) else {
-            return Err(format!("truncated pkt-line header `{}`", String::from_utf8_lossy(data)));
+            return Err(format!(
+                "truncated pkt-line header `{}`",
+                String::from_utf8_lossy(data)
+            ));
         };
-        let text = std::str::from_utf8(header).map_err(|_| "pkt-line header is not hex".to_owned())?;
+        let text =
+            std::str::from_utf8(header).map_err(|_| "pkt-line header is not hex".to_owned())?;
         let length = usize::from_str_radix(text, 16)
             .map_err(|_| format!("pkt-line header `{text}` is not hex"))?;
         match length {
@@ -268,7 +278,11 @@ pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
         let Some(payload) = data.get(4..length) else {
             return Err(format!("pkt-line of {length} bytes is truncated"));
         };
-        lines.push(String::from_utf8_lossy(payload).trim_end_matches('\n').to_owned());
+        lines.push(
+            String::from_utf8_lossy(payload)
+                .trim_end_matches('\n')
+                .to_owned(),
+        );
         data = &data[length..];
     }
     Ok(lines)
@@ -324,17 +338,33 @@ mod tests {
     fn judge_table() {
         let r = "refs/heads/staging";
         let cases: &[(&[&str], Result<Status, &str>)] = &[
-            (&["unpack ok", "ok refs/heads/staging"], Ok(Status::Accepted)),
             (
-                &["unpack ok", "ng refs/heads/staging pre-receive hook declined"],
-                Ok(Status::Rejected { reason: "pre-receive hook declined".into() }),
+                &["unpack ok", "ok refs/heads/staging"],
+                Ok(Status::Accepted),
+            ),
+            (
+                &[
+                    "unpack ok",
+                    "ng refs/heads/staging pre-receive hook declined",
+                ],
+                Ok(Status::Rejected {
+                    reason: "pre-receive hook declined".into(),
+                }),
             ),
             (
                 &["unpack ok", "ng refs/heads/staging failed to update ref"],
-                Ok(Status::Rejected { reason: "failed to update ref".into() }),
+                Ok(Status::Rejected {
+                    reason: "failed to update ref".into(),
+                }),
             ),
             (&[], Err("no report-status")),
-            (&["unpack index-pack abnormal exit", "ng refs/heads/staging unpacker error"], Err("could not unpack")),
+            (
+                &[
+                    "unpack index-pack abnormal exit",
+                    "ng refs/heads/staging unpacker error",
+                ],
+                Err("could not unpack"),
+            ),
             (&["unpack ok"], Err("no line for")),
             (&["unpack ok", "ok refs/heads/main"], Err("no line for")),
             (&["ok refs/heads/staging"], Err("not `unpack`")),

@@ -130,11 +130,13 @@ impl Remote {
         transport
             .configure(&self.http_options())
             .map_err(|e| Error::from_transport(e, &self.url, phase))?;
-        transport.set_identity(self.account()).map_err(|e| Error::Protocol {
-            url: self.url.clone(),
-            phase,
-            detail: format!("cannot set the credentials: {e}"),
-        })?;
+        transport
+            .set_identity(self.account())
+            .map_err(|e| Error::Protocol {
+                url: self.url.clone(),
+                phase,
+                detail: format!("cannot set the credentials: {e}"),
+            })?;
         Ok(transport)
     }
 

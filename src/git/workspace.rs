@@ -134,8 +134,9 @@ impl Workspace {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(|line| {
-                ObjectId::from_hex(line.as_bytes())
-                    .map_err(|e| self.local_error("read the shallow file", std::io::Error::other(e)))
+                ObjectId::from_hex(line.as_bytes()).map_err(|e| {
+                    self.local_error("read the shallow file", std::io::Error::other(e))
+                })
             })
             .collect()
     }
@@ -148,9 +149,7 @@ impl Workspace {
                 for reference in all.flatten() {
                     if let Ok(id) = reference.into_fully_peeled_id() {
                         let id = id.detach();
-                        if !tips.contains(&id)
-                            && self.repo.find_commit(id).is_ok()
-                        {
+                        if !tips.contains(&id) && self.repo.find_commit(id).is_ok() {
                             tips.push(id);
                         }
                     }

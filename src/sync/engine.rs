@@ -147,7 +147,9 @@ fn attempt_once(
         branch: branch.to_owned(),
         url: remote.url().to_owned(),
     };
-    let to_tip = pusher.tip(&request.to).ok_or_else(|| missing(&request.to))?;
+    let to_tip = pusher
+        .tip(&request.to)
+        .ok_or_else(|| missing(&request.to))?;
     let from_tip = pusher
         .tip(&request.from)
         .ok_or_else(|| missing(&request.from))?;
@@ -173,7 +175,14 @@ fn attempt_once(
         None => Workspace::temporary()?,
     };
     let mut fetcher = Fetcher::connect(remote)?;
-    let history = fetch_history(request, &workspace, &mut fetcher, from_tip, to_tip, &mut report)?;
+    let history = fetch_history(
+        request,
+        &workspace,
+        &mut fetcher,
+        from_tip,
+        to_tip,
+        &mut report,
+    )?;
     let facts = Facts {
         from: from_tip,
         to: to_tip,
@@ -189,7 +198,14 @@ fn attempt_once(
         Plan::FastForward => (from_tip, Vec::new()),
         Plan::Merge => {
             let repo = workspace.repo();
-            let merged = merge_tips(request, &workspace, &mut fetcher, &history, from_tip, to_tip)?;
+            let merged = merge_tips(
+                request,
+                &workspace,
+                &mut fetcher,
+                &history,
+                from_tip,
+                to_tip,
+            )?;
             report.plan = plan::plan(&Facts {
                 conflicts: Some(merged.conflicts.clone()),
                 ..facts
@@ -283,7 +299,8 @@ fn fetch_history(
         source,
     };
     let can_shallow = fetcher.supports_shallow();
-    let filtered = workspace.temporary && request.filters && fetcher.supports_filters() && can_shallow;
+    let filtered =
+        workspace.temporary && request.filters && fetcher.supports_filters() && can_shallow;
 
     let mut haves: Vec<ObjectId> = Vec::new();
     let mut depth = request.initial_depth.max(1);
@@ -390,7 +407,8 @@ fn merge_tips(
             merge::tree_of(repo, from_tip).map_err(merge_err)?,
         ];
         if history.filtered {
-            let missing: Vec<ObjectId> = dedup(trees.iter().copied().filter(|t| !repo.has_object(t)));
+            let missing: Vec<ObjectId> =
+                dedup(trees.iter().copied().filter(|t| !repo.has_object(t)));
             fetcher.fetch(
                 workspace,
                 &fetch::Request {
@@ -406,7 +424,8 @@ fn merge_tips(
                 merge::changed_blobs(repo, Some(trees[0]), Some(side), &mut blobs)
                     .map_err(merge_err)?;
             }
-            let missing: Vec<ObjectId> = blobs.into_iter().filter(|b| !repo.has_object(b)).collect();
+            let missing: Vec<ObjectId> =
+                blobs.into_iter().filter(|b| !repo.has_object(b)).collect();
             fetcher.fetch(
                 workspace,
                 &fetch::Request {
@@ -418,29 +437,38 @@ fn merge_tips(
                 },
             )?;
         }
-        return merge::merge_trees(repo, trees[0], trees[1], trees[2], &request.from, &request.to)
-            .map_err(merge_err);
+        return merge::merge_trees(
+            repo,
+            trees[0],
+            trees[1],
+            trees[2],
+            &request.from,
+            &request.to,
+        )
+        .map_err(merge_err);
     }
 
-    // Several merge bases: gix builds a virtual base from their own history, so the
-    // whole history must be present, with every object.
+    // Several merge bases: the virtual base is built from the bases' own history, so
+    // every object of both histories must be present. A shallow or `tree:0` repository
+    // fetches the whole history again, without `have`s or shallow lines: the server would
+    // otherwise assume we hold the trees of our boundary commits and leave them out.
     if history.filtered || history.shallow {
         tracing::debug!("several merge bases; fetching the full history");
-        let haves = if history.filtered {
-            Vec::new()
-        } else {
-            vec![from_tip, to_tip]
-        };
         fetcher.fetch(
             workspace,
             &fetch::Request {
                 wants: &[from_tip, to_tip],
-                haves: &haves,
+                haves: &[],
                 filter: None,
-                shallow: Shallow::undo(),
-                shallow_file: workspace.git_dir().join("shallow"),
+                shallow: Shallow::NoChange,
+                shallow_file: scratch,
             },
         )?;
+        let shallow_file = workspace.git_dir().join("shallow");
+        if shallow_file.exists() {
+            std::fs::remove_file(&shallow_file)
+                .map_err(|e| workspace.local_error("remove the shallow file", e))?;
+        }
     }
     merge::merge_recursive(
         repo,

@@ -23,7 +23,10 @@ use plan::{Plan, Rejection};
 /// Run the sync mode.
 pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Error> {
     let config = invocation.local_config()?;
-    let from = args.from.clone().unwrap_or_else(|| config.sync.from.clone());
+    let from = args
+        .from
+        .clone()
+        .unwrap_or_else(|| config.sync.from.clone());
     let to = args.to.clone().unwrap_or_else(|| config.sync.to.clone());
     validate_branches(&from, &to)?;
     let token = invocation
@@ -38,8 +41,8 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
             format!("{server}/{repo}.git")
         }
     };
-    let remote = Remote::new(&url, token)?
-        .with_connect_timeout(invocation.forge_options.connect_timeout);
+    let remote =
+        Remote::new(&url, token)?.with_connect_timeout(invocation.forge_options.connect_timeout);
     if remote.is_plain_http() {
         tracing::warn!(
             "the remote `{}` is plain http: the token travels unencrypted as basic-auth credentials because the configured URL says so",
@@ -67,9 +70,12 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
 
     if args.check_token {
         let probe = remote.clone();
-        spawn_git(move || git::push::Pusher::connect(&probe)
-            .map(|_| ())
-            .map_err(Error::from)).await?;
+        spawn_git(move || {
+            git::push::Pusher::connect(&probe)
+                .map(|_| ())
+                .map_err(Error::from)
+        })
+        .await?;
         let login = user.as_ref().map_or("?", |u| u.login.as_str());
         return Ok(Outcome::new(Mode::Sync, Verdict::Ok)
             .reason(format!("the token belongs to `{login}`"))
@@ -94,7 +100,9 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
     };
     let author = config.sync.author.clone();
     let client = match (&author, &user) {
-        (None, None) => Some(invocation.client("sync authors the merge commit as the token's account")?),
+        (None, None) => {
+            Some(invocation.client("sync authors the merge commit as the token's account")?)
+        }
         _ => None,
     };
     let known_user = user.clone();
@@ -406,7 +414,13 @@ mod tests {
     #[test]
     fn branch_names_are_checked() {
         assert!(validate_branches("main", "staging").is_ok());
-        for (from, to) in [("", "staging"), ("main", " "), ("main", "main"), ("ma..in", "staging"), ("main", "refs/heads/staging")] {
+        for (from, to) in [
+            ("", "staging"),
+            ("main", " "),
+            ("main", "main"),
+            ("ma..in", "staging"),
+            ("main", "refs/heads/staging"),
+        ] {
             let err = validate_branches(from, to).expect_err("invalid");
             assert_eq!(err.exit_code(), 2, "{from:?} {to:?}");
         }

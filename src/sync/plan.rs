@@ -81,10 +81,7 @@ pub fn classify_rejection(reason: &str, messages: &[String]) -> Rejection {
                 .iter()
                 .any(|m| m.to_ascii_lowercase().contains(needle))
     };
-    if reason.contains("hook declined")
-        || said("protected branch")
-        || said("not allowed to push")
-    {
+    if reason.contains("hook declined") || said("protected branch") || said("not allowed to push") {
         return Rejection::Protected;
     }
     if [
@@ -162,10 +159,26 @@ mod tests {
     fn plan_table() {
         let cases = [
             ("same tip", facts(1, 1, &[1], None), Plan::UpToDate),
-            ("main inside staging", facts(1, 2, &[1], None), Plan::UpToDate),
-            ("staging behind main", facts(2, 1, &[1], None), Plan::FastForward),
-            ("diverged, not merged yet", facts(2, 3, &[1], None), Plan::Merge),
-            ("diverged, clean merge", facts(2, 3, &[1], Some(&[])), Plan::Merge),
+            (
+                "main inside staging",
+                facts(1, 2, &[1], None),
+                Plan::UpToDate,
+            ),
+            (
+                "staging behind main",
+                facts(2, 1, &[1], None),
+                Plan::FastForward,
+            ),
+            (
+                "diverged, not merged yet",
+                facts(2, 3, &[1], None),
+                Plan::Merge,
+            ),
+            (
+                "diverged, clean merge",
+                facts(2, 3, &[1], Some(&[])),
+                Plan::Merge,
+            ),
             (
                 "diverged, conflicts",
                 facts(2, 3, &[1], Some(&["a.txt"])),
@@ -198,7 +211,11 @@ mod tests {
                 m(&["Gitea: Not allowed to push to protected branch staging"]),
                 Rejection::Protected,
             ),
-            ("protected branch hook declined", m(&[]), Rejection::Protected),
+            (
+                "protected branch hook declined",
+                m(&[]),
+                Rejection::Protected,
+            ),
             (
                 "failed to update ref",
                 m(&["error: cannot lock ref 'refs/heads/staging': is at 1 but expected 2"]),
@@ -220,7 +237,10 @@ mod tests {
             message(&template, "main", "staging", "0123456789abcdef"),
             "chore: sync main → staging (auto, 01234567)"
         );
-        assert_eq!(message("{to}<-{from} {main_short}", "a", "b", "12"), "b<-a 12");
+        assert_eq!(
+            message("{to}<-{from} {main_short}", "a", "b", "12"),
+            "b<-a 12"
+        );
     }
 
     #[test]
@@ -235,7 +255,10 @@ mod tests {
     #[test]
     fn protected_runbook_names_the_account() {
         let text = runbook_protected("staging", Some("bot"));
-        assert!(text.contains("`bot`") && text.contains("allowlist"), "{text}");
+        assert!(
+            text.contains("`bot`") && text.contains("allowlist"),
+            "{text}"
+        );
     }
 
     /// A history in a map for the property test.
