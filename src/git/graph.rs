@@ -164,11 +164,10 @@ fn load<'a, H: History>(
     cache: &'a mut HashMap<H::Id, Commit<H::Id>>,
     id: H::Id,
 ) -> Result<&'a Commit<H::Id>, H::Error> {
-    if !cache.contains_key(&id) {
-        let commit = history.commit(id)?;
-        cache.insert(id, commit);
+    match cache.entry(id) {
+        std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+        std::collections::hash_map::Entry::Vacant(entry) => Ok(entry.insert(history.commit(id)?)),
     }
-    Ok(cache.get(&id).expect("inserted above"))
 }
 
 #[cfg(test)]

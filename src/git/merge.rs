@@ -345,7 +345,7 @@ fn collect_new(
     out: &mut Vec<ObjectId>,
     seen: &mut HashSet<ObjectId>,
 ) -> gix::Result<()> {
-    if parents.iter().any(|p| *p == Some(tree)) || !seen.insert(tree) {
+    if parents.contains(&Some(tree)) || !seen.insert(tree) {
         return Ok(());
     }
     out.push(tree);

@@ -335,7 +335,7 @@ fn fetch_history(
             Shallow::NoChange
         };
         let have_both = tips.iter().all(|t| repo.has_object(t));
-        if round > 0 || !(have_both && !shallow_mode) {
+        if round > 0 || !have_both || shallow_mode {
             let round_haves: Vec<ObjectId> = if round > 0 {
                 tips.iter().copied().chain(haves.iter().copied()).collect()
             } else {

@@ -371,7 +371,7 @@ fn outcome(
                 .failure(
                     "unrelated histories",
                     format!("`{from}` ({main}) and `{to}` ({old}) have no common commit"),
-                    format!("check that `sync.from`/`sync.to` name the right branches; joining unrelated histories is a manual decision (`git merge --allow-unrelated-histories`)"),
+                    "check that `sync.from`/`sync.to` name the right branches; joining unrelated histories is a manual decision (`git merge --allow-unrelated-histories`)",
                 );
         }
     }
