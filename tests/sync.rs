@@ -67,6 +67,7 @@ struct Sync<'a> {
     token: Option<&'a str>,
     config: Option<&'a str>,
     server: Option<String>,
+    format: &'static str,
 }
 
 impl<'a> Sync<'a> {
@@ -76,7 +77,13 @@ impl<'a> Sync<'a> {
             token: Some(TOKEN),
             config: None,
             server: Some(server.url()),
+            format: "json",
         }
+    }
+
+    fn text(mut self) -> Self {
+        self.format = "text";
+        self
     }
 
     fn args(mut self, args: &[&str]) -> Self {
@@ -117,7 +124,7 @@ impl<'a> Sync<'a> {
             .args([
                 "sync",
                 "--format",
-                "json",
+                self.format,
                 "--attempts",
                 "1",
                 "--timeout",
@@ -394,6 +401,14 @@ fn merge_has_the_exact_message_parents_and_tree() {
     server.fsck(REPO);
     let count = server.git(&repo, &["rev-list", "--count", &new]);
     assert_eq!(count.trim(), "4", "base, m1, s1 and the merge");
+    assert!(
+        run.stderr.contains("plain http"),
+        "credentials over http are announced: {run:?}"
+    );
+    assert_eq!(
+        json["push"]["objects"], 2,
+        "the merge commit and its root tree only"
+    );
 }
 
 #[test]
@@ -473,6 +488,39 @@ fn conflict_lists_paths_and_pushes_nothing() {
         "remote unchanged"
     );
     assert_eq!(pushes(&server), 0);
+}
+
+#[test]
+fn conflict_in_text_format_shows_hint_and_recipe() {
+    let server = server_with_user();
+    let mut b = Builder::new();
+    let base = b.commit("main", &[], &[("a.txt", Some(A))], "base");
+    b.commit(
+        "main",
+        &[base],
+        &[("a.txt", Some(&lines_with(A, 0, "main")))],
+        "m1",
+    );
+    b.commit(
+        "staging",
+        &[base],
+        &[("a.txt", Some(&lines_with(A, 0, "staging")))],
+        "s1",
+    );
+    b.import(&server, REPO);
+    let run = Sync::new(&server).text().run();
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(run.stdout.starts_with("shipgate sync: no\n"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("error: merging `main` into `staging` conflicts in 1 path(s): `a.txt`"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("hint: runbook A"), "{run:?}");
+    assert!(
+        run.stdout.contains("git merge --no-ff origin/main"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -610,6 +658,27 @@ fn server_down_is_cannot_verify() {
             .contains("unreachable"),
         "{run:?}"
     );
+}
+
+#[test]
+fn server_errors_are_cannot_verify_and_change_nothing() {
+    let server = server_with_user();
+    diverged(&server);
+    let before = rev(&server, "refs/heads/staging");
+    server.fail("POST", "upload-pack", 500, 1);
+    let run = Sync::new(&server)
+        .config("sync:\n  author: {name: a, email: a@b.c}\n")
+        .run();
+    assert_eq!(run.status, 2, "{run:?}");
+    assert_eq!(run.json()["error"]["title"], "git: unreachable", "{run:?}");
+
+    // A push answered with 502: the outcome is unknown, so it cannot be verified.
+    server.fail("POST", "receive-pack", 502, 1);
+    let run = Sync::new(&server)
+        .config("sync:\n  author: {name: a, email: a@b.c}\n")
+        .run();
+    assert_eq!(run.status, 2, "{run:?}");
+    assert_eq!(rev(&server, "refs/heads/staging"), before);
 }
 
 #[test]

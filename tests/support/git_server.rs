@@ -76,6 +76,14 @@ pub struct User {
 
 type Callback = Box<dyn Fn(&GitRequest) + Send + Sync>;
 
+/// An injected failure: the next `remaining` matching requests get `status`.
+struct Fault {
+    method: String,
+    service: String,
+    status: u16,
+    remaining: usize,
+}
+
 #[derive(Default)]
 struct Shared {
     root: PathBuf,
@@ -85,6 +93,7 @@ struct Shared {
     callbacks: Mutex<Vec<Arc<Callback>>>,
     read_only: Mutex<HashSet<(String, String)>>,
     private: Mutex<HashSet<String>>,
+    faults: Mutex<Vec<Fault>>,
     seq: AtomicU64,
 }
 
@@ -237,6 +246,17 @@ impl GitServer {
             .lock()
             .expect("callbacks")
             .push(Arc::new(Box::new(callback)));
+    }
+
+    /// Answer the next `times` requests of `method` to `service` (`upload-pack` or
+    /// `receive-pack`) with `status`, without running git.
+    pub fn fail(&self, method: &str, service: &str, status: u16, times: usize) {
+        self.shared.faults.lock().expect("faults").push(Fault {
+            method: method.to_owned(),
+            service: service.to_owned(),
+            status,
+            remaining: times,
+        });
     }
 
     /// Every request answered so far.
@@ -477,6 +497,19 @@ async fn serve_git(
                 "User permission denied for writing.\n",
             )
                 .into_response();
+        }
+    }
+    {
+        let mut faults = shared.faults.lock().expect("faults");
+        if let Some(fault) = faults.iter_mut().find(|f| {
+            f.remaining > 0
+                && f.method == record.method
+                && Some(f.service.as_str()) == record.service()
+        }) {
+            fault.remaining -= 1;
+            let status =
+                StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, "injected failure\n").into_response();
         }
     }
     if !shared.root.join(format!("{repo}.git")).is_dir() {
