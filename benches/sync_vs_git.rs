@@ -9,7 +9,9 @@
 //! Knobs (environment): `SHIPGATE_BENCH_SIZES` (commits, comma-separated; default
 //! `1000,50000,200000`), `SHIPGATE_BENCH_FILES` (files in the tree, default 5000),
 //! `SHIPGATE_BENCH_RUNS` (runs per case, default 3; the median is reported),
-//! `SHIPGATE_BENCH_APART` (commits between the branches, default 5).
+//! `SHIPGATE_BENCH_APART` (commits between the branches, default 5),
+//! `SHIPGATE_BENCH_NO_FILTER` (serve without partial-clone filters: shipgate's fallback),
+//! `SHIPGATE_BENCH_BIN` (the binary to measure, e.g. the static musl `dist` build).
 //!
 //! Run: `cargo bench --bench sync_vs_git`. Heavy: generating 200k commits takes a while.
 
@@ -61,6 +63,9 @@ fn main() {
         let path = server.create_repo(&repo);
         let started = Instant::now();
         let shas = generate(&server, &repo, commits, files, apart);
+        if std::env::var_os("SHIPGATE_BENCH_NO_FILTER").is_some() {
+            server.disable_filters(&repo);
+        }
         eprintln!(
             "generated {commits} commits in {:.1}s ({})",
             started.elapsed().as_secs_f64(),
