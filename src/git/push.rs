@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn pkt_lines_stop_at_flush() {
-        let data = b"000eunpack ok\n0019ok refs/heads/staging\n00000009extra";
+        let data = b"000eunpack ok\n001aok refs/heads/staging\n00000009extra";
         assert_eq!(
             pkt_lines(data).expect("parses"),
             vec!["unpack ok".to_owned(), "ok refs/heads/staging".to_owned()]
