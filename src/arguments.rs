@@ -136,10 +136,21 @@ pub enum Command {
     ReviewFire(ReviewArgs),
 
     /// Check or print the configuration
-    #[command(subcommand)]
+    ///
+    /// `config check` validates a file offline (unknown keys, wrong types and bad values,
+    /// each with line and column); `config default` prints every key with its default.
+    ///
+    /// Token: none; no server is contacted.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  shipgate config check .gitea/shipgate.yml\n  shipgate config default > .gitea/shipgate.yml"
+    )]
     Config(ConfigCommand),
 
     /// Print shipgate's version
+    ///
+    /// Token: none.
+    #[command(after_help = "Example:\n  shipgate version --format json")]
     Version,
 }
 
@@ -209,11 +220,18 @@ pub struct ReviewArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a config file: unknown keys, wrong types and bad values, with line and column
+    ///
+    /// Exits 0 when the file is valid and 2 otherwise, naming each problem's line and
+    /// column. Token: none; no server is contacted.
+    #[command(after_help = "Example:\n  shipgate config check .gitea/shipgate.yml")]
     Check {
         /// The file [default: .gitea/shipgate.yml]
         path: Option<PathBuf>,
     },
     /// Print the full default config, with comments
+    ///
+    /// Token: none; no server is contacted.
+    #[command(after_help = "Example:\n  shipgate config default > .gitea/shipgate.yml")]
     Default,
 }
 

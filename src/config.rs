@@ -286,9 +286,9 @@ impl Error {
             Error::Read { .. } => {
                 "check the path given with --config (or the action's `config` input)".into()
             }
-            Error::Parse { .. } | Error::Invalid { .. } => format!(
-                "run `shipgate config check` locally; `shipgate config default` prints every key with its default"
-            ),
+            Error::Parse { .. } | Error::Invalid { .. } => "run `shipgate config check` locally; \
+                 `shipgate config default` prints every key with its default"
+                .into(),
         }
     }
 }
@@ -301,7 +301,7 @@ impl Config {
         }
         let config: Config = serde_saphyr::from_str(text).map_err(|e| Error::Parse {
             origin: origin.to_owned(),
-            message: e.to_string(),
+            message: e.to_string().replace("<input>", origin),
         })?;
         config.validate(origin)?;
         Ok(config)

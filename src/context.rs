@@ -287,8 +287,8 @@ impl Context {
             summary_path: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             runner_os: env.var("RUNNER_OS").map(|s| normalize_os(&s)),
             runner_arch: env.var("RUNNER_ARCH").map(|s| normalize_arch(&s)),
-            token: env.var("SHIPGATE_TOKEN").map(Secret::new),
-            status_token: env.var("SHIPGATE_STATUS_TOKEN").map(Secret::new),
+            token: secret(env, "SHIPGATE_TOKEN"),
+            status_token: secret(env, "SHIPGATE_STATUS_TOKEN"),
             in_actions: env.var("GITHUB_ACTIONS").as_deref() == Some("true")
                 || env.var("GITEA_ACTIONS").as_deref() == Some("true"),
         })
@@ -339,6 +339,15 @@ impl Context {
             .map(|secret| format!("::add-mask::{}", secret.expose()))
             .collect()
     }
+}
+
+/// A token from the environment, without the stray newline or spaces a pasted secret
+/// often carries (they would make the `Authorization` header invalid).
+fn secret(env: &dyn Env, key: &str) -> Option<Secret> {
+    env.var(key)
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .map(Secret::new)
 }
 
 fn read_event(name: &str, path: &Path) -> Result<Event, Error> {
@@ -455,6 +464,20 @@ mod tests {
     fn secrets_never_format() {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
+    }
+
+    #[test]
+    fn tokens_are_trimmed_and_blank_ones_absent() {
+        let env: HashMap<String, String> = [
+            ("SHIPGATE_TOKEN", "  t0k\n"),
+            ("SHIPGATE_STATUS_TOKEN", " \n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let ctx = Context::from_env(&env, &Overrides::default()).expect("reads");
+        assert_eq!(ctx.token, Some(Secret::new("t0k")));
+        assert_eq!(ctx.status_token, None);
     }
 
     #[test]

@@ -139,11 +139,10 @@ impl Outcome {
             Verdict::CannotVerify
         };
         let message = error_chain(error);
-        Outcome::new(mode, verdict).reason(message.clone()).failure(
-            error.title(),
-            message,
-            error.hint(),
-        )
+        let first_line = message.lines().next().unwrap_or_default().to_owned();
+        Outcome::new(mode, verdict)
+            .reason(first_line)
+            .failure(error.title(), message, error.hint())
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -215,19 +214,34 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
         summary,
         outputs,
     } = sinks;
-    if let Some(failure) = &outcome.failure {
-        if outcome.exit_code() != 0 {
-            writeln!(
-                stderr,
-                "::error title={}::{}",
-                escape_property(&format!(
-                    "shipgate {}: {}",
-                    outcome.mode.as_str(),
-                    failure.title
-                )),
-                escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
-            )?;
-        }
+    if outcome.exit_code() != 0 {
+        // Every nonzero exit gets its annotation, even from a mode that forgot `.failure`.
+        let fallback;
+        let failure = match &outcome.failure {
+            Some(failure) => failure,
+            None => {
+                fallback = Failure {
+                    title: outcome.verdict.as_str().to_owned(),
+                    message: if outcome.reasons.is_empty() {
+                        "no reason was recorded".to_owned()
+                    } else {
+                        outcome.reasons.join("; ")
+                    },
+                    hint: "re-run with -v and read the log above".to_owned(),
+                };
+                &fallback
+            }
+        };
+        writeln!(
+            stderr,
+            "::error title={}::{}",
+            escape_property(&format!(
+                "shipgate {}: {}",
+                outcome.mode.as_str(),
+                failure.title
+            )),
+            escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
+        )?;
     }
     match format {
         Format::Json => {
@@ -371,6 +385,16 @@ mod tests {
         assert!(out.contains("hint: remove one"));
         assert!(summary.contains("shipgate tier: `no`"));
         assert_eq!(outputs, "result<<SHIPGATE_EOF\nno\nSHIPGATE_EOF\n");
+    }
+
+    #[test]
+    fn nonzero_outcome_without_failure_still_annotates() {
+        for verdict in [Verdict::No, Verdict::CannotVerify] {
+            let outcome = Outcome::new(Mode::ReviewFire, verdict).reason("2 approvals missing");
+            let (_, err, _, _) = render(&outcome, Format::Json);
+            assert_eq!(err.matches("::error title=").count(), 1, "{err}");
+            assert!(err.contains("2 approvals missing"), "{err}");
+        }
     }
 
     #[test]

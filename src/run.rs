@@ -13,7 +13,7 @@ use clap::Parser;
 use crate::{
     arguments::{Arguments, Command, ConfigCommand},
     config::{self, Config},
-    context::{Context, Overrides, ProcessEnv, RepoRef, Secret},
+    context::{Context, Env, Overrides, ProcessEnv, RepoRef, Secret},
     forge,
     report::{self, Format, Mode, Outcome, Sinks, Verdict},
     Error,
@@ -98,33 +98,10 @@ pub fn short(sha: &str) -> &str {
 
 /// Run shipgate with these arguments; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let arguments = match Arguments::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let arguments = match Arguments::try_parse_from(&args) {
         Ok(arguments) => arguments,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            return match e.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = e.print();
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        64
-                    } else {
-                        0
-                    }
-                }
-                _ => {
-                    let _ = e.print();
-                    let first = e.to_string();
-                    let first = first.lines().next().unwrap_or("invalid arguments");
-                    eprintln!(
-                        "::error title=shipgate%3A usage error::{}",
-                        report::escape_data(first.trim_start_matches("error: "))
-                    );
-                    64
-                }
-            };
-        }
+        Err(e) => return usage_error(&e, &args),
     };
     init_tracing(arguments.verbose);
 
@@ -134,7 +111,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::ReviewFire(_) => Mode::ReviewFire,
         Command::Config(_) => Mode::Config,
         Command::Version => {
-            println!("shipgate {}", env!("CARGO_PKG_VERSION"));
+            match arguments.format {
+                Format::Text => println!("shipgate {}", env!("CARGO_PKG_VERSION")),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "mode": "version",
+                        "result": Verdict::Ok.as_str(),
+                        "reasons": [],
+                        "version": env!("CARGO_PKG_VERSION"),
+                    })
+                ),
+            }
             return 0;
         }
     };
@@ -148,7 +136,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         },
     ) {
         Ok(ctx) => ctx,
-        Err(e) => return finish(&Outcome::from_error(mode, &e), format, &Context::default()),
+        Err(e) => {
+            // The context is unreadable, but the report still belongs in the step's files.
+            let sinks = Context {
+                output_path: ProcessEnv.var("GITHUB_OUTPUT").map(PathBuf::from),
+                summary_path: ProcessEnv.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                ..Context::default()
+            };
+            return finish(&Outcome::from_error(mode, &e), format, &sinks);
+        }
     };
     {
         let mut stderr = std::io::stderr().lock();
@@ -172,9 +168,37 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         verbose: arguments.verbose,
     };
 
+    // Modes that read the API need the token: say so before anything else is judged, so
+    // a missing secret is named plainly whatever the mode would have read first.
+    let token_purpose = match &arguments.command {
+        Command::Tier(args) if !args.local => {
+            Some("tier reads the pull request and writes its tier label through the API")
+        }
+        Command::ReviewFire(_) => {
+            Some("review-fire reads the pull request, its reviews and team memberships")
+        }
+        _ => None,
+    };
+    if let Some(purpose) = token_purpose {
+        if let Err(e) = invocation.ctx.require_token(purpose) {
+            return finish(&Outcome::from_error(mode, &e), format, &invocation.ctx);
+        }
+    }
+
     let outcome = match arguments.command {
         Command::Config(ConfigCommand::Default) => {
-            print!("{}", config::DEFAULT_YAML);
+            match format {
+                Format::Text => print!("{}", config::DEFAULT_YAML),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "mode": Mode::Config.as_str(),
+                        "result": Verdict::Ok.as_str(),
+                        "reasons": [],
+                        "config": config::DEFAULT_YAML,
+                    })
+                ),
+            }
             return 0;
         }
         Command::Config(ConfigCommand::Check { path }) => config_check(path.as_deref()),
@@ -184,6 +208,65 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::ReviewFire(args) => block_on(mode, crate::review::run(&invocation, &args)),
     };
     finish(&outcome, format, &invocation.ctx)
+}
+
+/// A command line clap rejected (or help/version it printed): 0 for help and version,
+/// else 64 with one `::error` line and, under `--format json`, one JSON object on stdout.
+fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    let _ = e.print();
+    let text = e.to_string();
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a subcommand is required".to_owned()
+    } else {
+        text.lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
+    let hint = "run `shipgate --help` for the commands and flags";
+    eprintln!(
+        "::error title=shipgate%3A usage error::{}",
+        report::escape_data(&format!("{message} — hint: {hint}"))
+    );
+    if wants_json(args) {
+        let mode = args.iter().skip(1).find_map(|arg| {
+            [Mode::Sync, Mode::Tier, Mode::ReviewFire, Mode::Config]
+                .into_iter()
+                .find(|m| arg.to_str() == Some(m.as_str()))
+                .map(Mode::as_str)
+        });
+        println!(
+            "{}",
+            serde_json::json!({
+                "mode": mode,
+                "result": Verdict::Usage.as_str(),
+                "reasons": [message],
+                "error": {"title": "usage error", "message": message, "hint": hint},
+            })
+        );
+    }
+    64
+}
+
+/// `--format json`, `--format=json` or `SHIPGATE_FORMAT=json`, read from raw arguments
+/// (clap could not parse them).
+fn wants_json(args: &[OsString]) -> bool {
+    let flag = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    let from_env = || std::env::var("SHIPGATE_FORMAT").is_ok_and(|v| v == "json");
+    let explicit_text = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "text")
+        || args.iter().any(|a| a == "--format=text");
+    flag || (!explicit_text && from_env())
 }
 
 fn block_on(

@@ -1,1 +1,1126 @@
-//! Integration tests: spec.
+//! Integration tests: spec. The fake Gitea and the client are checked against Forgejo's
+//! swagger spec (`shared/gitea-api/forgejo-swagger.v1.json`):
+//! (a) every route the fake serves exists in the spec with that method;
+//! (b) every response body the fake produces carries the spec's fields with the spec's
+//!     types (and, for small definitions, all of them);
+//! (c) every request the client makes matched a spec route, with spec query parameters,
+//!     and every request body validates against the spec's request schema.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    sync::OnceLock,
+};
+
+use serde_json::{json, Map, Value};
+use shipgate::{
+    context::{RepoRef, Secret},
+    forge::{Client, CreateStatus, Options},
+};
+
+use crate::support::fake_gitea::{api_routes, FakeGitea, FileSpec, PrSpec, StatusRow, ROUTES};
+
+// ---- the spec ------------------------------------------------------------------------
+
+const SPEC_RELATIVE: &str = "shared/gitea-api/forgejo-swagger.v1.json";
+
+/// Find the spec: `$SHIPGATE_SWAGGER`, else `shared/…` in the crate dir or any ancestor
+/// (CI clones the repository with `shared/` beside it, i.e. `../shared/…`).
+fn spec_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("SHIPGATE_SWAGGER") {
+        return PathBuf::from(path);
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let found = manifest
+        .ancestors()
+        .map(|dir| dir.join(SPEC_RELATIVE))
+        .find(|candidate| candidate.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "cannot find `{SPEC_RELATIVE}` in `{}` or any parent: clone the shared directory \
+             beside the repository, or set SHIPGATE_SWAGGER to the spec's path",
+            manifest.display()
+        )
+    })
+}
+
+fn spec() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = spec_path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read `{}`: {e}", path.display()));
+        Spec {
+            doc: serde_json::from_str(&text).expect("the swagger spec is JSON"),
+        }
+    })
+}
+
+struct Spec {
+    doc: Value,
+}
+
+impl Spec {
+    fn operation(&self, method: &str, template: &str) -> Option<&Value> {
+        self.doc
+            .get("paths")?
+            .get(template)?
+            .get(method.to_ascii_lowercase())
+    }
+
+    /// Follow a `$ref` (`#/definitions/X`, `#/responses/X`); returns the target and the
+    /// definition name when it is one.
+    fn resolve<'a>(&'a self, schema: &'a Value) -> (&'a Value, Option<&'a str>) {
+        let mut current = schema;
+        let mut name = None;
+        while let Some(reference) = current.get("$ref").and_then(Value::as_str) {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("external $ref `{reference}`"));
+            current = self
+                .doc
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling $ref `{reference}`"));
+            name = reference.strip_prefix("#/definitions/");
+        }
+        (current, name)
+    }
+
+    /// The response object for a status code (resolved from `#/responses/…`).
+    fn response(&self, method: &str, template: &str, status: u16) -> Option<&Value> {
+        let responses = self.operation(method, template)?.get("responses")?;
+        let response = responses.get(status.to_string())?;
+        Some(self.resolve(response).0)
+    }
+
+    fn declared_statuses(&self, method: &str, template: &str) -> Vec<u16> {
+        self.operation(method, template)
+            .and_then(|op| op.get("responses"))
+            .and_then(Value::as_object)
+            .map(|map| map.keys().filter_map(|k| k.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    fn parameters(&self, method: &str, template: &str, location: &str) -> Vec<&Value> {
+        self.operation(method, template)
+            .and_then(|op| op.get("parameters"))
+            .and_then(Value::as_array)
+            .map(|params| {
+                params
+                    .iter()
+                    .map(|p| self.resolve(p).0)
+                    .filter(|p| p.get("in").and_then(Value::as_str) == Some(location))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn request_schema(&self, method: &str, template: &str) -> Option<&Value> {
+        self.parameters(method, template, "body")
+            .into_iter()
+            .next()
+            .and_then(|p| p.get("schema"))
+    }
+}
+
+// ---- the validator -------------------------------------------------------------------
+
+/// Definitions small enough that the fake must carry every field, except Gitea's
+/// `omitempty` ones listed here.
+const COMPLETE: &[(&str, &[&str])] = &[
+    ("User", &[]),
+    ("Label", &[]),
+    ("ChangedFile", &["previous_filename"]),
+    ("CommitStatus", &[]),
+    ("Team", &[]),
+    ("Organization", &[]),
+    ("Attachment", &[]),
+    ("PullReview", &[]),
+    ("APIError", &[]),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// A body the fake sends: completeness of `COMPLETE` definitions is checked too.
+    Response,
+    /// A body the client sends.
+    Request,
+}
+
+struct Validator<'a> {
+    spec: &'a Spec,
+    direction: Direction,
+    errors: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn check(&mut self, schema: &Value, value: &Value, at: &str) {
+        let (schema, name) = self.spec.resolve(schema);
+        let kind = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .or_else(|| schema.get("properties").map(|_| "object"));
+        match kind {
+            None | Some("file") => {}
+            Some("object") => self.check_object(schema, name, value, at),
+            Some("array") => match value.as_array() {
+                Some(items) => {
+                    let item_schema = schema.get("items").cloned().unwrap_or(json!({}));
+                    for (i, item) in items.iter().enumerate() {
+                        self.check(&item_schema, item, &format!("{at}[{i}]"));
+                    }
+                }
+                None => self.fail(at, "an array", value),
+            },
+            Some("string") => match value.as_str() {
+                Some(text) => {
+                    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+                        if !allowed.iter().any(|a| a.as_str() == Some(text)) {
+                            self.errors
+                                .push(format!("{at}: `{text}` is not one of {allowed:?}"));
+                        }
+                    }
+                }
+                None => self.fail(at, "a string", value),
+            },
+            Some("integer") => {
+                if !(value.is_i64() || value.is_u64()) {
+                    self.fail(at, "an integer", value);
+                }
+            }
+            Some("number") => {
+                if !value.is_number() {
+                    self.fail(at, "a number", value);
+                }
+            }
+            Some("boolean") => {
+                if !value.is_boolean() {
+                    self.fail(at, "a boolean", value);
+                }
+            }
+            Some(other) => self
+                .errors
+                .push(format!("{at}: unknown schema type `{other}`")),
+        }
+    }
+
+    fn check_object(&mut self, schema: &Value, name: Option<&str>, value: &Value, at: &str) {
+        let Some(object) = value.as_object() else {
+            return self.fail(at, "an object", value);
+        };
+        let empty = Map::new();
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let additional = schema.get("additionalProperties");
+        for (key, field) in object {
+            let here = format!("{at}.{key}");
+            match properties.get(key) {
+                Some(field_schema) => {
+                    if field.is_null() {
+                        // Go pointers (nested objects) and optional times are `null` in
+                        // Gitea's JSON; anything else must carry its type.
+                        let nullable = field_schema.get("$ref").is_some()
+                            || field_schema.get("format").and_then(Value::as_str)
+                                == Some("date-time");
+                        if !nullable {
+                            self.errors
+                                .push(format!("{here}: null, but the spec says {field_schema}"));
+                        }
+                    } else {
+                        self.check(field_schema, field, &here);
+                    }
+                }
+                None => match additional {
+                    Some(Value::Object(extra)) => {
+                        self.check(&Value::Object(extra.clone()), field, &here)
+                    }
+                    Some(Value::Bool(true)) => {}
+                    _ => self.errors.push(format!(
+                        "{here}: field not in the spec's `{}`",
+                        name.unwrap_or("schema")
+                    )),
+                },
+            }
+        }
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            for key in required.iter().filter_map(Value::as_str) {
+                if object.get(key).is_none_or(Value::is_null) {
+                    self.errors
+                        .push(format!("{at}: required field `{key}` is missing"));
+                }
+            }
+        }
+        if self.direction == Direction::Response {
+            if let Some((_, omitempty)) = COMPLETE.iter().find(|(n, _)| Some(*n) == name) {
+                for key in properties.keys() {
+                    if !object.contains_key(key) && !omitempty.contains(&key.as_str()) {
+                        self.errors.push(format!(
+                            "{at}: the fake omits `{key}` of `{}`",
+                            name.unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, at: &str, expected: &str, value: &Value) {
+        let shown: String = value.to_string().chars().take(80).collect();
+        self.errors
+            .push(format!("{at}: expected {expected}, got {shown}"));
+    }
+}
+
+fn validate(schema: &Value, value: &Value, direction: Direction) -> Vec<String> {
+    let mut validator = Validator {
+        spec: spec(),
+        direction,
+        errors: Vec::new(),
+    };
+    validator.check(schema, value, "$");
+    validator.errors
+}
+
+/// Routes of `routes` that the spec lacks (with that method).
+fn missing_from_spec(routes: &[(&str, &str)]) -> Vec<String> {
+    routes
+        .iter()
+        .filter(|(method, template)| spec().operation(method, template).is_none())
+        .map(|(method, template)| format!("{method} {template}"))
+        .collect()
+}
+
+// ---- (a) routes ----------------------------------------------------------------------
+
+#[test]
+fn every_fake_route_exists_in_the_spec() {
+    let routes = api_routes();
+    assert!(routes.len() >= 18, "the route table shrank: {routes:?}");
+    assert_eq!(missing_from_spec(&routes), Vec::<String>::new());
+    // The dispatcher's table and the exported list are the same thing.
+    assert_eq!(ROUTES.iter().filter(|r| r.api).count(), routes.len());
+}
+
+#[test]
+fn the_route_check_fails_for_a_renamed_route() {
+    // GitHub's spelling and a typo: neither exists in Gitea's API.
+    let renamed = [
+        ("GET", "/repos/{owner}/{repo}/pulls/{index}/files"),
+        ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),
+        ("POST", "/repos/{owner}/{repo}/statuses/{ref}"),
+        ("PUT", "/repos/{owner}/{repo}/statuses/{sha}"),
+    ];
+    assert_eq!(
+        missing_from_spec(&renamed),
+        vec![
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}/files".to_owned(),
+            "POST /repos/{owner}/{repo}/statuses/{ref}".to_owned(),
+            "PUT /repos/{owner}/{repo}/statuses/{sha}".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn the_validator_catches_wrong_types_unknown_and_missing_fields() {
+    let label = json!({"$ref": "#/definitions/Label"});
+    let good = json!({"id": 1, "name": "a", "color": "00aa00", "description": "",
+        "exclusive": false, "is_archived": false, "url": "http://x"});
+    assert_eq!(
+        validate(&label, &good, Direction::Response),
+        Vec::<String>::new()
+    );
+    let mut bad = good.clone();
+    bad["id"] = json!("1");
+    bad["colour"] = json!("red");
+    bad.as_object_mut().expect("object").remove("url");
+    let errors = validate(&label, &bad, Direction::Response);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    let create = json!({"$ref": "#/definitions/CreateLabelOption"});
+    let errors = validate(&create, &json!({"name": "x"}), Direction::Request);
+    assert_eq!(
+        errors,
+        vec!["$: required field `color` is missing".to_owned()]
+    );
+    let status = json!({"$ref": "#/definitions/CreateStatusOption"});
+    let errors = validate(&status, &json!({"state": "approved"}), Direction::Request);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+}
+
+// ---- (b) response bodies -------------------------------------------------------------
+
+const REPO: &str = "acme/app";
+const TOKEN: &str = "tok-spec-alice";
+const READ_ONLY: &str = "tok-spec-reader";
+
+/// A fake with something in every table.
+fn populated_fake() -> (FakeGitea, i64) {
+    let fake = FakeGitea::start();
+    fake.add_user("alice", TOKEN);
+    fake.add_user("reader", READ_ONLY);
+    fake.read_only("reader");
+    fake.add_repo(REPO);
+    fake.add_repo("fork/app");
+    fake.add_pr(
+        REPO,
+        PrSpec {
+            number: 7,
+            author: "bob".into(),
+            ..PrSpec::default()
+        },
+    );
+    fake.add_pr(
+        REPO,
+        PrSpec {
+            number: 8,
+            author: "mallory".into(),
+            head_repo: Some("fork/app".into()),
+            state: "closed".into(),
+            merged: true,
+            ..PrSpec::default()
+        },
+    );
+    fake.add_issue(REPO, 9, "carol");
+    fake.set_files(
+        REPO,
+        7,
+        vec![
+            FileSpec::new("src/a.rs", "changed", 10, 2),
+            FileSpec::new("docs/b.md", "added", 3, 0),
+            FileSpec::renamed("old.rs", "new.rs", 1, 1),
+        ],
+    );
+    fake.add_review(
+        REPO,
+        7,
+        json!({"user": {"login": "carol"}, "state": "APPROVED", "official": true}),
+    );
+    fake.add_review(REPO, 7, json!({"user": "dave", "state": "REQUEST_CHANGES"}));
+    let low = fake.add_repo_label(REPO, "tier:low", "0a0");
+    fake.add_repo_label(REPO, "tier:high", "#AA0000");
+    fake.add_issue_label(REPO, 7, low, "bob");
+    let team = fake.add_team("acme", "qa", &["carol"]);
+    fake.add_team("acme", "security", &["erin"]);
+    fake.set_file(REPO, "main", ".gitea/shipgate.yml", "tier: {}\n");
+    fake.set_file(
+        REPO,
+        "main",
+        ".gitea/workflows/qa.yml",
+        "on: workflow_dispatch\n",
+    );
+    fake.add_status(
+        REPO,
+        &"1".repeat(40),
+        StatusRow {
+            state: "pending".into(),
+            context: "qa-review / approved (pull_request_target)".into(),
+            description: "waiting".into(),
+            target_url: String::new(),
+            creator: "alice".into(),
+        },
+    );
+    fake.add_release(
+        "acme/shipgate",
+        "v1",
+        vec![(
+            "shipgate-x86_64-linux.tar.gz".into(),
+            b"\x1f\x8b binary".to_vec(),
+        )],
+    );
+    (fake, team)
+}
+
+struct Probe {
+    method: &'static str,
+    template: &'static str,
+    path: String,
+    body: Option<Value>,
+    token: Option<&'static str>,
+}
+
+fn probe(method: &'static str, template: &'static str, path: impl Into<String>) -> Probe {
+    Probe {
+        method,
+        template,
+        path: path.into(),
+        body: None,
+        token: Some(TOKEN),
+    }
+}
+
+impl Probe {
+    fn body(mut self, body: Value) -> Probe {
+        self.body = Some(body);
+        self
+    }
+
+    fn token(mut self, token: Option<&'static str>) -> Probe {
+        self.token = token;
+        self
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    bytes: Vec<u8>,
+}
+
+fn send(base: &str, probe: &Probe) -> Answer {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // reqwest is built without a default crypto provider; shipgate installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes()).expect("method");
+        let mut request = http.request(method, format!("{base}{}", probe.path));
+        if let Some(token) = probe.token {
+            request = request.header("Authorization", format!("token {token}"));
+        }
+        if let Some(body) = &probe.body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("the fake answers");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.expect("body").to_vec(),
+        }
+    })
+}
+
+#[test]
+fn every_response_body_matches_the_spec() {
+    let (fake, team) = populated_fake();
+    let sha = "1".repeat(40);
+    let probes = vec![
+        probe("GET", "/user", "/user"),
+        probe("GET", "/user", "/user").token(None),
+        probe("GET", "/user", "/user").token(Some("tok-unknown")),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}",
+            "/repos/acme/app/pulls/7",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}",
+            "/repos/acme/app/pulls/8",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}",
+            "/repos/acme/app/pulls/999",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}",
+            "/repos/acme/app/pulls/9",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/issues/{index}",
+            "/repos/acme/app/issues/7",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/issues/{index}",
+            "/repos/acme/app/issues/9",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}/files",
+            "/repos/acme/app/pulls/7/files?page=1&limit=2",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}/files",
+            "/repos/acme/app/pulls/7/files?page=2&limit=2",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/pulls/{index}/reviews",
+            "/repos/acme/app/pulls/7/reviews",
+        ),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/pulls/{index}/reviews",
+            "/repos/acme/app/pulls/7/reviews",
+        )
+        .body(json!({"event": "APPROVED", "body": "lgtm"})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/pulls/{index}/reviews",
+            "/repos/acme/app/pulls/7/reviews",
+        )
+        .body(json!({"event": "APPROVE", "body": ""})),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/issues/{index}/labels",
+            "/repos/acme/app/issues/7/labels",
+        ),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/issues/{index}/labels",
+            "/repos/acme/app/issues/9/labels",
+        )
+        .body(json!({"labels": ["tier:high", "no-such-label"]})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/issues/{index}/labels",
+            "/repos/acme/app/issues/9/labels",
+        )
+        .body(json!({"labels": [1, "tier:high"]})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/issues/{index}/labels",
+            "/repos/acme/app/issues/9/labels",
+        )
+        .body(json!({"labels": ["tier:high"]}))
+        .token(Some(READ_ONLY)),
+        probe(
+            "DELETE",
+            "/repos/{owner}/{repo}/issues/{index}/labels/{identifier}",
+            "/repos/acme/app/issues/9/labels/tier:high",
+        ),
+        probe(
+            "DELETE",
+            "/repos/{owner}/{repo}/issues/{index}/labels/{identifier}",
+            "/repos/acme/app/issues/9/labels/424242",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/labels",
+            "/repos/acme/app/labels",
+        ),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/labels",
+            "/repos/acme/app/labels",
+        )
+        .body(json!({"name": "tier:medium", "color": "#dd0", "description": "medium"})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/labels",
+            "/repos/acme/app/labels",
+        )
+        .body(json!({"name": "bad", "color": "yellowish"})),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/issues/{index}/timeline",
+            "/repos/acme/app/issues/7/timeline",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/statuses/{sha}",
+            format!("/repos/acme/app/statuses/{sha}"),
+        ),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/statuses/{sha}",
+            format!("/repos/acme/app/statuses/{sha}"),
+        )
+        .body(json!({"state": "success", "context": "qa", "description": "ok", "target_url": ""})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/statuses/{sha}",
+            format!("/repos/acme/app/statuses/{sha}"),
+        )
+        .body(json!({"state": "approved", "context": "qa"})),
+        probe("GET", "/orgs/{org}/teams", "/orgs/acme/teams"),
+        probe("GET", "/orgs/{org}/teams", "/orgs/nobody/teams"),
+        probe(
+            "GET",
+            "/teams/{id}/members/{username}",
+            format!("/teams/{team}/members/carol"),
+        ),
+        probe(
+            "GET",
+            "/teams/{id}/members/{username}",
+            format!("/teams/{team}/members/mallory"),
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/raw/{filepath}",
+            "/repos/acme/app/raw/.gitea/shipgate.yml?ref=main",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/raw/{filepath}",
+            "/repos/acme/app/raw/.gitea/missing.yml?ref=main",
+        ),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches",
+            "/repos/acme/app/actions/workflows/qa.yml/dispatches",
+        )
+        .body(json!({"ref": "main", "inputs": {"pr": "7"}})),
+        probe(
+            "POST",
+            "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches",
+            "/repos/acme/app/actions/workflows/missing.yml/dispatches",
+        )
+        .body(json!({"ref": "main"})),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/releases/tags/{tag}",
+            "/repos/acme/shipgate/releases/tags/v1",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/releases/tags/{tag}",
+            "/repos/acme/shipgate/releases/tags/v0",
+        ),
+    ];
+    let base = fake.api_url();
+    let mut problems = Vec::new();
+    let mut successes = BTreeSet::new();
+    let mut statuses_seen = BTreeSet::new();
+    for probe in &probes {
+        let answer = send(&base, probe);
+        let name = format!("{} {} → {}", probe.method, probe.path, answer.status);
+        statuses_seen.insert(answer.status);
+        let declared = spec().declared_statuses(probe.method, probe.template);
+        let success = (200..300).contains(&answer.status);
+        if success {
+            successes.insert((probe.method, probe.template));
+            if !declared.contains(&answer.status) {
+                problems.push(format!("{name}: the spec declares only {declared:?}"));
+            }
+        }
+        let response = spec().response(probe.method, probe.template, answer.status);
+        // Errors the operation does not declare (401 on most routes) use APIError.
+        let fallback = json!({"schema": {"$ref": "#/definitions/APIError"}});
+        let response = match response {
+            Some(response) => response,
+            None if !success => &fallback,
+            None => {
+                problems.push(format!("{name}: no response in the spec"));
+                continue;
+            }
+        };
+        let Some(schema) = response.get("schema") else {
+            if !answer.bytes.is_empty() {
+                problems.push(format!("{name}: the spec has no body, the fake sent one"));
+            }
+            continue;
+        };
+        if schema.get("type").and_then(Value::as_str) == Some("file") {
+            if answer.bytes.is_empty() {
+                problems.push(format!("{name}: empty file"));
+            }
+            continue;
+        }
+        let body: Value = match serde_json::from_slice(&answer.bytes) {
+            Ok(body) => body,
+            Err(e) => {
+                problems.push(format!("{name}: not JSON: {e}"));
+                continue;
+            }
+        };
+        for error in validate(schema, &body, Direction::Response) {
+            problems.push(format!("{name}: {error}"));
+        }
+        // Headers the spec declares (X-Total-Count on lists) must be sent, as numbers.
+        if let Some(headers) = response.get("headers").and_then(Value::as_object) {
+            for (header, header_schema) in headers {
+                if header == "Link" {
+                    continue; // only when there is another page
+                }
+                match answer.headers.get(header).and_then(|v| v.to_str().ok()) {
+                    None => problems.push(format!("{name}: header `{header}` missing")),
+                    Some(value) => {
+                        let kind = header_schema.get("type").and_then(Value::as_str);
+                        let ok = match kind {
+                            Some("integer") => value.parse::<i64>().is_ok(),
+                            Some("boolean") => value == "true" || value == "false",
+                            _ => true,
+                        };
+                        if !ok {
+                            problems.push(format!("{name}: header `{header}: {value}`"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(problems, Vec::<String>::new());
+    let every: BTreeSet<(&str, &str)> = api_routes().into_iter().collect();
+    let missing: Vec<_> = every.difference(&successes).collect();
+    assert!(missing.is_empty(), "routes never answered 2xx: {missing:?}");
+    for status in [401, 403, 404, 422] {
+        assert!(statuses_seen.contains(&status), "no {status} checked");
+    }
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+}
+
+#[test]
+fn pagination_headers_follow_gitea() {
+    let fake = FakeGitea::start();
+    fake.add_user("alice", TOKEN);
+    fake.add_repo(REPO);
+    for i in 0..75 {
+        fake.add_repo_label(REPO, &format!("l{i:02}"), "00aa00");
+    }
+    let base = fake.api_url();
+    let page = |query: &str| {
+        let answer = send(
+            &base,
+            &probe("GET", "", format!("/repos/acme/app/labels{query}")),
+        );
+        let body: Value = serde_json::from_slice(&answer.bytes).expect("json");
+        let header = |name: &str| {
+            answer
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        (
+            body.as_array().map(Vec::len).unwrap_or_default(),
+            header("X-Total-Count"),
+            header("Link"),
+        )
+    };
+    // Default limit 30; 100 is capped silently at 50; page < 1 is page 1.
+    assert_eq!(page("").0, 30);
+    assert_eq!(page("?limit=100").0, 50);
+    assert_eq!(page("?limit=100&page=2").0, 25);
+    assert_eq!(page("?limit=50&page=0").0, 50);
+    assert_eq!(page("?limit=50&page=3").0, 0);
+    let (_, total, link) = page("?limit=50&page=1");
+    assert_eq!(total.as_deref(), Some("75"));
+    let link = link.expect("Link on a first page");
+    let api = fake.api_url();
+    assert_eq!(
+        link,
+        format!(
+            "<{api}/repos/acme/app/labels?limit=50&page=2>; rel=\"next\",\
+             <{api}/repos/acme/app/labels?limit=50&page=2>; rel=\"last\""
+        )
+    );
+    let (_, _, link) = page("?limit=50&page=2");
+    assert_eq!(
+        link.as_deref(),
+        Some(
+            format!(
+                "<{api}/repos/acme/app/labels?limit=50&page=1>; rel=\"first\",\
+                 <{api}/repos/acme/app/labels?limit=50&page=1>; rel=\"prev\""
+            )
+            .as_str()
+        )
+    );
+}
+
+#[test]
+fn release_assets_download_from_browser_download_url() {
+    let (fake, _) = populated_fake();
+    let answer = send(
+        &fake.api_url(),
+        &probe("GET", "", "/repos/acme/shipgate/releases/tags/v1"),
+    );
+    let release: Value = serde_json::from_slice(&answer.bytes).expect("json");
+    let url = release["assets"][0]["browser_download_url"]
+        .as_str()
+        .expect("a download url")
+        .to_owned();
+    let path = url
+        .strip_prefix(&fake.url())
+        .expect("the url points at the fake")
+        .to_owned();
+    let download = send(&fake.url(), &probe("GET", "", path.clone()).token(None));
+    assert_eq!(download.status, 200);
+    assert_eq!(download.bytes, b"\x1f\x8b binary");
+    assert_eq!(release["assets"][0]["size"], json!(download.bytes.len()));
+    let missing = send(
+        &fake.url(),
+        &probe("GET", "", path.replace("x86_64", "riscv")).token(None),
+    );
+    assert_eq!(missing.status, 404);
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+}
+
+// ---- (c) what the client sends -------------------------------------------------------
+
+/// The typed methods the session below calls; a new `pub async fn` in the client must be
+/// added here (and to the session), or `client_session_conforms` fails.
+const EXERCISED: &[&str] = &[
+    "current_user",
+    "pull",
+    "issue",
+    "pull_files",
+    "pull_reviews",
+    "issue_labels",
+    "add_issue_labels",
+    "remove_issue_label",
+    "repo_labels",
+    "create_label",
+    "issue_timeline",
+    "statuses",
+    "create_status",
+    "org_teams",
+    "is_team_member",
+    "file_at",
+    "dispatch_workflow",
+    "release_by_tag",
+];
+
+/// Routes the fake serves for tests to drive (a reviewer approving), not for the client.
+const TEST_ONLY_ROUTES: &[&str] = &["POST /repos/{owner}/{repo}/pulls/{index}/reviews"];
+
+fn client_methods() -> BTreeSet<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/forge/client.rs");
+    let text = std::fs::read_to_string(&path).expect("read src/forge/client.rs");
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("pub async fn "))
+        .filter_map(|rest| rest.split('(').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn client_session_conforms() {
+    let (fake, team) = populated_fake();
+    let repo = RepoRef::parse(REPO).expect("repo");
+    let release_repo = RepoRef::parse("acme/shipgate").expect("repo");
+    let sha = "1".repeat(40);
+    let options = Options {
+        attempts: 1,
+        ..Options::default()
+    };
+    let client = Client::new(&fake.api_url(), Secret::new(TOKEN), options).expect("client");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        assert_eq!(client.current_user().await.expect("user").login, "alice");
+        let pull = client.pull(&repo, 7).await.expect("pull");
+        assert_eq!(
+            (pull.head.sha.as_str(), pull.base.git_ref.as_str()),
+            (sha.as_str(), "main")
+        );
+        let fork = client.pull(&repo, 8).await.expect("pull");
+        assert!(fork.merged);
+        let issue = client.issue(&repo, 9).await.expect("issue");
+        assert!(issue.pull_request.is_none());
+        assert!(client
+            .issue(&repo, 7)
+            .await
+            .expect("issue")
+            .pull_request
+            .is_some());
+        let files = client.pull_files(&repo, 7).await.expect("files");
+        assert_eq!(files[2].previous_filename.as_deref(), Some("old.rs"));
+        let reviews = client.pull_reviews(&repo, 7).await.expect("reviews");
+        assert_eq!(reviews.len(), 2);
+        assert_eq!(reviews[0].official, json!(true));
+        let labels = client.repo_labels(&repo).await.expect("labels");
+        let created = client
+            .create_label(&repo, "tier:medium", "dddd00", "medium risk")
+            .await
+            .expect("create");
+        let ids: Vec<i64> = labels.iter().map(|l| l.id).chain([created.id]).collect();
+        let now = client.add_issue_labels(&repo, 9, &ids).await.expect("add");
+        assert_eq!(now.len(), 3);
+        client
+            .remove_issue_label(&repo, 9, created.id)
+            .await
+            .expect("remove");
+        assert_eq!(
+            client.issue_labels(&repo, 9).await.expect("labels").len(),
+            2
+        );
+        let timeline = client.issue_timeline(&repo, 9).await.expect("timeline");
+        assert_eq!(timeline.len(), 4, "three adds and one removal");
+        let status = CreateStatus {
+            state: "success".into(),
+            context: "qa-review / approved (pull_request_target)".into(),
+            description: "2 genuine approvals".into(),
+            target_url: format!("{}/acme/app/pulls/7", fake.url()),
+        };
+        client
+            .create_status(&repo, &sha, &status)
+            .await
+            .expect("status");
+        assert_eq!(
+            client.statuses(&repo, &sha).await.expect("statuses").len(),
+            2
+        );
+        let teams = client.org_teams("acme").await.expect("teams");
+        assert_eq!(teams.iter().map(|t| t.id).next(), Some(team));
+        assert!(client.is_team_member(team, "carol").await.expect("probe"));
+        assert!(!client.is_team_member(team, "bob").await.expect("probe"));
+        assert!(client
+            .file_at(&repo, ".gitea/shipgate.yml", &pull.base.sha)
+            .await
+            .expect("read")
+            .is_none());
+        assert!(client
+            .file_at(&repo, ".gitea/shipgate.yml", "main")
+            .await
+            .expect("read")
+            .is_some());
+        let mut inputs = serde_json::Map::new();
+        inputs.insert("pr".into(), json!("7"));
+        inputs.insert("sha".into(), json!(sha));
+        client
+            .dispatch_workflow(&repo, "qa.yml", "main", &inputs)
+            .await
+            .expect("dispatch");
+        let release = client
+            .release_by_tag(&release_repo, "v1")
+            .await
+            .expect("release");
+        assert_eq!(release.assets.len(), 1);
+    });
+
+    // Every client method is exercised above.
+    let methods = client_methods();
+    let exercised: BTreeSet<String> = EXERCISED.iter().map(|m| (*m).to_owned()).collect();
+    assert_eq!(methods, exercised, "update EXERCISED and the session");
+
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+    let requests = fake.requests();
+    let mut problems = Vec::new();
+    let mut hit = BTreeSet::new();
+    for request in &requests {
+        let name = format!("{} {}", request.method, request.path);
+        if request.route.is_empty() || spec().operation(&request.method, &request.route).is_none() {
+            problems.push(format!("{name}: no spec route"));
+            continue;
+        }
+        hit.insert((request.method.clone(), request.route.clone()));
+        let allowed: Vec<&str> = spec()
+            .parameters(&request.method, &request.route, "query")
+            .iter()
+            .filter_map(|p| p.get("name").and_then(Value::as_str))
+            .collect();
+        let query: BTreeMap<String, String> = request
+            .query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        for key in query.keys() {
+            if !allowed.contains(&key.as_str()) {
+                problems.push(format!(
+                    "{name}: query `{key}` not in the spec ({allowed:?})"
+                ));
+            }
+        }
+        match spec().request_schema(&request.method, &request.route) {
+            Some(schema) if !request.body.is_empty() => {
+                let body: Value = match serde_json::from_str(&request.body) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        problems.push(format!("{name}: body is not JSON: {e}"));
+                        continue;
+                    }
+                };
+                for error in validate(schema, &body, Direction::Request) {
+                    problems.push(format!("{name}: {error}"));
+                }
+            }
+            Some(schema) => {
+                if schema.get("required").is_some()
+                    || spec().resolve(schema).0.get("required").is_some()
+                {
+                    problems.push(format!("{name}: no body, the spec requires one"));
+                }
+            }
+            None => {
+                if !request.body.is_empty() {
+                    problems.push(format!("{name}: a body where the spec has none"));
+                }
+            }
+        }
+        if request.status >= 300 && request.status != 404 {
+            problems.push(format!("{name}: answered {}", request.status));
+        }
+    }
+    assert_eq!(problems, Vec::<String>::new());
+    let every: BTreeSet<(String, String)> = api_routes()
+        .into_iter()
+        .filter(|(m, t)| !TEST_ONLY_ROUTES.contains(&format!("{m} {t}").as_str()))
+        .map(|(m, t)| (m.to_owned(), t.to_owned()))
+        .collect();
+    let unused: Vec<_> = every.difference(&hit).collect();
+    assert!(
+        unused.is_empty(),
+        "fake routes the client never calls: {unused:?}"
+    );
+    // The request bodies that had a schema were really checked.
+    let checked = requests
+        .iter()
+        .filter(|r| !r.body.is_empty())
+        .map(|r| format!("{} {}", r.method, r.route))
+        .collect::<BTreeSet<_>>();
+    assert_eq!(
+        checked,
+        [
+            "POST /repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches",
+            "POST /repos/{owner}/{repo}/issues/{index}/labels",
+            "POST /repos/{owner}/{repo}/labels",
+            "POST /repos/{owner}/{repo}/statuses/{sha}",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    );
+}
+
+#[test]
+fn posted_reviews_follow_gitea() {
+    let (fake, _) = populated_fake();
+    fake.add_user("bob", "tok-spec-bob");
+    let base = fake.api_url();
+    let post = |token: &'static str, body: Value| {
+        let answer = send(
+            &base,
+            &probe("POST", "", "/repos/acme/app/pulls/7/reviews")
+                .token(Some(token))
+                .body(body),
+        );
+        let json: Value = serde_json::from_slice(&answer.bytes).unwrap_or(Value::Null);
+        (answer.status, json)
+    };
+    let (status, review) = post(TOKEN, json!({"event": "APPROVED", "body": ""}));
+    assert_eq!(status, 200, "Gitea answers 200, not 201");
+    assert_eq!(review["state"], "APPROVED");
+    assert_eq!(review["user"]["login"], "alice");
+    // GitHub's spelling makes a pending review in Gitea.
+    let (status, review) = post(TOKEN, json!({"event": "APPROVE", "body": "ok"}));
+    assert_eq!((status, review["state"].clone()), (200, json!("PENDING")));
+    // The author cannot approve their own PR.
+    let (status, review) = post("tok-spec-bob", json!({"event": "APPROVED"}));
+    assert_eq!(status, 422, "{review}");
+    // A review of an old commit is stale.
+    let (_, review) = post(
+        TOKEN,
+        json!({"event": "COMMENT", "body": "old", "commit_id": "9".repeat(40)}),
+    );
+    assert_eq!(review["stale"], true);
+    let client = Client::new(&base, Secret::new(TOKEN), Options::default()).expect("client");
+    let reviews = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(client.pull_reviews(&RepoRef::parse(REPO).expect("repo"), 7))
+        .expect("reviews");
+    let states: Vec<&str> = reviews.iter().map(|r| r.state.as_str()).collect();
+    assert_eq!(
+        states,
+        vec![
+            "APPROVED",
+            "REQUEST_CHANGES",
+            "APPROVED",
+            "PENDING",
+            "COMMENT"
+        ]
+    );
+}

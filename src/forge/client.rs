@@ -56,7 +56,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     api: String,
-    token: Secret,
+    /// `token <t>`, validated once and marked sensitive (never shown in debug output).
+    authorization: header::HeaderValue,
     options: Options,
     calls: AtomicU64,
 }
@@ -94,6 +95,11 @@ impl Client {
                 detail: format!("`{api}` is not an http(s) URL"),
             });
         }
+        let mut authorization = header::HeaderValue::from_str(&format!("token {}", token.expose()))
+            .map_err(|_| Error::Setup {
+                detail: "the token holds characters an HTTP header cannot carry".into(),
+            })?;
+        authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
             .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
@@ -107,7 +113,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 api,
-                token,
+                authorization,
                 options: Options {
                     attempts: options.attempts.max(1),
                     page_concurrency: options.page_concurrency.max(1),
@@ -148,10 +154,7 @@ impl Client {
                 .http
                 .request(method.clone(), &url)
                 .query(query)
-                .header(
-                    header::AUTHORIZATION,
-                    format!("token {}", self.inner.token.expose()),
-                )
+                .header(header::AUTHORIZATION, self.inner.authorization.clone())
                 .header(header::ACCEPT, "application/json");
             if let Some(body) = body {
                 builder = builder
@@ -423,9 +426,10 @@ impl Client {
             .await
     }
 
-    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, oldest first as Gitea sorts them.
+    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, newest first (Gitea's default
+    /// order, `created_unix DESC`; equal seconds tie in database order, so prefer `id`).
     pub async fn statuses(&self, repo: &RepoRef, sha: &str) -> Result<Vec<CommitStatus>, Error> {
-        self.get_all(&format!("/repos/{repo}/statuses/{sha}"), &[])
+        self.get_all(&format!("/repos/{repo}/statuses/{}", segment(sha)), &[])
             .await
     }
 
@@ -441,7 +445,7 @@ impl Client {
         })?;
         self.write_json(
             Method::POST,
-            &format!("/repos/{repo}/statuses/{sha}"),
+            &format!("/repos/{repo}/statuses/{}", segment(sha)),
             &body,
             true,
         )
@@ -450,23 +454,33 @@ impl Client {
 
     /// `GET /orgs/{org}/teams`, every page.
     pub async fn org_teams(&self, org: &str) -> Result<Vec<Team>, Error> {
-        self.get_all(&format!("/orgs/{org}/teams"), &[]).await
+        self.get_all(&format!("/orgs/{}/teams", segment(org)), &[])
+            .await
     }
 
     /// `GET /teams/{id}/members/{login}`: 200/204 member, 404 verified non-member,
     /// anything else an error.
+    /// A 200 must carry the member as a `User` with that login; anything else is a
+    /// protocol error, never a membership.
     pub async fn is_team_member(&self, team_id: i64, login: &str) -> Result<bool, Error> {
-        match self
-            .send(
-                Method::GET,
-                &format!("/teams/{team_id}/members/{login}"),
-                &[],
-                None,
-                true,
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
+        let path = format!("/teams/{team_id}/members/{}", segment(login));
+        match self.send(Method::GET, &path, &[], None, true).await {
+            Ok(response) if response.status == StatusCode::NO_CONTENT => Ok(true),
+            Ok(response) => {
+                let request = format!("GET {}", self.url(&path));
+                let user: User = decode(&request, &response.body)?;
+                if user.login.eq_ignore_ascii_case(login) {
+                    Ok(true)
+                } else {
+                    Err(Error::Protocol {
+                        request,
+                        detail: format!(
+                            "the membership probe for `{login}` answered with user `{}`",
+                            user.login
+                        ),
+                    })
+                }
+            }
             Err(Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
@@ -479,7 +493,12 @@ impl Client {
         path: &str,
         git_ref: &str,
     ) -> Result<Option<Vec<u8>>, Error> {
-        let path = path.trim_start_matches('/');
+        let path = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(segment)
+            .collect::<Vec<_>>()
+            .join("/");
         match self
             .send(
                 Method::GET,
@@ -506,7 +525,10 @@ impl Client {
     ) -> Result<(), Error> {
         self.send(
             Method::POST,
-            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+            &format!(
+                "/repos/{repo}/actions/workflows/{}/dispatches",
+                segment(workflow)
+            ),
             &[],
             Some(&serde_json::json!({ "ref": git_ref, "inputs": inputs })),
             false,
@@ -517,9 +539,26 @@ impl Client {
 
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
     pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
-        self.get_json(&format!("/repos/{repo}/releases/tags/{tag}"), &[])
-            .await
+        self.get_json(
+            &format!("/repos/{repo}/releases/tags/{}", segment(tag)),
+            &[],
+        )
+        .await
     }
+}
+
+/// One URL path segment, percent-encoded: only RFC 3986 unreserved characters stay, so a
+/// `/`, `?`, `#` or `%` in a SHA, login, tag or file name cannot change the route.
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
@@ -633,6 +672,14 @@ mod tests {
         assert!(check_page("r", 2, 49, 120).is_err());
         assert!(check_page("r", 1, 0, 0).is_ok());
         assert!(check_page("r", 1, 1, 0).is_err());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("v1.2.3"), "v1.2.3");
+        assert_eq!(segment("release/v1"), "release%2Fv1");
+        assert_eq!(segment("a b?#%"), "a%20b%3F%23%25");
+        assert_eq!(segment("ü"), "%C3%BC");
     }
 
     #[test]

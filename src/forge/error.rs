@@ -48,7 +48,7 @@ impl Error {
             Error::Conflict { .. } | Error::Unprocessable { .. } => "the server rejected the request's content; re-run, and report it if it persists".into(),
             Error::Transient { .. } => "the server did not answer in time or answered with a server error; check it is up and re-run the job".into(),
             Error::Protocol { .. } => "the server's answer was malformed or incomplete; re-run, and check for a proxy that rewrites or truncates responses".into(),
-            Error::Setup { .. } => "check --server (or GITHUB_SERVER_URL) is a valid http(s) URL".into(),
+            Error::Setup { .. } => "check --server (or GITHUB_SERVER_URL) is a valid http(s) URL and the token secret holds only the token".into(),
         }
     }
 

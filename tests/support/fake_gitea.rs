@@ -1,1 +1,2316 @@
-//! Harness: fake_gitea.
+//! Harness: a fake Gitea that behaves like the real one where it matters to shipgate.
+//!
+//! An axum server on `127.0.0.1:0`, on its own thread with its own tokio runtime, so plain
+//! `#[test]` functions can use it. State lives in memory; every request is recorded with
+//! the route template it matched; faults can be injected per route. The route table
+//! [`ROUTES`] is the one the dispatcher uses, and `tests/spec.rs` checks it (and every
+//! response body) against Forgejo's swagger spec.
+//!
+//! Gitea behaviour reproduced (see `shared/reference/gitea-facts.md`): `limit` defaults to 30
+//! and is capped silently at 50, lists carry `X-Total-Count` and `Link`; file status
+//! `changed`; unknown label ids/names are ignored when added; duplicate label names are
+//! allowed; `POST …/statuses` answers 201 with the state in field `status`; statuses list
+//! newest first; the team member probe answers 200 (member) or 404 (not); errors are JSON
+//! `{"message", "url"}` and a missing or unknown token is 401 `token is required`; `POST`
+//! reviews answer 200, GitHub's `APPROVE` makes a PENDING review, self-approval is 422.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::{Request, State as AxumState},
+    http::{HeaderValue, StatusCode},
+    response::Response,
+};
+use serde_json::{json, Value};
+
+/// Gitea's `[api] DEFAULT_PAGING_NUM`.
+pub const DEFAULT_LIMIT: usize = 30;
+/// Gitea's `[api] MAX_RESPONSE_ITEMS`: larger `limit`s are capped silently.
+pub const MAX_LIMIT: usize = 50;
+/// The login of Gitea's Actions token user (id -2, "Gitea Actions", teabot@gitea.io).
+pub const ACTIONS_USER: &str = "gitea-actions";
+
+// ---- the route table -----------------------------------------------------------------
+
+/// One route the fake serves. `template` is the swagger path template; API routes live
+/// under `/api/v1` (not part of the template), the others (release downloads) are web routes.
+pub struct Route {
+    pub method: &'static str,
+    pub template: &'static str,
+    pub api: bool,
+    handler: Handler,
+}
+
+impl Route {
+    /// `"METHOD /template"`, the key faults use.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.template)
+    }
+}
+
+type Handler = fn(&mut StateData, &Call) -> Reply;
+
+/// Every route the fake serves; the dispatcher matches against exactly this list.
+#[rustfmt::skip]
+pub static ROUTES: &[Route] = &[
+    api("GET", "/user", get_user),
+    api("GET", "/repos/{owner}/{repo}/pulls/{index}", get_pull),
+    api("GET", "/repos/{owner}/{repo}/issues/{index}", get_issue),
+    api("GET", "/repos/{owner}/{repo}/pulls/{index}/files", get_pull_files),
+    api("GET", "/repos/{owner}/{repo}/pulls/{index}/reviews", get_pull_reviews),
+    api("POST", "/repos/{owner}/{repo}/pulls/{index}/reviews", post_pull_review),
+    api("GET", "/repos/{owner}/{repo}/issues/{index}/labels", get_issue_labels),
+    api("POST", "/repos/{owner}/{repo}/issues/{index}/labels", post_issue_labels),
+    api("DELETE", "/repos/{owner}/{repo}/issues/{index}/labels/{identifier}", delete_issue_label),
+    api("GET", "/repos/{owner}/{repo}/labels", get_repo_labels),
+    api("POST", "/repos/{owner}/{repo}/labels", post_repo_label),
+    api("GET", "/repos/{owner}/{repo}/issues/{index}/timeline", get_timeline),
+    api("GET", "/repos/{owner}/{repo}/statuses/{sha}", get_statuses),
+    api("POST", "/repos/{owner}/{repo}/statuses/{sha}", post_status),
+    api("GET", "/orgs/{org}/teams", get_org_teams),
+    api("GET", "/teams/{id}/members/{username}", get_team_member),
+    api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
+    api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
+    api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
+    web("GET", "/{owner}/{repo}/releases/download/{tag}/{name}", get_release_download),
+];
+
+const fn api(method: &'static str, template: &'static str, handler: Handler) -> Route {
+    Route {
+        method,
+        template,
+        api: true,
+        handler,
+    }
+}
+
+const fn web(method: &'static str, template: &'static str, handler: Handler) -> Route {
+    Route {
+        method,
+        template,
+        api: false,
+        handler,
+    }
+}
+
+/// `(method, template)` of every API route (under `/api/v1`), as the spec test reads them.
+pub fn api_routes() -> Vec<(&'static str, &'static str)> {
+    ROUTES
+        .iter()
+        .filter(|r| r.api)
+        .map(|r| (r.method, r.template))
+        .collect()
+}
+
+// ---- public data types ---------------------------------------------------------------
+
+/// A pull request to serve. `..PrSpec::default()` gives an open, unmerged PR from
+/// `feature` into `main`.
+#[derive(Debug, Clone)]
+pub struct PrSpec {
+    pub number: u64,
+    pub author: String,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub merged: bool,
+    pub draft: bool,
+    pub head_ref: String,
+    pub head_sha: String,
+    pub base_ref: String,
+    pub base_sha: String,
+    /// `owner/name` of the head repository when the PR comes from a fork.
+    pub head_repo: Option<String>,
+}
+
+impl Default for PrSpec {
+    fn default() -> Self {
+        PrSpec {
+            number: 1,
+            author: "alice".into(),
+            title: "a change".into(),
+            body: String::new(),
+            state: "open".into(),
+            merged: false,
+            draft: false,
+            head_ref: "feature".into(),
+            head_sha: "1".repeat(40),
+            base_ref: "main".into(),
+            base_sha: "2".repeat(40),
+            head_repo: None,
+        }
+    }
+}
+
+/// One changed file of a pull request, as Gitea lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    pub filename: String,
+    /// `added`, `deleted`, `renamed`, `copied`, `changed` (Gitea's word for modified), `unchanged`.
+    pub status: String,
+    pub additions: u64,
+    pub deletions: u64,
+    pub previous_filename: Option<String>,
+}
+
+impl FileSpec {
+    pub fn new(filename: &str, status: &str, additions: u64, deletions: u64) -> FileSpec {
+        FileSpec {
+            filename: filename.into(),
+            status: status.into(),
+            additions,
+            deletions,
+            previous_filename: None,
+        }
+    }
+
+    pub fn renamed(from: &str, to: &str, additions: u64, deletions: u64) -> FileSpec {
+        FileSpec {
+            filename: to.into(),
+            status: "renamed".into(),
+            additions,
+            deletions,
+            previous_filename: Some(from.into()),
+        }
+    }
+}
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// The matched template (`/repos/{owner}/{repo}/labels`, without `/api/v1`); empty when
+    /// no route matched.
+    pub route: String,
+    /// The path as sent (percent-encoded, with `/api/v1`).
+    pub path: String,
+    /// The raw query string, `""` when none.
+    pub query: String,
+    /// The raw request body (UTF-8, lossy).
+    pub body: String,
+    /// Login of the token's user; `None` without a (known) token.
+    pub login: Option<String>,
+    /// The `Authorization` header as sent.
+    pub authorization: Option<String>,
+    /// The response status the fake sent.
+    pub status: u16,
+}
+
+impl Recorded {
+    /// `"METHOD /template"`, comparable with [`Route::key`] and fault keys.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.route)
+    }
+
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A decoded query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        parse_query(&self.query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A commit status as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub state: String,
+    pub context: String,
+    pub description: String,
+    pub target_url: String,
+    /// Login of the token that created it.
+    pub creator: String,
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Answer with this status and a Gitea error body (an HTML page for 502/503/504, as a
+    /// proxy would); the request is not processed.
+    Status(u16),
+    /// Process the request, then wait this long before answering.
+    Delay(Duration),
+    /// Process the request, answer its status and headers with a body that is not JSON.
+    Malformed,
+    /// Drop the last item of a list page, keep the headers.
+    TruncatePage,
+    /// Add this to `X-Total-Count`.
+    WrongTotal(i64),
+    /// Remove `X-Total-Count`.
+    NoTotal,
+}
+
+/// A fault on one route template (`"GET /repos/{owner}/{repo}/pulls/{index}/files"`).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    route: String,
+    kind: FaultKind,
+    times: Option<usize>,
+    page: Option<u64>,
+    login: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl Fault {
+    /// Applies to every matching request unless limited with [`Fault::times`].
+    pub fn new(route: &str, kind: FaultKind) -> Fault {
+        Fault {
+            route: route.to_owned(),
+            kind,
+            times: None,
+            page: None,
+            login: None,
+            retry_after: None,
+        }
+    }
+
+    /// Only the first `n` matching requests.
+    pub fn times(mut self, n: usize) -> Fault {
+        self.times = Some(n);
+        self
+    }
+
+    /// Only requests for this page (`page` query parameter, 1 when absent).
+    pub fn page(mut self, page: u64) -> Fault {
+        self.page = Some(page);
+        self
+    }
+
+    /// Only requests made with this user's token.
+    pub fn login(mut self, login: &str) -> Fault {
+        self.login = Some(login.to_owned());
+        self
+    }
+
+    /// Send `Retry-After: secs` with a `Status` fault.
+    pub fn retry_after(mut self, secs: u64) -> Fault {
+        self.retry_after = Some(secs);
+        self
+    }
+}
+
+// ---- the server ----------------------------------------------------------------------
+
+/// The fake server. Stops when dropped.
+pub struct FakeGitea {
+    url: String,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    state: Mutex<StateData>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, StateData> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl FakeGitea {
+    /// Bind `127.0.0.1:0` and serve on a new thread.
+    pub fn start() -> FakeGitea {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0 for the fake");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let addr: SocketAddr = listener.local_addr().expect("local address");
+        let url = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(StateData::new(url.clone())),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .fallback(dispatch)
+            .with_state(Arc::clone(&shared));
+        let thread = std::thread::Builder::new()
+            .name("fake-gitea".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("fake gitea runtime");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)
+                        .expect("tokio listener for the fake");
+                    tokio::select! {
+                        result = axum::serve(listener, app) => {
+                            if let Err(e) = result {
+                                eprintln!("fake gitea stopped: {e}");
+                            }
+                        }
+                        _ = rx => {}
+                    }
+                });
+                runtime.shutdown_background();
+            })
+            .expect("spawn the fake gitea thread");
+        FakeGitea {
+            url,
+            shared,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the server URL (API under `/api/v1`).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api/v1", self.url)
+    }
+
+    fn state(&self) -> MutexGuard<'_, StateData> {
+        self.shared.lock()
+    }
+
+    /// A user whose token is `token` (a user may have several tokens).
+    pub fn add_user(&self, login: &str, token: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state.tokens.insert(token.to_owned(), login.to_owned());
+    }
+
+    /// The user's full name and email as `GET /user` shows them.
+    pub fn set_user_details(&self, login: &str, full_name: &str, email: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state
+            .details
+            .insert(login.to_owned(), (full_name.to_owned(), email.to_owned()));
+    }
+
+    /// Writes by this user's tokens answer 403 (a token without write scopes).
+    pub fn read_only(&self, login: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state.read_only.insert(login.to_owned());
+    }
+
+    /// A repository `owner/name` with default branch `main`.
+    pub fn add_repo(&self, full_name: &str) {
+        self.state().repo_id(full_name);
+    }
+
+    /// A pull request (which is also an issue with the same number).
+    pub fn add_pr(&self, repo: &str, pr: PrSpec) {
+        let mut state = self.state();
+        let repo_id = state.repo_id(repo);
+        state.user_id(&pr.author);
+        if let Some(head) = &pr.head_repo {
+            state.repo_id(head);
+        }
+        let key = (repo.to_owned(), pr.number);
+        assert!(
+            !state.issues.contains_key(&key),
+            "fake: `{repo}#{}` already exists",
+            pr.number
+        );
+        let id = state.next_id();
+        let created = state.tick();
+        state.issues.insert(
+            key,
+            IssueRow {
+                id,
+                repo_id,
+                number: pr.number,
+                author: pr.author.clone(),
+                title: pr.title.clone(),
+                body: pr.body.clone(),
+                state: if pr.merged {
+                    "closed".into()
+                } else {
+                    pr.state.clone()
+                },
+                created,
+                pr: Some(pr),
+                labels: Vec::new(),
+                files: Vec::new(),
+                reviews: Vec::new(),
+                timeline: Vec::new(),
+            },
+        );
+    }
+
+    /// A plain issue (not a pull request).
+    pub fn add_issue(&self, repo: &str, number: u64, author: &str) {
+        let mut state = self.state();
+        let repo_id = state.repo_id(repo);
+        state.user_id(author);
+        let key = (repo.to_owned(), number);
+        assert!(
+            !state.issues.contains_key(&key),
+            "fake: `{repo}#{number}` already exists"
+        );
+        let id = state.next_id();
+        let created = state.tick();
+        state.issues.insert(
+            key,
+            IssueRow {
+                id,
+                repo_id,
+                number,
+                author: author.to_owned(),
+                title: format!("issue {number}"),
+                body: String::new(),
+                state: "open".into(),
+                created,
+                pr: None,
+                labels: Vec::new(),
+                files: Vec::new(),
+                reviews: Vec::new(),
+                timeline: Vec::new(),
+            },
+        );
+    }
+
+    /// Move a PR's head (a new push), e.g. to race a run.
+    pub fn set_pr_head(&self, repo: &str, number: u64, head_sha: &str) {
+        let mut state = self.state();
+        let pr = state
+            .issue_mut(repo, number)
+            .pr
+            .as_mut()
+            .unwrap_or_else(|| panic!("fake: `{repo}#{number}` is not a pull request"));
+        pr.head_sha = head_sha.to_owned();
+    }
+
+    /// Change a PR's state (`open`/`closed`) and merged flag.
+    pub fn set_pr_state(&self, repo: &str, number: u64, state_name: &str, merged: bool) {
+        let mut state = self.state();
+        let issue = state.issue_mut(repo, number);
+        issue.state = state_name.to_owned();
+        let pr = issue
+            .pr
+            .as_mut()
+            .unwrap_or_else(|| panic!("fake: `{repo}#{number}` is not a pull request"));
+        pr.state = state_name.to_owned();
+        pr.merged = merged;
+    }
+
+    /// The PR's changed files, in Gitea's order.
+    pub fn set_files(&self, repo: &str, number: u64, files: Vec<FileSpec>) {
+        self.state().issue_mut(repo, number).files = files;
+    }
+
+    /// A review row. `raw` is a (partial) PullReview: missing fields get defaults, a
+    /// `user` given only by `login` is completed; returns the review id.
+    pub fn add_review(&self, repo: &str, number: u64, raw: Value) -> i64 {
+        let mut state = self.state();
+        let id = state.next_id();
+        let stamp = state.tick();
+        let row = state.review_json(repo, number, id, &stamp, raw);
+        state.issue_mut(repo, number).reviews.push(row);
+        id
+    }
+
+    /// A repository label; returns its id. Duplicate names are allowed, as in Gitea.
+    pub fn add_repo_label(&self, repo: &str, name: &str, color: &str) -> i64 {
+        let mut state = self.state();
+        state.repo_id(repo);
+        let id = state.next_id();
+        state
+            .labels
+            .entry(repo.to_owned())
+            .or_default()
+            .push(LabelRow {
+                id,
+                name: name.to_owned(),
+                color: normalize_color(color).unwrap_or_else(|| color.to_owned()),
+                description: String::new(),
+            });
+        id
+    }
+
+    /// Put a label on an issue/PR as `by`, with the timeline row Gitea writes.
+    pub fn add_issue_label(&self, repo: &str, number: u64, label_id: i64, by: &str) {
+        let mut state = self.state();
+        assert!(
+            state.label(repo, label_id).is_some(),
+            "fake: label {label_id} is not a label of `{repo}`"
+        );
+        state.user_id(by);
+        state.attach_label(repo, number, label_id, by);
+    }
+
+    /// Take a label off as `by` (timeline row with an empty body).
+    pub fn remove_issue_label(&self, repo: &str, number: u64, label_id: i64, by: &str) {
+        let mut state = self.state();
+        state.user_id(by);
+        state.detach_label(repo, number, label_id, by);
+    }
+
+    /// A raw timeline row (missing `id`, `created_at`, `user` defaults are filled in);
+    /// returns its id.
+    pub fn add_timeline(&self, repo: &str, number: u64, raw: Value) -> i64 {
+        let mut state = self.state();
+        let id = state.next_id();
+        let stamp = state.tick();
+        let mut row = state.timeline_base(repo, number, id, &stamp, "comment", None);
+        merge_into(&mut row, raw);
+        state.complete_user_field(&mut row, "user");
+        state.issue_mut(repo, number).timeline.push(row);
+        id
+    }
+
+    /// A team of `org` with these members; returns the team id.
+    pub fn add_team(&self, org: &str, name: &str, members: &[&str]) -> i64 {
+        let mut state = self.state();
+        state.org_id(org);
+        for member in members {
+            state.user_id(member);
+        }
+        let id = state.next_id();
+        state.teams.push(TeamRow {
+            id,
+            org: org.to_owned(),
+            name: name.to_owned(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        });
+        id
+    }
+
+    /// A file's content at a ref (a SHA or a branch name), served by the raw endpoint.
+    pub fn set_file(&self, repo: &str, git_ref: &str, path: &str, text: &str) {
+        self.set_file_bytes(repo, git_ref, path, text.as_bytes().to_vec());
+    }
+
+    pub fn set_file_bytes(&self, repo: &str, git_ref: &str, path: &str, bytes: Vec<u8>) {
+        let mut state = self.state();
+        state.repo_id(repo);
+        state.contents.insert(
+            (
+                repo.to_owned(),
+                git_ref.to_owned(),
+                path.trim_start_matches('/').to_owned(),
+            ),
+            bytes,
+        );
+    }
+
+    /// A release with assets, served by the API and by the web download route.
+    pub fn add_release(&self, repo: &str, tag: &str, assets: Vec<(String, Vec<u8>)>) -> i64 {
+        let mut state = self.state();
+        state.repo_id(repo);
+        let id = state.next_id();
+        let created = state.tick();
+        let assets = assets
+            .into_iter()
+            .map(|(name, bytes)| {
+                let asset_id = state.next_id();
+                AssetRow {
+                    id: asset_id,
+                    uuid: format!("00000000-0000-4000-8000-{asset_id:012}"),
+                    name,
+                    bytes,
+                }
+            })
+            .collect();
+        state.releases.push(ReleaseRow {
+            id,
+            repo: repo.to_owned(),
+            tag: tag.to_owned(),
+            created,
+            assets,
+        });
+        id
+    }
+
+    /// A commit status that already exists (as if `row.creator` had posted it).
+    pub fn add_status(&self, repo: &str, sha: &str, row: StatusRow) -> i64 {
+        let mut state = self.state();
+        state.repo_id(repo);
+        state.user_id(&row.creator);
+        state.push_status(repo, sha, row)
+    }
+
+    /// Inject a fault. Panics when the route key names no route of the fake.
+    pub fn fault(&self, fault: Fault) {
+        assert!(
+            ROUTES.iter().any(|r| r.key() == fault.route),
+            "fake: no route `{}`; keys look like `GET /repos/{{owner}}/{{repo}}/labels`",
+            fault.route
+        );
+        self.state().faults.push(FaultState { fault, hits: 0 });
+    }
+
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state().requests.clone()
+    }
+
+    /// Requests that matched this route key (`"POST /repos/{owner}/{repo}/labels"`).
+    pub fn requests_to(&self, key: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.key() == key)
+            .collect()
+    }
+
+    /// Forget the recorded requests.
+    pub fn clear_requests(&self) {
+        let mut state = self.state();
+        state.requests.clear();
+        state.unmatched.clear();
+    }
+
+    /// `"METHOD path"` of requests no route matched (must stay empty).
+    pub fn unmatched(&self) -> Vec<String> {
+        self.state().unmatched.clone()
+    }
+
+    /// The statuses of a commit, oldest first.
+    pub fn statuses(&self, repo: &str, sha: &str) -> Vec<StatusRow> {
+        self.state()
+            .statuses
+            .iter()
+            .filter(|s| s.repo == repo && s.sha == sha)
+            .map(|s| s.row.clone())
+            .collect()
+    }
+
+    /// Names of the labels on an issue/PR, in the order they were added.
+    pub fn issue_label_names(&self, repo: &str, number: u64) -> Vec<String> {
+        let state = self.state();
+        let key = (repo.to_owned(), number);
+        let Some(issue) = state.issues.get(&key) else {
+            return Vec::new();
+        };
+        issue
+            .labels
+            .iter()
+            .filter_map(|id| state.label(repo, *id).map(|l| l.name.clone()))
+            .collect()
+    }
+
+    /// Names of the repository's labels, in creation order (duplicates included).
+    pub fn repo_label_names(&self, repo: &str) -> Vec<String> {
+        self.state()
+            .labels
+            .get(repo)
+            .map(|labels| labels.iter().map(|l| l.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Workflow dispatches accepted so far: `(repo, workflow file, body)`.
+    pub fn dispatches(&self) -> Vec<(String, String, Value)> {
+        self.state().dispatches.clone()
+    }
+}
+
+impl Drop for FakeGitea {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ---- state ---------------------------------------------------------------------------
+
+struct FaultState {
+    fault: Fault,
+    hits: usize,
+}
+
+struct LabelRow {
+    id: i64,
+    name: String,
+    color: String,
+    description: String,
+}
+
+struct TeamRow {
+    id: i64,
+    org: String,
+    name: String,
+    members: Vec<String>,
+}
+
+struct AssetRow {
+    id: i64,
+    uuid: String,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+struct ReleaseRow {
+    id: i64,
+    repo: String,
+    tag: String,
+    created: String,
+    assets: Vec<AssetRow>,
+}
+
+struct StatusRecord {
+    id: i64,
+    repo: String,
+    sha: String,
+    created: String,
+    row: StatusRow,
+}
+
+struct IssueRow {
+    id: i64,
+    repo_id: i64,
+    number: u64,
+    author: String,
+    title: String,
+    body: String,
+    state: String,
+    created: String,
+    pr: Option<PrSpec>,
+    /// Label ids, in the order they were added.
+    labels: Vec<i64>,
+    files: Vec<FileSpec>,
+    reviews: Vec<Value>,
+    timeline: Vec<Value>,
+}
+
+#[doc(hidden)]
+pub struct StateData {
+    base: String,
+    next: i64,
+    clock: u64,
+    users: BTreeMap<String, i64>,
+    /// `login → (full_name, email)`; default `("", "<login>@example.com")`.
+    details: HashMap<String, (String, String)>,
+    tokens: HashMap<String, String>,
+    read_only: BTreeSet<String>,
+    repos: BTreeMap<String, i64>,
+    orgs: BTreeMap<String, i64>,
+    issues: BTreeMap<(String, u64), IssueRow>,
+    labels: BTreeMap<String, Vec<LabelRow>>,
+    teams: Vec<TeamRow>,
+    contents: HashMap<(String, String, String), Vec<u8>>,
+    statuses: Vec<StatusRecord>,
+    releases: Vec<ReleaseRow>,
+    dispatches: Vec<(String, String, Value)>,
+    faults: Vec<FaultState>,
+    requests: Vec<Recorded>,
+    unmatched: Vec<String>,
+}
+
+impl StateData {
+    fn new(base: String) -> StateData {
+        StateData {
+            base,
+            next: 0,
+            clock: 0,
+            users: BTreeMap::new(),
+            details: HashMap::new(),
+            tokens: HashMap::new(),
+            read_only: BTreeSet::new(),
+            repos: BTreeMap::new(),
+            orgs: BTreeMap::new(),
+            issues: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            teams: Vec::new(),
+            contents: HashMap::new(),
+            statuses: Vec::new(),
+            releases: Vec::new(),
+            dispatches: Vec::new(),
+            faults: Vec::new(),
+            requests: Vec::new(),
+            unmatched: Vec::new(),
+        }
+    }
+
+    fn next_id(&mut self) -> i64 {
+        self.next += 1;
+        self.next
+    }
+
+    /// A fresh timestamp, one second after the previous one.
+    fn tick(&mut self) -> String {
+        self.clock += 1;
+        let t = self.clock;
+        format!(
+            "2025-01-{:02}T{:02}:{:02}:{:02}Z",
+            1 + (t / 86_400) % 28,
+            (t / 3600) % 24,
+            (t / 60) % 60,
+            t % 60
+        )
+    }
+
+    fn user_id(&mut self, login: &str) -> i64 {
+        if let Some(id) = self.users.get(login) {
+            return *id;
+        }
+        // Gitea's virtual Actions user.
+        if login == ACTIONS_USER {
+            self.users.insert(login.to_owned(), -2);
+            self.details.insert(
+                login.to_owned(),
+                ("Gitea Actions".to_owned(), "teabot@gitea.io".to_owned()),
+            );
+            return -2;
+        }
+        let id = self.next_id();
+        self.users.insert(login.to_owned(), id);
+        id
+    }
+
+    fn repo_id(&mut self, full_name: &str) -> i64 {
+        if let Some(id) = self.repos.get(full_name) {
+            return *id;
+        }
+        let (owner, _) = full_name
+            .split_once('/')
+            .unwrap_or_else(|| panic!("fake: repository `{full_name}` is not OWNER/NAME"));
+        self.user_id(owner);
+        let id = self.next_id();
+        self.repos.insert(full_name.to_owned(), id);
+        id
+    }
+
+    fn org_id(&mut self, org: &str) -> i64 {
+        if let Some(id) = self.orgs.get(org) {
+            return *id;
+        }
+        let id = self.user_id(org);
+        self.orgs.insert(org.to_owned(), id);
+        id
+    }
+
+    fn issue_mut(&mut self, repo: &str, number: u64) -> &mut IssueRow {
+        self.issues
+            .get_mut(&(repo.to_owned(), number))
+            .unwrap_or_else(|| panic!("fake: no issue or PR `{repo}#{number}`; add it first"))
+    }
+
+    fn label(&self, repo: &str, id: i64) -> Option<&LabelRow> {
+        self.labels.get(repo)?.iter().find(|l| l.id == id)
+    }
+
+    fn attach_label(&mut self, repo: &str, number: u64, label_id: i64, by: &str) {
+        if self.issue_mut(repo, number).labels.contains(&label_id) {
+            return;
+        }
+        let id = self.next_id();
+        let stamp = self.tick();
+        let label = self.label_json(repo, label_id);
+        let mut row = self.timeline_base(repo, number, id, &stamp, "label", Some(by));
+        row["body"] = json!("1");
+        row["label"] = label;
+        let issue = self.issue_mut(repo, number);
+        issue.labels.push(label_id);
+        issue.timeline.push(row);
+    }
+
+    fn detach_label(&mut self, repo: &str, number: u64, label_id: i64, by: &str) {
+        if !self.issue_mut(repo, number).labels.contains(&label_id) {
+            return;
+        }
+        let id = self.next_id();
+        let stamp = self.tick();
+        let label = self.label_json(repo, label_id);
+        let mut row = self.timeline_base(repo, number, id, &stamp, "label", Some(by));
+        row["body"] = json!("");
+        row["label"] = label;
+        let issue = self.issue_mut(repo, number);
+        issue.labels.retain(|l| *l != label_id);
+        issue.timeline.push(row);
+    }
+
+    fn push_status(&mut self, repo: &str, sha: &str, row: StatusRow) -> i64 {
+        let id = self.next_id();
+        let created = self.tick();
+        self.statuses.push(StatusRecord {
+            id,
+            repo: repo.to_owned(),
+            sha: sha.to_owned(),
+            created,
+            row,
+        });
+        id
+    }
+
+    // ---- JSON renderers (field sets checked against the spec in tests/spec.rs) ----
+
+    fn user_json(&self, login: &str) -> Value {
+        let id = self.users.get(login).copied().unwrap_or(0);
+        let base = &self.base;
+        let (full_name, email) = self
+            .details
+            .get(login)
+            .cloned()
+            .unwrap_or_else(|| (String::new(), format!("{login}@example.com")));
+        json!({
+            "id": id,
+            "login": login,
+            "login_name": "",
+            "source_id": 0,
+            "full_name": full_name,
+            "email": email,
+            "avatar_url": format!("{base}/avatars/{id}"),
+            "html_url": format!("{base}/{login}"),
+            "language": "",
+            "is_admin": false,
+            "last_login": "2025-01-01T00:00:00Z",
+            "created": "2025-01-01T00:00:00Z",
+            "restricted": false,
+            "active": true,
+            "prohibit_login": false,
+            "location": "",
+            "pronouns": "",
+            "website": "",
+            "description": "",
+            "visibility": "public",
+            "followers_count": 0,
+            "following_count": 0,
+            "starred_repos_count": 0,
+        })
+    }
+
+    fn org_json(&self, org: &str) -> Value {
+        let id = self.orgs.get(org).copied().unwrap_or(0);
+        json!({
+            "id": id,
+            "name": org,
+            "username": org,
+            "full_name": "",
+            "email": "",
+            "avatar_url": format!("{}/avatars/{id}", self.base),
+            "description": "",
+            "website": "",
+            "location": "",
+            "visibility": "public",
+            "repo_admin_change_team_access": false,
+            "created": "2025-01-01T00:00:00Z",
+        })
+    }
+
+    fn label_json(&self, repo: &str, id: i64) -> Value {
+        match self.label(repo, id) {
+            Some(label) => json!({
+                "id": label.id,
+                "name": label.name,
+                "exclusive": false,
+                "is_archived": false,
+                "color": label.color,
+                "description": label.description,
+                "url": format!("{}/api/v1/repos/{repo}/labels/{}", self.base, label.id),
+            }),
+            None => Value::Null,
+        }
+    }
+
+    fn repo_json(&self, full_name: &str) -> Value {
+        let id = self.repos.get(full_name).copied().unwrap_or(0);
+        let (owner, name) = full_name.split_once('/').unwrap_or((full_name, ""));
+        let base = &self.base;
+        json!({
+            "id": id,
+            "owner": self.user_json(owner),
+            "name": name,
+            "full_name": full_name,
+            "description": "",
+            "empty": false,
+            "private": true,
+            "fork": false,
+            "template": false,
+            "mirror": false,
+            "size": 0,
+            "html_url": format!("{base}/{full_name}"),
+            "url": format!("{base}/api/v1/repos/{full_name}"),
+            "clone_url": format!("{base}/{full_name}.git"),
+            "default_branch": "main",
+            "archived": false,
+            "has_issues": true,
+            "has_pull_requests": true,
+            "has_actions": true,
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+        })
+    }
+
+    fn branch_json(&self, repo: &str, git_ref: &str, sha: &str) -> Value {
+        let id = self.repos.get(repo).copied().unwrap_or(0);
+        json!({
+            "label": git_ref,
+            "ref": git_ref,
+            "sha": sha,
+            "repo_id": id,
+            "repo": self.repo_json(repo),
+        })
+    }
+
+    fn issue_labels_json(&self, repo: &str, issue: &IssueRow) -> Value {
+        Value::Array(
+            issue
+                .labels
+                .iter()
+                .map(|id| self.label_json(repo, *id))
+                .filter(|l| !l.is_null())
+                .collect(),
+        )
+    }
+
+    fn pull_json(&self, repo: &str, issue: &IssueRow, pr: &PrSpec) -> Value {
+        let base = &self.base;
+        let number = issue.number;
+        let head_repo = pr.head_repo.clone().unwrap_or_else(|| repo.to_owned());
+        let (additions, deletions) = issue
+            .files
+            .iter()
+            .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
+        let mut value = json!({
+            "id": issue.id,
+            "url": format!("{base}/{repo}/pulls/{number}"),
+            "number": number,
+            "user": self.user_json(&pr.author),
+            "title": pr.title,
+            "body": pr.body,
+            "labels": self.issue_labels_json(repo, issue),
+            "milestone": null,
+            "assignee": null,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_reviewers_teams": [],
+            "state": issue.state,
+            "draft": pr.draft,
+            "is_locked": false,
+            "comments": 0,
+            "review_comments": 0,
+            "additions": additions,
+            "deletions": deletions,
+            "changed_files": issue.files.len(),
+            "html_url": format!("{base}/{repo}/pulls/{number}"),
+            "diff_url": format!("{base}/{repo}/pulls/{number}.diff"),
+            "patch_url": format!("{base}/{repo}/pulls/{number}.patch"),
+            "mergeable": !pr.merged && issue.state == "open",
+            "merged": pr.merged,
+            "merged_at": null,
+            "merged_by": null,
+            "allow_maintainer_edit": false,
+            "base": self.branch_json(repo, &pr.base_ref, &pr.base_sha),
+            "head": self.branch_json(&head_repo, &pr.head_ref, &pr.head_sha),
+            "merge_base": pr.base_sha,
+            "due_date": null,
+            "created_at": issue.created,
+            "updated_at": issue.created,
+            "closed_at": null,
+            "pin_order": 0,
+            "flow": 0,
+        });
+        if pr.merged {
+            value["merged_at"] = json!(issue.created);
+            value["closed_at"] = json!(issue.created);
+            value["merge_commit_sha"] = json!("3".repeat(40));
+            value["merged_by"] = self.user_json(&pr.author);
+        } else if issue.state == "closed" {
+            value["closed_at"] = json!(issue.created);
+        }
+        value
+    }
+
+    fn issue_json(&self, repo: &str, issue: &IssueRow) -> Value {
+        let base = &self.base;
+        let number = issue.number;
+        let kind = if issue.pr.is_some() {
+            "pulls"
+        } else {
+            "issues"
+        };
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+        let pull_request = match &issue.pr {
+            Some(pr) => json!({
+                "merged": pr.merged,
+                "merged_at": if pr.merged { json!(issue.created) } else { Value::Null },
+                "draft": pr.draft,
+                "html_url": format!("{base}/{repo}/pulls/{number}"),
+            }),
+            None => Value::Null,
+        };
+        json!({
+            "id": issue.id,
+            "url": format!("{base}/api/v1/repos/{repo}/issues/{number}"),
+            "html_url": format!("{base}/{repo}/{kind}/{number}"),
+            "number": number,
+            "user": self.user_json(&issue.author),
+            "original_author": "",
+            "original_author_id": 0,
+            "title": issue.title,
+            "body": issue.body,
+            "ref": "",
+            "assets": [],
+            "labels": self.issue_labels_json(repo, issue),
+            "milestone": null,
+            "assignee": null,
+            "assignees": [],
+            "state": issue.state,
+            "is_locked": false,
+            "comments": 0,
+            "created_at": issue.created,
+            "updated_at": issue.created,
+            "closed_at": null,
+            "due_date": null,
+            "pull_request": pull_request,
+            "repository": {"id": issue.repo_id, "name": name, "owner": owner, "full_name": repo},
+            "pin_order": 0,
+        })
+    }
+
+    fn review_json(&self, repo: &str, number: u64, id: i64, stamp: &str, raw: Value) -> Value {
+        let base = &self.base;
+        let commit = self
+            .issues
+            .get(&(repo.to_owned(), number))
+            .and_then(|i| i.pr.as_ref())
+            .map(|pr| pr.head_sha.clone())
+            .unwrap_or_default();
+        let mut row = json!({
+            "id": id,
+            "user": null,
+            "team": null,
+            "state": "COMMENT",
+            "body": "",
+            "commit_id": commit,
+            "stale": false,
+            "official": false,
+            "dismissed": false,
+            "comments_count": 0,
+            "submitted_at": stamp,
+            "updated_at": stamp,
+            "html_url": format!("{base}/{repo}/pulls/{number}#issuecomment-{id}"),
+            "pull_request_url": format!("{base}/{repo}/pulls/{number}"),
+        });
+        merge_into(&mut row, raw);
+        self.complete_user_field(&mut row, "user");
+        row
+    }
+
+    fn timeline_base(
+        &self,
+        repo: &str,
+        number: u64,
+        id: i64,
+        stamp: &str,
+        kind: &str,
+        user: Option<&str>,
+    ) -> Value {
+        let base = &self.base;
+        json!({
+            "id": id,
+            "type": kind,
+            "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{id}"),
+            "pull_request_url": format!("{base}/{repo}/pulls/{number}"),
+            "issue_url": format!("{base}/{repo}/issues/{number}"),
+            "user": user.map(|u| self.user_json(u)).unwrap_or(Value::Null),
+            "body": "",
+            "created_at": stamp,
+            "updated_at": stamp,
+            "old_project_id": 0,
+            "project_id": 0,
+            "old_title": "",
+            "new_title": "",
+            "old_ref": "",
+            "new_ref": "",
+            "ref_action": "",
+            "ref_commit_sha": "",
+            "review_id": 0,
+            "removed_assignee": false,
+            "label": null,
+            "milestone": null,
+            "old_milestone": null,
+            "assignee": null,
+            "assignee_team": null,
+            "resolve_doer": null,
+            "ref_issue": null,
+            "ref_comment": null,
+            "dependent_issue": null,
+            "tracked_time": null,
+        })
+    }
+
+    /// `"user": {"login": "bob"}` (or `"user": "bob"`) → the full User object.
+    fn complete_user_field(&self, row: &mut Value, field: &str) {
+        let login = match row.get(field) {
+            Some(Value::String(login)) => Some(login.clone()),
+            Some(Value::Object(map)) if map.len() == 1 => {
+                map.get("login").and_then(Value::as_str).map(str::to_owned)
+            }
+            _ => None,
+        };
+        if let Some(login) = login {
+            row[field] = self.user_json(&login);
+        }
+    }
+
+    fn team_json(&self, team: &TeamRow) -> Value {
+        json!({
+            "id": team.id,
+            "name": team.name,
+            "description": "",
+            "organization": self.org_json(&team.org),
+            "includes_all_repositories": false,
+            "permission": "read",
+            "units": ["repo.code", "repo.issues", "repo.pulls"],
+            "units_map": {"repo.code": "read", "repo.issues": "read", "repo.pulls": "read"},
+            "can_create_org_repo": false,
+        })
+    }
+
+    fn status_json(&self, record: &StatusRecord) -> Value {
+        json!({
+            "id": record.id,
+            "status": record.row.state,
+            "target_url": record.row.target_url,
+            "description": record.row.description,
+            "url": format!("{}/api/v1/repos/{}/statuses/{}", self.base, record.repo, record.sha),
+            "context": record.row.context,
+            "creator": self.user_json(&record.row.creator),
+            "created_at": record.created,
+            "updated_at": record.created,
+        })
+    }
+
+    fn file_json(&self, repo: &str, pr: &PrSpec, file: &FileSpec) -> Value {
+        let base = &self.base;
+        let name = &file.filename;
+        let sha = &pr.head_sha;
+        let mut value = json!({
+            "filename": name,
+            "status": file.status,
+            "additions": file.additions,
+            "deletions": file.deletions,
+            "changes": file.additions + file.deletions,
+            "html_url": format!("{base}/{repo}/src/commit/{sha}/{name}"),
+            "contents_url": format!("{base}/api/v1/repos/{repo}/contents/{name}?ref={sha}"),
+            "raw_url": format!("{base}/{repo}/raw/commit/{sha}/{name}"),
+        });
+        if let Some(previous) = &file.previous_filename {
+            value["previous_filename"] = json!(previous);
+        }
+        value
+    }
+
+    fn release_json(&self, release: &ReleaseRow) -> Value {
+        let base = &self.base;
+        let repo = &release.repo;
+        let tag = &release.tag;
+        let owner = repo.split_once('/').map(|(o, _)| o).unwrap_or(repo);
+        let assets: Vec<Value> = release
+            .assets
+            .iter()
+            .map(|asset| {
+                json!({
+                    "id": asset.id,
+                    "name": asset.name,
+                    "size": asset.bytes.len(),
+                    "download_count": 0,
+                    "created_at": release.created,
+                    "uuid": asset.uuid,
+                    "browser_download_url": format!("{base}/{repo}/releases/download/{tag}/{}", asset.name),
+                    "type": "attachment",
+                })
+            })
+            .collect();
+        json!({
+            "id": release.id,
+            "tag_name": tag,
+            "target_commitish": "main",
+            "name": tag,
+            "body": "",
+            "url": format!("{base}/api/v1/repos/{repo}/releases/{}", release.id),
+            "html_url": format!("{base}/{repo}/releases/tag/{tag}"),
+            "tarball_url": format!("{base}/{repo}/archive/{tag}.tar.gz"),
+            "zipball_url": format!("{base}/{repo}/archive/{tag}.zip"),
+            "upload_url": format!("{base}/api/v1/repos/{repo}/releases/{}/assets", release.id),
+            "hide_archive_links": false,
+            "draft": false,
+            "prerelease": false,
+            "created_at": release.created,
+            "published_at": release.created,
+            "author": self.user_json(owner),
+            "assets": assets,
+            "archive_download_count": {"tar_gz": 0, "zip": 0},
+        })
+    }
+}
+
+/// Overwrite `base`'s fields with `raw`'s (one level deep).
+fn merge_into(base: &mut Value, raw: Value) {
+    if let (Value::Object(base), Value::Object(raw)) = (base, raw) {
+        for (key, value) in raw {
+            base.insert(key, value);
+        }
+    }
+}
+
+/// Gitea's label color rules: `#rgb`, `rgb`, `#rrggbb`, `rrggbb` → 6 lowercase hex.
+fn normalize_color(color: &str) -> Option<String> {
+    let hex = color.strip_prefix('#').unwrap_or(color);
+    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    match hex.len() {
+        6 => Some(hex.to_ascii_lowercase()),
+        3 => Some(
+            hex.chars()
+                .flat_map(|c| [c, c])
+                .collect::<String>()
+                .to_ascii_lowercase(),
+        ),
+        _ => None,
+    }
+}
+
+// ---- requests and replies ------------------------------------------------------------
+
+/// What a handler sees.
+#[doc(hidden)]
+pub struct Call {
+    params: HashMap<&'static str, String>,
+    query: Vec<(String, String)>,
+    body: Vec<u8>,
+    login: Option<String>,
+    /// The request path (with `/api/v1`), for `Link` headers.
+    path: String,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> &str {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn repo(&self) -> String {
+        format!("{}/{}", self.param("owner"), self.param("repo"))
+    }
+
+    fn index(&self) -> Option<u64> {
+        self.param("index").parse().ok()
+    }
+}
+
+#[doc(hidden)]
+pub struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ReplyBody,
+}
+
+enum ReplyBody {
+    Json(Value),
+    Bytes(Vec<u8>, &'static str),
+    Empty,
+}
+
+impl Reply {
+    fn json(status: u16, value: Value) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Json(value),
+        }
+    }
+
+    fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Empty,
+        }
+    }
+
+    fn set_header(&mut self, name: &str, value: String) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value));
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn error(state: &StateData, status: u16, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"message": message, "url": format!("{}/api/swagger", state.base)}),
+    )
+}
+
+fn not_found(state: &StateData) -> Reply {
+    error(state, 404, "The target couldn't be found.")
+}
+
+/// The reply for a `Status` fault: Gitea JSON, or a proxy's HTML page for 502/503/504.
+fn fault_status(state: &StateData, status: u16) -> Reply {
+    match status {
+        502..=504 => Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes(
+                format!("<html><body><h1>{status}</h1>upstream unavailable</body></html>")
+                    .into_bytes(),
+                "text/html; charset=utf-8",
+            ),
+        },
+        500 => error(state, 500, ""),
+        401 => error(state, 401, "token is required"),
+        403 => error(
+            state,
+            403,
+            "token does not have at least one of required scope(s): [read:repository]",
+        ),
+        404 => not_found(state),
+        429 => error(state, 429, "too many requests"),
+        _ => error(state, status, &format!("injected HTTP {status}")),
+    }
+}
+
+/// One page of a list, with Gitea's headers.
+fn paginate(state: &StateData, call: &Call, items: Vec<Value>, gitea_files_headers: bool) -> Reply {
+    let page = call
+        .query("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1) as usize;
+    let limit = match call.query("limit").and_then(|l| l.parse::<i64>().ok()) {
+        Some(l) if l > 0 => (l as usize).min(MAX_LIMIT),
+        _ => DEFAULT_LIMIT,
+    };
+    let total = items.len();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(limit))
+        .take(limit)
+        .collect();
+    let last = total.div_ceil(limit).max(1);
+    let mut reply = Reply::json(200, Value::Array(slice));
+    reply.set_header("X-Total-Count", total.to_string());
+    let link = |p: usize| {
+        let mut query: Vec<(String, String)> = call
+            .query
+            .iter()
+            .filter(|(k, _)| k != "page" && k != "limit")
+            .cloned()
+            .collect();
+        query.push(("limit".into(), limit.to_string()));
+        query.push(("page".into(), p.to_string()));
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        format!("<{}{}?{}>", state.base, call.path, query.join("&"))
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(format!("{}; rel=\"next\"", link(page + 1)));
+        links.push(format!("{}; rel=\"last\"", link(last)));
+    }
+    if page > 1 {
+        links.push(format!("{}; rel=\"first\"", link(1)));
+        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
+    }
+    if !links.is_empty() {
+        reply.set_header("Link", links.join(","));
+    }
+    if gitea_files_headers {
+        reply.set_header("X-Page", page.to_string());
+        reply.set_header("X-PerPage", limit.to_string());
+        reply.set_header("X-PageCount", last.to_string());
+        reply.set_header("X-HasMore", (page < last).to_string());
+    }
+    reply
+}
+
+// ---- handlers ------------------------------------------------------------------------
+
+fn get_user(state: &mut StateData, call: &Call) -> Reply {
+    match &call.login {
+        Some(login) => Reply::json(200, state.user_json(login)),
+        None => error(state, 401, "token is required"),
+    }
+}
+
+/// The issue/PR a call names, or the 404 reply.
+fn find_issue<'a>(state: &'a StateData, call: &Call) -> Result<&'a IssueRow, Reply> {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return Err(not_found(state));
+    }
+    call.index()
+        .and_then(|n| state.issues.get(&(repo, n)))
+        .ok_or_else(|| not_found(state))
+}
+
+fn find_pull<'a>(state: &'a StateData, call: &Call) -> Result<(&'a IssueRow, &'a PrSpec), Reply> {
+    let issue = find_issue(state, call)?;
+    match &issue.pr {
+        Some(pr) => Ok((issue, pr)),
+        None => Err(not_found(state)),
+    }
+}
+
+fn get_pull(state: &mut StateData, call: &Call) -> Reply {
+    match find_pull(state, call) {
+        Ok((issue, pr)) => Reply::json(200, state.pull_json(&call.repo(), issue, pr)),
+        Err(reply) => reply,
+    }
+}
+
+fn get_issue(state: &mut StateData, call: &Call) -> Reply {
+    match find_issue(state, call) {
+        Ok(issue) => Reply::json(200, state.issue_json(&call.repo(), issue)),
+        Err(reply) => reply,
+    }
+}
+
+fn get_pull_files(state: &mut StateData, call: &Call) -> Reply {
+    match find_pull(state, call) {
+        Ok((issue, pr)) => {
+            let repo = call.repo();
+            let items = issue
+                .files
+                .iter()
+                .map(|f| state.file_json(&repo, pr, f))
+                .collect();
+            paginate(state, call, items, true)
+        }
+        Err(reply) => reply,
+    }
+}
+
+fn get_pull_reviews(state: &mut StateData, call: &Call) -> Reply {
+    match find_pull(state, call) {
+        Ok((issue, _)) => paginate(state, call, issue.reviews.clone(), false),
+        Err(reply) => reply,
+    }
+}
+
+/// Gitea: `event` APPROVED / REQUEST_CHANGES / COMMENT; anything else (GitHub's `APPROVE`
+/// included) makes a PENDING review, or 422 with an empty body; approving or rejecting
+/// one's own PR is 422; success is 200, not 201.
+fn post_pull_review(state: &mut StateData, call: &Call) -> Reply {
+    let (author, head) = match find_pull(state, call) {
+        Ok((_, pr)) => (pr.author.clone(), pr.head_sha.clone()),
+        Err(reply) => return reply,
+    };
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let text = body.get("body").and_then(Value::as_str).unwrap_or_default();
+    let event = body
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let review_state = match event {
+        "APPROVED" | "REQUEST_CHANGES" | "COMMENT" => event,
+        _ if text.is_empty() => return error(state, 422, "review event PENDING requires a body"),
+        _ => "PENDING",
+    };
+    let login = call.login.clone().unwrap_or_default();
+    if login == author && matches!(review_state, "APPROVED" | "REQUEST_CHANGES") {
+        let verb = if review_state == "APPROVED" {
+            "approve"
+        } else {
+            "reject"
+        };
+        return error(state, 422, &format!("{verb} your own pull is not allowed"));
+    }
+    let commit = body
+        .get("commit_id")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&head)
+        .to_owned();
+    let id = state.next_id();
+    let stamp = state.tick();
+    let row = state.review_json(
+        &repo,
+        number,
+        id,
+        &stamp,
+        json!({
+            "user": {"login": login},
+            "state": review_state,
+            "body": text,
+            "commit_id": commit,
+            "stale": commit != head,
+            "official": matches!(review_state, "APPROVED" | "REQUEST_CHANGES"),
+        }),
+    );
+    state.issue_mut(&repo, number).reviews.push(row.clone());
+    Reply::json(200, row)
+}
+
+fn get_issue_labels(state: &mut StateData, call: &Call) -> Reply {
+    match find_issue(state, call) {
+        Ok(issue) => Reply::json(200, state.issue_labels_json(&call.repo(), issue)),
+        Err(reply) => reply,
+    }
+}
+
+fn post_issue_labels(state: &mut StateData, call: &Call) -> Reply {
+    if let Err(reply) = find_issue(state, call) {
+        return reply;
+    }
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let Some(items) = body.get("labels").and_then(Value::as_array) else {
+        return error(state, 422, "[Labels]: Required");
+    };
+    let all_ints = items.iter().all(Value::is_i64);
+    let all_strings = items.iter().all(Value::is_string);
+    if !items.is_empty() && !all_ints && !all_strings {
+        return error(
+            state,
+            400,
+            "labels should be an array of strings or integers",
+        );
+    }
+    let known: Vec<i64> = items
+        .iter()
+        .filter_map(|item| match item {
+            Value::Number(n) => n.as_i64().filter(|id| state.label(&repo, *id).is_some()),
+            Value::String(name) => state
+                .labels
+                .get(&repo)
+                .and_then(|labels| labels.iter().find(|l| &l.name == name))
+                .map(|l| l.id),
+            _ => None,
+        })
+        .collect();
+    let by = call.login.clone().unwrap_or_default();
+    for id in known {
+        state.attach_label(&repo, number, id, &by);
+    }
+    let issue = state.issue_mut(&repo, number);
+    let labels = issue.labels.clone();
+    Reply::json(
+        200,
+        Value::Array(
+            labels
+                .iter()
+                .map(|id| state.label_json(&repo, *id))
+                .collect(),
+        ),
+    )
+}
+
+fn delete_issue_label(state: &mut StateData, call: &Call) -> Reply {
+    if let Err(reply) = find_issue(state, call) {
+        return reply;
+    }
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let identifier = call.param("identifier");
+    let id = match identifier.parse::<i64>() {
+        Ok(id) => state.label(&repo, id).map(|l| l.id),
+        Err(_) => state
+            .labels
+            .get(&repo)
+            .and_then(|labels| labels.iter().find(|l| l.name == identifier))
+            .map(|l| l.id),
+    };
+    let Some(id) = id else {
+        return error(
+            state,
+            422,
+            &format!("label does not exist [id: {identifier}]"),
+        );
+    };
+    let by = call.login.clone().unwrap_or_default();
+    state.detach_label(&repo, number, id, &by);
+    Reply::empty(204)
+}
+
+fn get_repo_labels(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let mut rows: Vec<(&str, i64)> = state
+        .labels
+        .get(&repo)
+        .map(|labels| labels.iter().map(|l| (l.name.as_str(), l.id)).collect())
+        .unwrap_or_default();
+    rows.sort();
+    let items = rows
+        .iter()
+        .map(|(_, id)| state.label_json(&repo, *id))
+        .collect();
+    paginate(state, call, items, false)
+}
+
+fn post_repo_label(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+    if name.trim().is_empty() {
+        return error(state, 422, "[Name]: Required");
+    }
+    let color = body
+        .get("color")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(color) = normalize_color(color) else {
+        return error(state, 422, &format!("invalid color `{color}`"));
+    };
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let id = state.next_id();
+    state
+        .labels
+        .entry(repo.clone())
+        .or_default()
+        .push(LabelRow {
+            id,
+            name: name.to_owned(),
+            color,
+            description,
+        });
+    Reply::json(201, state.label_json(&repo, id))
+}
+
+fn get_timeline(state: &mut StateData, call: &Call) -> Reply {
+    match find_issue(state, call) {
+        Ok(issue) => paginate(state, call, issue.timeline.clone(), false),
+        Err(reply) => reply,
+    }
+}
+
+fn get_statuses(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let sha = call.param("sha");
+    let filter = call.query("state").unwrap_or_default();
+    let mut records: Vec<&StatusRecord> = state
+        .statuses
+        .iter()
+        .filter(|s| s.repo == repo && s.sha == sha)
+        .filter(|s| filter.is_empty() || s.row.state == filter)
+        .collect();
+    // Gitea's default order is `created_unix DESC`: newest first.
+    match call.query("sort").unwrap_or_default() {
+        "oldest" => records.sort_by_key(|s| s.id),
+        _ => records.sort_by_key(|s| std::cmp::Reverse(s.id)),
+    }
+    let items = records.iter().map(|s| state.status_json(s)).collect();
+    paginate(state, call, items, false)
+}
+
+const STATUS_STATES: &[&str] = &[
+    "pending", "success", "error", "failure", "warning", "skipped",
+];
+
+fn post_status(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let sha = call.param("sha").to_owned();
+    if sha.is_empty() {
+        return error(state, 400, "sha not given");
+    }
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let status_state = text("state");
+    if !STATUS_STATES.contains(&status_state.as_str()) {
+        return error(
+            state,
+            400,
+            &format!("invalid commit status state `{status_state}`"),
+        );
+    }
+    let row = StatusRow {
+        state: status_state,
+        context: text("context"),
+        description: text("description"),
+        target_url: text("target_url"),
+        creator: call.login.clone().unwrap_or_default(),
+    };
+    let id = state.push_status(&repo, &sha, row);
+    let record = state
+        .statuses
+        .iter()
+        .find(|s| s.id == id)
+        .expect("the status just stored");
+    Reply::json(201, state.status_json(record))
+}
+
+fn get_org_teams(state: &mut StateData, call: &Call) -> Reply {
+    let org = call.param("org");
+    if !state.orgs.contains_key(org) {
+        return not_found(state);
+    }
+    let mut teams: Vec<&TeamRow> = state.teams.iter().filter(|t| t.org == org).collect();
+    teams.sort_by_key(|t| t.name.to_lowercase());
+    let items = teams.iter().map(|t| state.team_json(t)).collect();
+    paginate(state, call, items, false)
+}
+
+fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
+    let Ok(id) = call.param("id").parse::<i64>() else {
+        return not_found(state);
+    };
+    let username = call.param("username");
+    match state.teams.iter().find(|t| t.id == id) {
+        Some(team) if team.members.iter().any(|m| m == username) => {
+            Reply::json(200, state.user_json(username))
+        }
+        _ => not_found(state),
+    }
+}
+
+fn get_raw(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let git_ref = call.query("ref").unwrap_or("main");
+    let git_ref = git_ref
+        .strip_prefix("refs/heads/")
+        .or_else(|| git_ref.strip_prefix("refs/tags/"))
+        .unwrap_or(git_ref);
+    let key = (repo, git_ref.to_owned(), call.param("filepath").to_owned());
+    match state.contents.get(&key) {
+        Some(bytes) => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes(bytes.clone(), "text/plain; charset=utf-8"),
+        },
+        None => not_found(state),
+    }
+}
+
+fn post_dispatch(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let body: Value = match serde_json::from_slice(&call.body) {
+        Ok(body) => body,
+        Err(_) => return error(state, 400, "invalid JSON body"),
+    };
+    let git_ref = body.get("ref").and_then(Value::as_str).unwrap_or_default();
+    if git_ref.is_empty() {
+        return error(state, 422, "ref is required");
+    }
+    let short = git_ref
+        .strip_prefix("refs/heads/")
+        .or_else(|| git_ref.strip_prefix("refs/tags/"))
+        .unwrap_or(git_ref);
+    let workflow = call.param("workflowfilename");
+    let exists = [".gitea/workflows", ".github/workflows"].iter().any(|dir| {
+        state
+            .contents
+            .contains_key(&(repo.clone(), short.to_owned(), format!("{dir}/{workflow}")))
+    });
+    if !exists {
+        return error(
+            state,
+            404,
+            &format!("workflow `{workflow}` not found at `{git_ref}`"),
+        );
+    }
+    state
+        .dispatches
+        .push((repo, workflow.to_owned(), body.clone()));
+    Reply::empty(204)
+}
+
+fn find_release<'a>(state: &'a StateData, repo: &str, tag: &str) -> Option<&'a ReleaseRow> {
+    state
+        .releases
+        .iter()
+        .rev()
+        .find(|r| r.repo == repo && r.tag == tag)
+}
+
+fn get_release_by_tag(state: &mut StateData, call: &Call) -> Reply {
+    match find_release(state, &call.repo(), call.param("tag")) {
+        Some(release) => Reply::json(200, state.release_json(release)),
+        None => not_found(state),
+    }
+}
+
+fn get_release_download(state: &mut StateData, call: &Call) -> Reply {
+    let asset = find_release(state, &call.repo(), call.param("tag"))
+        .and_then(|r| r.assets.iter().find(|a| a.name == call.param("name")));
+    match asset {
+        Some(asset) => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes(asset.bytes.clone(), "application/octet-stream"),
+        },
+        None => Reply {
+            status: 404,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes(b"Not Found".to_vec(), "text/plain; charset=utf-8"),
+        },
+    }
+}
+
+// ---- dispatch ------------------------------------------------------------------------
+
+/// Match `path` (already without `/api/v1` for API routes) against a template.
+fn match_template(template: &str, path: &str) -> Option<HashMap<&'static str, String>> {
+    let want: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+    let got: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut params = HashMap::new();
+    for (i, segment) in want.iter().enumerate() {
+        let name = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+        match name {
+            // The raw file path spans every remaining segment.
+            Some("filepath") if i == want.len() - 1 => {
+                let rest = got.get(i..)?;
+                if rest.is_empty() || rest.iter().any(|s| s.is_empty()) {
+                    return None;
+                }
+                let decoded: Vec<String> = rest.iter().map(|s| decode(s)).collect();
+                params.insert("filepath", decoded.join("/"));
+                return Some(params);
+            }
+            Some(name) => {
+                let value = got.get(i)?;
+                if value.is_empty() {
+                    return None;
+                }
+                params.insert(static_name(name), decode(value));
+            }
+            None => {
+                if got.get(i) != Some(segment) {
+                    return None;
+                }
+            }
+        }
+    }
+    (want.len() == got.len()).then_some(params)
+}
+
+/// Parameter names as `'static` (they come from the static route table).
+fn static_name(name: &str) -> &'static str {
+    const NAMES: &[&str] = &[
+        "owner",
+        "repo",
+        "index",
+        "identifier",
+        "sha",
+        "org",
+        "id",
+        "username",
+        "filepath",
+        "workflowfilename",
+        "tag",
+        "name",
+    ];
+    NAMES
+        .iter()
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or_else(|| panic!("fake: add parameter `{name}` to static_name"))
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+            if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+fn token_of(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme == "token" || scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
+}
+
+async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let raw_query = request.uri().query().unwrap_or_default().to_owned();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let query = parse_query(&raw_query);
+
+    let (reply, delay) = {
+        let mut state = shared.lock();
+        let login = token_of(authorization.as_deref())
+            .and_then(|t| state.tokens.get(t))
+            .cloned();
+        let (api, route_path) = match path.strip_prefix("/api/v1") {
+            Some(rest) if rest.starts_with('/') => (true, rest),
+            _ => (false, path.as_str()),
+        };
+        let mut path_matched = false;
+        let mut found = None;
+        for route in ROUTES.iter().filter(|r| r.api == api) {
+            if let Some(params) = match_template(route.template, route_path) {
+                path_matched = true;
+                if route.method == method {
+                    found = Some((route, params));
+                    break;
+                }
+            }
+        }
+        let mut record = Recorded {
+            method: method.clone(),
+            route: String::new(),
+            path: path.clone(),
+            query: raw_query.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            login: login.clone(),
+            authorization,
+            status: 0,
+        };
+        let Some((route, params)) = found else {
+            state.unmatched.push(format!("{method} {path}"));
+            let status = if path_matched { 405 } else { 404 };
+            record.status = status;
+            state.requests.push(record);
+            let reply = error(&state, status, "not found");
+            return to_response(reply);
+        };
+        record.route = route.template.to_owned();
+        let key = route.key();
+        let page = query
+            .iter()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(1);
+
+        // Which faults fire for this request (each counts its own hits).
+        let mut active = Vec::new();
+        for fault_state in state.faults.iter_mut() {
+            let fault = &fault_state.fault;
+            if fault.route != key
+                || fault.page.is_some_and(|p| p != page)
+                || fault
+                    .login
+                    .as_ref()
+                    .is_some_and(|l| Some(l) != login.as_ref())
+                || fault.times.is_some_and(|n| fault_state.hits >= n)
+            {
+                continue;
+            }
+            fault_state.hits += 1;
+            active.push(fault.clone());
+        }
+        let mut delay = Duration::ZERO;
+        for fault in &active {
+            if let FaultKind::Delay(d) = fault.kind {
+                delay += d;
+            }
+        }
+
+        let status_fault = active.iter().find_map(|f| match f.kind {
+            FaultKind::Status(code) => Some((code, f.retry_after)),
+            _ => None,
+        });
+        let mut reply = if let Some((code, retry_after)) = status_fault {
+            let mut reply = fault_status(&state, code);
+            if let Some(secs) = retry_after {
+                reply.set_header("Retry-After", secs.to_string());
+            }
+            reply
+        } else if route.api && login.is_none() {
+            error(&state, 401, "token is required")
+        } else if route.api
+            && method != "GET"
+            && login.as_ref().is_some_and(|l| state.read_only.contains(l))
+        {
+            error(
+                &state,
+                403,
+                "token does not have at least one of required scope(s): [write:issue write:repository]",
+            )
+        } else {
+            let call = Call {
+                params,
+                query,
+                body,
+                login,
+                path: path.clone(),
+            };
+            (route.handler)(&mut state, &call)
+        };
+        if status_fault.is_none() {
+            for fault in &active {
+                apply_body_fault(&mut reply, &fault.kind);
+            }
+        }
+        record.status = reply.status;
+        state.requests.push(record);
+        (reply, delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    to_response(reply)
+}
+
+fn apply_body_fault(reply: &mut Reply, kind: &FaultKind) {
+    match kind {
+        FaultKind::Status(_) | FaultKind::Delay(_) => {}
+        FaultKind::Malformed => {
+            reply.body = ReplyBody::Bytes(
+                b"{\"id\": 1, \"message\": \"the answer broke off".to_vec(),
+                "application/json;charset=utf-8",
+            );
+        }
+        FaultKind::TruncatePage => {
+            if let ReplyBody::Json(Value::Array(items)) = &mut reply.body {
+                items.pop();
+            }
+        }
+        FaultKind::WrongTotal(delta) => {
+            if let Some(total) = reply
+                .header("X-Total-Count")
+                .and_then(|t| t.parse::<i64>().ok())
+            {
+                reply.set_header("X-Total-Count", (total + delta).to_string());
+            }
+        }
+        FaultKind::NoTotal => {
+            reply
+                .headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("X-Total-Count"));
+        }
+    }
+}
+
+fn to_response(reply: Reply) -> Response {
+    let (bytes, content_type) = match reply.body {
+        ReplyBody::Json(value) => (
+            serde_json::to_vec(&value).expect("JSON values serialize"),
+            Some("application/json;charset=utf-8"),
+        ),
+        ReplyBody::Bytes(bytes, content_type) => (bytes, Some(content_type)),
+        ReplyBody::Empty => (Vec::new(), None),
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Some(content_type) = content_type {
+        headers.insert("content-type", HeaderValue::from_static(content_type));
+    }
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}

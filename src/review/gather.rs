@@ -1,0 +1,169 @@
+//! Reads for a decision: reviews, labels, the token's login, the org's teams and one
+//! membership probe per (approver, team). Any read that fails ends the run as
+//! cannot-verify before anything is written; a 404 probe alone is a finding.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    config::{Config, Gate},
+    context::RepoRef,
+    forge::{self, Client, PullRequest, Team},
+    Error,
+};
+
+use super::{
+    approval::{self, Facts, Reduction},
+    verdict::{self, Teams},
+};
+
+/// Everything read for one head.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub labels: Vec<String>,
+    pub reduction: Reduction,
+    pub teams: Teams,
+}
+
+/// The short form of a forge error for lists (`carol:qa (403)`).
+pub fn short_error(error: &forge::Error) -> String {
+    match error {
+        forge::Error::Unauthorized { .. } => "401".into(),
+        forge::Error::Forbidden { .. } => "403".into(),
+        forge::Error::NotFound { .. } => "404".into(),
+        forge::Error::Conflict { .. } => "409".into(),
+        forge::Error::Unprocessable { .. } => "422".into(),
+        forge::Error::Transient { detail, .. } => {
+            if detail.starts_with("HTTP ") {
+                detail.split(':').next().unwrap_or(detail).to_owned()
+            } else {
+                "unreachable".into()
+            }
+        }
+        forge::Error::Protocol { .. } => "bad response".into(),
+        forge::Error::Setup { .. } => "setup".into(),
+    }
+}
+
+/// Read reviews, labels and teams, reduce, and probe every needed membership.
+pub async fn gather(
+    read: &Client,
+    repo: &RepoRef,
+    pr: &PullRequest,
+    config: &Config,
+    gates: &[Gate],
+) -> Result<Gathered, Error> {
+    let org = config
+        .review
+        .org
+        .clone()
+        .unwrap_or_else(|| repo.owner.clone());
+    let (user, reviews, labels, org_teams) = tokio::try_join!(
+        read.current_user(),
+        read.pull_reviews(repo, pr.number),
+        read.issue_labels(repo, pr.number),
+        read.org_teams(&org),
+    )?;
+    let labels: Vec<String> = labels.into_iter().map(|l| l.name).collect();
+    let facts = Facts {
+        head: &pr.head.sha,
+        author: &pr.user.login,
+        token_login: &user.login,
+        bots: &config.review.bots,
+    };
+    let reduction = approval::reduce(&reviews, &facts);
+    let needed = verdict::needed_teams(config, &labels, gates);
+    let teams = probe(read, &org, &org_teams, &needed, &reduction.approvers).await?;
+    Ok(Gathered {
+        labels,
+        reduction,
+        teams,
+    })
+}
+
+/// One probe per (approver, needed team that exists). 200/204 member, 404 verified
+/// non-member, anything else fails the whole run, listing every failed pair.
+pub async fn probe(
+    read: &Client,
+    org: &str,
+    org_teams: &[Team],
+    needed: &[String],
+    approvers: &[String],
+) -> Result<Teams, Error> {
+    let mut teams = Teams {
+        org: org.to_owned(),
+        visible: org_teams.iter().map(|t| t.name.clone()).collect(),
+        members: BTreeMap::new(),
+    };
+    let mut pairs: Vec<(String, String, i64)> = Vec::new();
+    for login in approvers {
+        for name in needed {
+            if let Some(team) = org_teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
+                pairs.push((login.clone(), team.name.to_ascii_lowercase(), team.id));
+            }
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (login, _, id)) in pairs.iter().enumerate() {
+        let client = read.clone();
+        let login = login.clone();
+        let id = *id;
+        tasks.spawn(async move { (index, client.is_team_member(id, &login).await) });
+    }
+    let mut results: Vec<(usize, Result<bool, forge::Error>)> = Vec::with_capacity(pairs.len());
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.map_err(|e| Error::CannotVerify {
+            what: "team membership".into(),
+            why: format!("a membership probe did not finish: {e}"),
+            hint: "re-run the job".into(),
+        })?;
+        results.push((index, result));
+    }
+    results.sort_by_key(|(index, _)| *index);
+    let mut failed: Vec<String> = Vec::new();
+    let mut forbidden = false;
+    let mut first_error: Option<String> = None;
+    for (index, result) in results {
+        let (login, team, _) = &pairs[index];
+        match result {
+            Ok(true) => {
+                teams
+                    .members
+                    .entry(login.to_ascii_lowercase())
+                    .or_default()
+                    .insert(team.clone());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                forbidden |= matches!(
+                    e,
+                    forge::Error::Forbidden { .. } | forge::Error::Unauthorized { .. }
+                );
+                failed.push(format!("{login}:{team} ({})", short_error(&e)));
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    if failed.is_empty() {
+        return Ok(teams);
+    }
+    let hint = if forbidden {
+        "token provisioning: the read token (SHIPGATE_TOKEN) needs the read:organization scope, and its \
+         owner must be a member of every team it checks (Gitea answers 403 \"Must be a team member\" \
+         otherwise); org membership is never credited instead"
+            .to_owned()
+    } else {
+        "the membership probes did not get an answer shipgate can trust; check the server and re-run; \
+         org membership is never credited instead"
+            .to_owned()
+    };
+    Err(Error::CannotVerify {
+        what: format!("team membership in `{org}`"),
+        why: format!(
+            "{} probe(s) failed: {}; first: {}",
+            failed.len(),
+            failed.join(", "),
+            first_error.unwrap_or_default()
+        ),
+        hint,
+    })
+}

@@ -1,0 +1,277 @@
+//! Every read of a PR run, before anything is decided or written: the pull request, the
+//! policy at its base commit, its changed files (API or git), its labels, and — only when
+//! a lower tier label is present — who added it.
+
+use std::path::PathBuf;
+
+use super::{
+    labels::{Adder, TierLabel},
+    local::{self, LocalFacts, Read},
+    policy::{FileChange, Status},
+};
+use crate::{
+    arguments::TierArgs,
+    config::Config,
+    context::RepoRef,
+    forge::{self, Client, Label, PullRequest},
+    Error, Invocation,
+};
+
+/// Where the changed files came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `GET /pulls/{index}/files`, every page.
+    Api,
+    /// The local checkout (`--from-git`).
+    Git(Box<LocalFacts>),
+}
+
+/// Everything read about a pull request.
+#[derive(Debug, Clone)]
+pub struct PrFacts {
+    pub repo: RepoRef,
+    pub number: u64,
+    pub pull: PullRequest,
+    pub config: Config,
+    /// `.gitattributes` at the base commit; empty when there is none.
+    pub gitattributes: String,
+    pub files: Vec<FileChange>,
+    pub source: Source,
+    pub labels: Vec<Label>,
+}
+
+/// The pull request number: `--pr`, else the event's.
+pub fn pr_number(invocation: &Invocation, args: &TierArgs) -> Result<u64, Error> {
+    args.pr
+        .or_else(|| invocation.ctx.event.as_ref().and_then(|e| e.pull_number()))
+        .ok_or_else(|| Error::MissingContext {
+            what: "the pull request",
+            why: "no --pr (SHIPGATE_PR) and the event is not about a pull request".into(),
+        })
+}
+
+/// Read the pull request itself.
+pub async fn pull(client: &Client, repo: &RepoRef, number: u64) -> Result<PullRequest, Error> {
+    let pull = client.pull(repo, number).await?;
+    for (side, sha) in [("head", &pull.head.sha), ("base", &pull.base.sha)] {
+        if sha.trim().is_empty() {
+            return Err(Error::Forge(forge::Error::Protocol {
+                request: format!("GET /repos/{repo}/pulls/{number}"),
+                detail: format!("the pull request has no {side} sha"),
+            }));
+        }
+    }
+    Ok(pull)
+}
+
+/// Every other read for an open pull request.
+pub async fn pr_facts(
+    invocation: &Invocation,
+    args: &TierArgs,
+    client: &Client,
+    repo: &RepoRef,
+    pull: PullRequest,
+) -> Result<PrFacts, Error> {
+    let number = pull.number;
+    let base_sha = pull.base.sha.clone();
+    let config = invocation.base_config(client, repo, &base_sha).await?;
+    let gitattributes = match client.file_at(repo, ".gitattributes", &base_sha).await? {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| Error::CannotVerify {
+            what: format!("`.gitattributes` at `{}`", crate::run::short(&base_sha)),
+            why: "it is not UTF-8".into(),
+            hint: "re-save .gitattributes as UTF-8 on the base branch".into(),
+        })?,
+        None => String::new(),
+    };
+    let (files, source) = if args.from_git {
+        let base = args.base.clone().unwrap_or_else(|| base_sha.clone());
+        let head = args.head.clone().unwrap_or_else(|| pull.head.sha.clone());
+        let facts = local_facts(
+            args.repo_dir.clone(),
+            base,
+            head,
+            Read {
+                config: false,
+                gitattributes: false,
+            },
+        )
+        .await?;
+        if facts.head != pull.head.sha {
+            return Err(Error::CannotVerify {
+                what: format!("the head of #{number}"),
+                why: format!(
+                    "`{}` resolves to `{}` in the checkout, but the pull request's head is `{}`",
+                    facts.head_spec,
+                    crate::run::short(&facts.head),
+                    crate::run::short(&pull.head.sha)
+                ),
+                hint: format!(
+                    "check out the PR head (git fetch origin refs/pull/{number}/head) or drop --head"
+                ),
+            });
+        }
+        let files = facts.files.clone();
+        (files, Source::Git(Box::new(facts)))
+    } else {
+        let listed = client.pull_files(repo, number).await?;
+        if listed.iter().any(|f| f.filename.trim().is_empty()) {
+            return Err(Error::Forge(forge::Error::Protocol {
+                request: format!("GET /repos/{repo}/pulls/{number}/files"),
+                detail: "a changed file has an empty `filename`".into(),
+            }));
+        }
+        let files = listed
+            .into_iter()
+            .map(|f| FileChange {
+                status: Status::parse(&f.status),
+                path: f.filename,
+                previous: f.previous_filename.filter(|p| !p.is_empty()),
+                additions: f.additions,
+                deletions: f.deletions,
+            })
+            .collect();
+        (files, Source::Api)
+    };
+    let labels = client.issue_labels(repo, number).await?;
+    check_labels_agree(repo, number, &labels, &pull.labels)?;
+    Ok(PrFacts {
+        repo: repo.clone(),
+        number,
+        pull,
+        config,
+        gitattributes,
+        files,
+        source,
+        labels,
+    })
+}
+
+/// `GET …/issues/{n}/labels` is not paginated and carries no count, so it is checked
+/// against the labels embedded in the pull request: a list cut short (or changed while
+/// reading) must not look like "no tier label".
+fn check_labels_agree(
+    repo: &RepoRef,
+    number: u64,
+    issue_labels: &[Label],
+    pull_labels: &[Label],
+) -> Result<(), Error> {
+    let ids = |labels: &[Label]| {
+        let mut ids: Vec<i64> = labels.iter().map(|l| l.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    if ids(issue_labels) == ids(pull_labels) {
+        return Ok(());
+    }
+    let names = |labels: &[Label]| {
+        let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            super::policy::list(&names)
+        }
+    };
+    Err(Error::CannotVerify {
+        what: format!("the labels of {repo}#{number}"),
+        why: format!(
+            "the issue lists {} but the pull request lists {}",
+            names(issue_labels),
+            names(pull_labels)
+        ),
+        hint: "the labels changed while shipgate read them, or an answer was cut short; re-run the job".into(),
+    })
+}
+
+/// Run the gix reads on a blocking thread.
+pub async fn local_facts(
+    repo_dir: PathBuf,
+    base: String,
+    head: String,
+    read: Read,
+) -> Result<LocalFacts, Error> {
+    tokio::task::spawn_blocking(move || local::gather(&repo_dir, &base, &head, read))
+        .await
+        .map_err(|e| Error::CannotVerify {
+            what: "the local git diff".into(),
+            why: format!("the diff did not finish: {e}"),
+            hint: "re-run with -v and report the crash".into(),
+        })?
+}
+
+/// Who last added `label` (the latest timeline `label` row for it with body `"1"`), and
+/// the facts [`labels::decide`](super::labels::decide) needs about them. `None` when the
+/// timeline has no such row.
+pub async fn adder(
+    client: &Client,
+    repo: &RepoRef,
+    number: u64,
+    label: &TierLabel,
+    author: &str,
+    config: &Config,
+) -> Result<Option<Adder>, Error> {
+    let timeline = client.issue_timeline(repo, number).await?;
+    let login = timeline
+        .iter()
+        .filter(|row| row.kind == "label" && row.body.trim() == "1")
+        .filter(|row| row.label.as_ref().is_some_and(|l| l.id == label.id))
+        .filter_map(|row| row.user.as_ref().map(|u| u.login.clone()))
+        .next_back();
+    let Some(login) = login else {
+        return Ok(None);
+    };
+    if login.eq_ignore_ascii_case(author) {
+        return Ok(Some(Adder {
+            login,
+            is_shipgate: false,
+            teams: Vec::new(),
+        }));
+    }
+    let me = client.current_user().await?;
+    if me.login.eq_ignore_ascii_case(&login) {
+        return Ok(Some(Adder {
+            login,
+            is_shipgate: true,
+            teams: Vec::new(),
+        }));
+    }
+    let wanted = &config.tier.override_teams;
+    if wanted.is_empty() {
+        return Ok(Some(Adder {
+            login,
+            is_shipgate: false,
+            teams: Vec::new(),
+        }));
+    }
+    let org = config
+        .tier
+        .org
+        .clone()
+        .unwrap_or_else(|| repo.owner.clone());
+    let teams = client.org_teams(&org).await?;
+    let mut member_of = Vec::new();
+    for name in wanted {
+        let Some(team) = teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
+            let visible: Vec<String> = teams.iter().map(|t| t.name.clone()).collect();
+            return Err(Error::CannotVerify {
+                what: format!("the override team `{name}` in `{org}`"),
+                why: format!(
+                    "no such team is visible to the token (visible: {})",
+                    if visible.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        super::policy::list(&visible)
+                    }
+                ),
+                hint: "fix `tier.override_teams` (and `tier.org`) on the base branch, or give the token read:organization".into(),
+            });
+        };
+        if client.is_team_member(team.id, &login).await? {
+            member_of.push(team.name.clone());
+        }
+    }
+    Ok(Some(Adder {
+        login,
+        is_shipgate: false,
+        teams: member_of,
+    }))
+}
