@@ -6,79 +6,67 @@
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
-    process::Command,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
 };
 
-use serde_json::Value;
-
-use crate::support::git_server::{git_command, GitServer};
+use crate::support::{
+    git_server::{git_command, GitServer},
+    test::{Output, Test},
+};
 
 const TOKEN: &str = "tok-bot-3f9a1c";
 const REPO: &str = "acme/app";
 
 // ---------------------------------------------------------------------------------------
-// A small runner for the binary (until the shared `Test` builder lands).
+// Runs of the binary through the shared `Test` builder (cleared environment, token-leak
+// checks on every run); `SHIPGATE_SERVER` points at the git server, which also answers
+// `GET /api/v1/user` the way Gitea does.
 
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-    summary: String,
-    outputs: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", self.stdout))
-    }
-
-    fn output(&self, key: &str) -> Option<String> {
-        let mut lines = self.outputs.lines();
-        while let Some(line) = lines.next() {
-            if let Some((name, delimiter)) = line.split_once("<<") {
-                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-                if name == key {
-                    return Some(value.join("\n"));
-                }
-            }
-        }
-        None
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}\n--- summary\n{}",
-            self.status, self.stdout, self.stderr, self.summary
-        )
-    }
-}
-
-#[derive(Default)]
-struct Sync<'a> {
-    args: Vec<String>,
-    token: Option<&'a str>,
-    config: Option<&'a str>,
-    server: Option<String>,
+/// `shipgate sync --format json` against `server`, with the bot's token.
+struct Sync {
+    test: Test,
     format: &'static str,
+    extra: Vec<String>,
 }
 
-impl<'a> Sync<'a> {
-    fn new(server: &GitServer) -> Sync<'a> {
+impl Sync {
+    fn new(server: &GitServer) -> Sync {
         Sync {
-            args: Vec::new(),
-            token: Some(TOKEN),
-            config: None,
-            server: Some(server.url()),
+            test: Test::new()
+                .env("SHIPGATE_SERVER", &server.url())
+                .repo(REPO)
+                .token(TOKEN)
+                .env("SHIPGATE_TIMEOUT", "10"),
             format: "json",
+            extra: Vec::new(),
         }
+    }
+
+    fn args(mut self, args: &[&str]) -> Self {
+        self.extra.extend(args.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// Another token (or none).
+    fn token(mut self, token: Option<&str>) -> Self {
+        self.test = match token {
+            Some(token) => self.test.token(token),
+            None => self.test.env_remove("SHIPGATE_TOKEN"),
+        };
+        self
+    }
+
+    fn config(mut self, yaml: &str) -> Self {
+        self.test = self.test.config(yaml);
+        self
+    }
+
+    fn server(mut self, url: &str) -> Self {
+        self.test = self.test.env("SHIPGATE_SERVER", url);
+        self
     }
 
     fn text(mut self) -> Self {
@@ -86,83 +74,21 @@ impl<'a> Sync<'a> {
         self
     }
 
-    fn args(mut self, args: &[&str]) -> Self {
-        self.args.extend(args.iter().map(|s| (*s).to_owned()));
-        self
-    }
-
-    fn token(mut self, token: Option<&'a str>) -> Self {
-        self.token = token;
-        self
-    }
-
-    fn config(mut self, yaml: &'a str) -> Self {
-        self.config = Some(yaml);
-        self
-    }
-
-    fn server(mut self, url: &str) -> Self {
-        self.server = Some(url.to_owned());
-        self
-    }
-
     #[track_caller]
-    fn run(self) -> Run {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let outputs = dir.path().join("outputs");
-        let summary = dir.path().join("summary");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-        command
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("TMPDIR", dir.path())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .args([
-                "sync",
-                "--format",
-                self.format,
-                "--attempts",
-                "1",
-                "--timeout",
-                "10",
-            ]);
-        if let Some(server) = &self.server {
-            command.env("GITHUB_SERVER_URL", server);
-        }
-        if let Some(token) = self.token {
-            command.env("SHIPGATE_TOKEN", token);
-        }
-        if let Some(yaml) = self.config {
-            let path = dir.path().join("shipgate.yml");
-            std::fs::write(&path, yaml).expect("write config");
-            command.arg("--config").arg(path);
-        }
-        command.args(&self.args);
-        let output = command.output().expect("run shipgate");
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        let run = Run {
-            status: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            summary: read(&summary),
-            outputs: read(&outputs),
-        };
-        for (name, text) in [
-            ("stdout", &run.stdout),
-            ("stderr", &run.stderr),
-            ("summary", &run.summary),
-            ("outputs", &run.outputs),
-        ] {
-            assert!(
-                !text.contains(TOKEN) && !text.contains("tok-wrong"),
-                "a token leaked into {name}:\n{run:?}"
-            );
-        }
-        run
+    fn run(self) -> Output {
+        let mut args = vec!["sync", "--format", self.format];
+        args.extend(self.extra.iter().map(String::as_str));
+        self.test.args(&args).run()
+    }
+}
+
+trait OutputExt {
+    fn output(&self, key: &str) -> Option<String>;
+}
+
+impl OutputExt for Output {
+    fn output(&self, key: &str) -> Option<String> {
+        self.outputs.get(key).cloned()
     }
 }
 
