@@ -64,6 +64,11 @@ impl Sync {
         self
     }
 
+    fn no_server(mut self) -> Self {
+        self.test = self.test.env_remove("SHIPGATE_SERVER");
+        self
+    }
+
     fn server(mut self, url: &str) -> Self {
         self.test = self.test.env("SHIPGATE_SERVER", url);
         self
@@ -363,6 +368,63 @@ fn merge_author_comes_from_config() {
             .any(|r| r.path.starts_with("/api/")),
         "no API call is needed when sync.author is set"
     );
+}
+
+#[test]
+fn trace_logging_never_shows_the_token() {
+    let server = server_with_user();
+    diverged(&server);
+    let run = Sync::new(&server).args(&["-vv"]).run();
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stderr.len() > 1000, "trace logging is on: {run:?}");
+    let basic = crate::support::git_server::base64_encode(format!("shipgate:{TOKEN}").as_bytes());
+    assert!(!run.stderr.contains(&basic), "the basic-auth header leaked");
+}
+
+#[test]
+fn remote_without_api_needs_an_author_only_to_merge() {
+    let server = server_with_user();
+    let mut b = Builder::new();
+    let base = b.commit("main", &[], &[("a.txt", Some(A))], "base");
+    b.reset("staging", base);
+    b.commit("main", &[base], &[("b.txt", Some("bee\n"))], "m1");
+    b.import(&server, REPO);
+    let url = server.repo_url(REPO);
+    let run = Sync::new(&server)
+        .no_server()
+        .args(&["--remote", &url])
+        .run();
+    assert_eq!(run.status, 0, "a fast-forward needs no API: {run:?}");
+    assert_eq!(run.json()["plan"], "fast-forward");
+
+    let mut b = Builder::new();
+    b.stream.push_str(&format!(
+        "commit refs/heads/staging\ncommitter Dev <dev@example.com> 1800000000 +0000\ndata 2\ns1\nfrom {}\nM 100644 inline c.txt\ndata 4\nsea\n\n",
+        rev(&server, "refs/heads/staging")
+    ));
+    b.stream.push_str(&format!(
+        "commit refs/heads/main\ncommitter Dev <dev@example.com> 1800000001 +0000\ndata 2\nm2\nfrom {}\nM 100644 inline d.txt\ndata 4\ndee\n\n",
+        rev(&server, "refs/heads/main")
+    ));
+    b.import(&server, REPO);
+    let run = Sync::new(&server)
+        .no_server()
+        .args(&["--remote", &url])
+        .run();
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.json()["error"]["hint"]
+            .to_string()
+            .contains("sync.author"),
+        "{run:?}"
+    );
+    let run = Sync::new(&server)
+        .no_server()
+        .args(&["--remote", &url])
+        .config("sync:\n  author: {name: a, email: a@b.c}\n")
+        .run();
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.json()["plan"], "merge");
 }
 
 #[test]

@@ -99,9 +99,11 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
         filters: true,
     };
     let author = config.sync.author.clone();
+    // Only a merge needs an author; without `sync.author` it is the token's account, read
+    // through the API when (and only when) a merge commit is written.
     let client = match (&author, &user) {
         (None, None) => {
-            Some(invocation.client("sync authors the merge commit as the token's account")?)
+            Some(invocation.client("sync authors the merge commit as the token's account"))
         }
         _ => None,
     };
@@ -117,13 +119,20 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
             let identity = match (&author, &known_user, &client) {
                 (Some(author), _, _) => author.clone(),
                 (None, Some(user), _) => identity_of(user, &server_host),
-                (None, None, Some(client)) => {
+                (None, None, Some(Ok(client))) => {
                     identity_of(&runtime.block_on(client.current_user())?, &server_host)
+                }
+                (None, None, Some(Err(e))) => {
+                    return Err(Error::CannotVerify {
+                        what: "the merge commit's author".into(),
+                        why: format!("`sync.author` is not set and the token's account cannot be read: {e}"),
+                        hint: "set `sync.author` in the config, or give --server (GITHUB_SERVER_URL) so `GET /user` can name the token's account".into(),
+                    })
                 }
                 (None, None, None) => {
                     return Err(Error::CannotVerify {
                         what: "the merge commit's author".into(),
-                        why: "no `sync.author` and no API client".into(),
+                        why: "`sync.author` is not set and there is no API client".into(),
                         hint: "set `sync.author` in the config".into(),
                     })
                 }
