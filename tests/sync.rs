@@ -907,6 +907,68 @@ fn server_without_filters_still_merges() {
 }
 
 #[test]
+fn protocol_v0_server_still_merges() {
+    let server = server_with_user();
+    diverged(&server);
+    server.legacy_protocol();
+    let run = Sync::new(&server).run();
+    assert_eq!(run.status, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["plan"], "merge");
+    assert_eq!(
+        json["fetch"]["strategy"], "shallow",
+        "no filters without protocol v2: {run:?}"
+    );
+    server.fsck(REPO);
+}
+
+#[test]
+fn shallow_checkout_as_git_dir_is_deepened() {
+    let server = server_with_user();
+    let mut b = Builder::new();
+    let base = b.commit("main", &[], &[("a.txt", Some(A))], "base");
+    let mut tip = base;
+    for i in 0..6 {
+        tip = b.commit("main", &[tip], &[(&format!("m{i}.txt"), Some("m\n"))], "m");
+    }
+    b.commit("staging", &[base], &[("s.txt", Some("s\n"))], "s1");
+    b.import(&server, REPO);
+    // Like actions/checkout: a depth-1 clone of staging, with a work tree.
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = server.repo_url(REPO);
+    server.git(
+        dir.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--depth=1",
+            "--branch=staging",
+            &url,
+            "checkout",
+        ],
+    );
+    let git_dir = dir.path().join("checkout/.git");
+    assert!(git_dir.join("shallow").exists());
+    let run = Sync::new(&server)
+        .args(&["--git-dir", git_dir.to_str().expect("utf-8")])
+        .run();
+    assert_eq!(run.status, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["plan"], "merge");
+    assert!(
+        json["fetch"]["strategy"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("shallow"),
+        "{run:?}"
+    );
+    server.fsck(REPO);
+    // The checkout's own branch is untouched.
+    let head = server.git(&dir.path().join("checkout"), &["rev-parse", "HEAD"]);
+    assert_ne!(head.trim(), rev(&server, "refs/heads/staging"));
+}
+
+#[test]
 fn git_dir_is_fetched_into_incrementally() {
     let server = server_with_user();
     diverged(&server);

@@ -94,6 +94,7 @@ struct Shared {
     read_only: Mutex<HashSet<(String, String)>>,
     private: Mutex<HashSet<String>>,
     faults: Mutex<Vec<Fault>>,
+    legacy: std::sync::atomic::AtomicBool,
     seq: AtomicU64,
 }
 
@@ -257,6 +258,12 @@ impl GitServer {
             status,
             remaining: times,
         });
+    }
+
+    /// Ignore the `Git-Protocol` header, so git speaks protocol v0 (an old server, or a
+    /// proxy that drops the header).
+    pub fn legacy_protocol(&self) {
+        self.shared.legacy.store(true, Ordering::SeqCst);
     }
 
     /// Every request answered so far.
@@ -522,7 +529,8 @@ async fn serve_git(
     let method = method.to_string();
     let content_type = header(headers, "content-type");
     let content_encoding = header(headers, "content-encoding");
-    let git_protocol = header(headers, "git-protocol");
+    let git_protocol =
+        header(headers, "git-protocol").filter(|_| !shared.legacy.load(Ordering::SeqCst));
     let result = tokio::task::spawn_blocking(move || {
         for callback in &callbacks {
             callback(&request);
