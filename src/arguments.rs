@@ -73,7 +73,8 @@ pub struct Arguments {
         global = true,
         env = "SHIPGATE_TIMEOUT",
         default_value_t = 30.0,
-        value_name = "SECS"
+        value_name = "SECS",
+        value_parser = parse_timeout
     )]
     pub timeout: f64,
 
@@ -233,6 +234,22 @@ pub enum ConfigCommand {
     /// Token: none; no server is contacted.
     #[command(after_help = "Example:\n  shipgate config default > .gitea/shipgate.yml")]
     Default,
+}
+
+/// Seconds for `--timeout`: finite, above zero and at most a day (a `Duration` cannot hold
+/// `inf`, and building one from it panics).
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "`{text}` is not a timeout: give seconds above 0 and at most 86400"
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -333,10 +333,15 @@ impl Context {
         if !self.in_actions {
             return Vec::new();
         }
+        // One mask per line: a workflow command ends at a line break, so a secret with an
+        // inner newline would otherwise mask only its first line and print the rest.
         [&self.token, &self.status_token]
             .into_iter()
             .flatten()
-            .map(|secret| format!("::add-mask::{}", secret.expose()))
+            .flat_map(|secret| secret.expose().split(['\n', '\r']))
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| format!("::add-mask::{part}"))
             .collect()
     }
 }
@@ -489,5 +494,22 @@ mod tests {
         assert!(ctx.mask_commands().is_empty());
         ctx.in_actions = true;
         assert_eq!(ctx.mask_commands(), vec!["::add-mask::t0k".to_owned()]);
+    }
+
+    #[test]
+    fn a_multi_line_secret_is_masked_line_by_line() {
+        let ctx = Context {
+            token: Some(Secret::new("first-half\r\nsecond-half")),
+            status_token: Some(Secret::new("w1\nw2")),
+            in_actions: true,
+            ..Context::default()
+        };
+        let masks = ctx.mask_commands();
+        for line in &masks {
+            assert!(!line.contains('\n') && !line.contains('\r'), "{line:?}");
+        }
+        for part in ["first-half", "second-half", "w1", "w2"] {
+            assert!(masks.contains(&format!("::add-mask::{part}")), "{masks:?}");
+        }
     }
 }

@@ -270,19 +270,38 @@ fn write_text(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         outcome.verdict.as_str()
     )?;
     for reason in &outcome.reasons {
-        writeln!(out, "  - {reason}")?;
+        writeln!(out, "  - {}", defuse(reason))?;
     }
     if let Some(failure) = &outcome.failure {
         if outcome.exit_code() != 0 {
-            writeln!(out, "error: {}", failure.message)?;
-            writeln!(out, "hint: {}", failure.hint)?;
+            writeln!(out, "error: {}", defuse(&failure.message))?;
+            writeln!(out, "hint: {}", defuse(&failure.hint))?;
         }
     }
     if !outcome.details.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", outcome.details.trim_end())?;
+        writeln!(out, "{}", defuse(outcome.details.trim_end()))?;
     }
     Ok(())
+}
+
+/// Text for stdout that cannot start a workflow command: reasons carry file names, labels
+/// and server messages, and a newline in one would let it begin a line the runner reads
+/// as `::set-output`, `::error`, `::stop-commands`…. A bare CR counts as a line break (some
+/// runners split on it); any line that would start with `::` gets a `\` in front.
+pub fn defuse(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .split('\n')
+        .map(|line| {
+            if line.trim_start().starts_with("::") {
+                format!("\\{line}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn write_summary(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
@@ -427,6 +446,22 @@ mod tests {
             text,
             "x<<SHIPGATE_EOF_1\na\nSHIPGATE_EOF\nb\nSHIPGATE_EOF_1\n"
         );
+    }
+
+    #[test]
+    fn text_lines_never_start_a_workflow_command() {
+        assert_eq!(defuse("plain `a.rs`"), "plain `a.rs`");
+        assert_eq!(
+            defuse("a\n::set-output name=x::y\r::error::z\r\n  ::warning::w"),
+            "a\n\\::set-output name=x::y\n\\::error::z\n\\  ::warning::w"
+        );
+        let outcome = Outcome::new(Mode::Tier, Verdict::No)
+            .reason("`auth/a.rs\n::set-output name=tier::low`")
+            .failure("t", "m\n::error::forged", "h\r::stop-commands::x");
+        let (out, err, _, _) = render(&outcome, Format::Text);
+        for line in out.lines().chain(err.lines().skip(1)) {
+            assert!(!line.trim_start().starts_with("::"), "{line:?}");
+        }
     }
 
     #[test]

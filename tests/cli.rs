@@ -436,3 +436,46 @@ fn an_unwritable_output_file_is_not_a_success() {
         .unverified();
     assert!(out.stderr.contains("report not written"), "{}", out.stderr);
 }
+
+// ---- audit -------------------------------------------------------------------------------
+
+/// A server URL with credentials in it (`https://user:secret@host`) would put the secret in
+/// every request name that error messages and `-v` logs print: it is refused as a setup
+/// error, exit 2, without echoing the URL.
+#[test]
+fn a_server_url_with_credentials_is_refused_without_echoing_it() {
+    let fake = FakeGitea::start();
+    fake.add_user("alice", TOKEN);
+    fake.add_repo("acme/app");
+    let secret = "url-pass-5be1";
+    let with_creds = fake
+        .url()
+        .replacen("://", &format!("://alice:{secret}@"), 1);
+    for var in ["SHIPGATE_SERVER", "GITHUB_SERVER_URL"] {
+        let out = Test::new()
+            .args(&["-vv", "--format", "json", "tier", "--pr", "1"])
+            .env(var, &with_creds)
+            .repo("acme/app")
+            .token(TOKEN)
+            .secret(secret)
+            .unverified();
+        assert_eq!(out.json()["result"], "cannot-verify");
+        assert_eq!(out.annotations().len(), 1, "{}", out.stderr);
+    }
+    assert!(fake.requests().is_empty(), "nothing is sent to such a URL");
+}
+
+/// `--timeout` is a usage error unless it is a finite, positive number of seconds: `inf`
+/// or `1e300` used to panic while building the client (exit 101, no `::error`).
+#[test]
+fn a_timeout_that_is_not_a_finite_positive_number_is_a_usage_error() {
+    for value in ["inf", "1e300", "NaN", "-1", "0"] {
+        let out = Test::new()
+            .args(&["tier", "--pr", "1", "--timeout", value])
+            .env("SHIPGATE_SERVER", "http://127.0.0.1:9")
+            .repo("acme/app")
+            .token(TOKEN)
+            .status(64);
+        assert_eq!(out.annotations().len(), 1, "{value}: {}", out.stderr);
+    }
+}

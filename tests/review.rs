@@ -1474,3 +1474,87 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     world.run().success();
     assert_eq!(world.fake.requests().len(), 28);
 }
+
+// ---- audit: fail-open paths ------------------------------------------------------------
+
+/// A current-head official REQUEST_CHANGES row whose `user` is null (or has an empty
+/// login) still blocks every gate: the block is about the row, not about who wrote it.
+#[test]
+fn a_change_request_without_a_reviewer_login_still_blocks() {
+    for user in [Value::Null, json!({"id": 99, "login": ""})] {
+        let world = World::new();
+        world.label("tier:low");
+        world.review("erin", "APPROVED");
+        world.review("quinn", "APPROVED");
+        world.review("sam", "APPROVED");
+        world.review_with("ghost", "REQUEST_CHANGES", json!({ "user": user }));
+        world.run().refused();
+        no_success_anywhere(&world);
+        let rows = world.statuses(&head());
+        for context in [QA, SEC] {
+            assert!(
+                rows.iter()
+                    .any(|(st, c, _)| st == "failure" && c == context),
+                "{context}: {rows:?}"
+            );
+        }
+        world.assert_clean();
+    }
+}
+
+/// `tier` reads `tier.risk_labels` case-insensitively (a `RISK:HIGH` label makes the PR
+/// high), so review-fire must too: the high clause applies, never only the labeled tier's.
+#[test]
+fn a_risk_label_in_another_case_still_demands_the_high_clause() {
+    let world = World::new();
+    world.label("tier:medium");
+    let id = world.fake.add_repo_label(REPO, "RISK:HIGH", "ff0000");
+    world.fake.add_issue_label(REPO, PR, id, "mona");
+    for login in ["mona", "erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world.run().refused();
+    no_success_anywhere(&world);
+    let rows = world.statuses(&head());
+    for context in [QA, SEC] {
+        assert!(
+            rows.iter()
+                .any(|(st, c, d)| st == "failure" && c == context && d.contains("executive")),
+            "{context}: {rows:?}"
+        );
+    }
+    world.assert_clean();
+}
+
+/// A PR `state` other than `open`/`closed` is a protocol error (exit 2), never the
+/// "not applicable" exit 0 a closed PR gets.
+#[test]
+fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
+    for state in ["OPEN", "", "reopened"] {
+        let world = World::new();
+        world.label("tier:low");
+        world.review("erin", "APPROVED");
+        world.review("quinn", "APPROVED");
+        world.review("sam", "APPROVED");
+        world.fake.set_pr_state(REPO, PR, state, false);
+        let out = world.run().unverified();
+        assert_eq!(out.json()["result"], "cannot-verify", "state {state:?}");
+        no_success_anywhere(&world);
+    }
+}
+
+/// Two review rows with one id mean the pages overlapped (the list changed while it was
+/// read, with the total unchanged), so some other row may be missing — perhaps a change
+/// request. That is cannot-verify, never a verdict.
+#[test]
+fn duplicate_review_ids_are_cannot_verify() {
+    let world = World::new();
+    world.label("tier:low");
+    let erin = world.review("erin", "APPROVED");
+    world.review("quinn", "APPROVED");
+    world.review("sam", "APPROVED");
+    world.review_with("erin", "APPROVED", json!({ "id": erin }));
+    let out = world.run().unverified();
+    assert_eq!(out.json()["result"], "cannot-verify");
+    no_success_anywhere(&world);
+}

@@ -1257,3 +1257,62 @@ fn a_file_without_a_name_cannot_verify() {
     );
     assert!(writes(&fake).is_empty());
 }
+
+// ---- audit: fail-open paths ------------------------------------------------------------
+
+/// A PR whose `state` is neither `open` nor `closed` (a proxy rewriting it, a future
+/// state) is an answer not of the API's shape: cannot-verify, not a green "not applicable".
+#[test]
+fn a_pr_state_that_is_neither_open_nor_closed_is_cannot_verify() {
+    for state in ["OPEN", "", "draft"] {
+        let fake = fake_with(code_files(2));
+        fake.set_pr_state(REPO, PR, state, false);
+        let out = tier(&fake, &["--format", "json"]).unverified();
+        assert_eq!(out.json()["result"], "cannot-verify", "state {state:?}");
+        assert_eq!(out.annotations().len(), 1, "{}", out.stderr);
+        assert!(writes(&fake).is_empty());
+    }
+}
+
+/// The latest timeline row that added the lower label decides who applied it. When that
+/// row names nobody (`user: null`), an older row by an allowed user must not be used in
+/// its place: the adder is unknown and the lower label is refused.
+#[test]
+fn a_lower_label_whose_latest_add_names_nobody_is_refused() {
+    let fake = fake_with(vec![FileSpec::new("auth/login.go", "changed", 1, 0)]);
+    let low = label_id(&fake, "tier:low");
+    fake.add_issue_label(REPO, PR, low, "bob");
+    // A later add of the same label whose row carries no user.
+    fake.add_timeline(
+        REPO,
+        PR,
+        json!({"type": "label", "body": "1", "user": null,
+               "label": {"id": low, "name": "tier:low", "color": "00aa00", "description": ""}}),
+    );
+    let json = tier(&fake, &["--format", "json"]).refused().json();
+    assert_eq!(json["label_action"], "refused");
+    assert_eq!(json["computed_tier"], "high");
+    assert!(writes(&fake).is_empty());
+}
+
+/// A file name is the PR author's text: with a newline in it, the text report must not
+/// start a line the runner would read as a workflow command (`::set-output`, `::error`,
+/// `::stop-commands`…).
+#[test]
+fn a_file_name_with_newlines_cannot_inject_workflow_commands() {
+    let evil = "auth/a.rs\n::set-output name=tier::low\n::stop-commands::x\r\n::error::ok";
+    let fake = fake_with(vec![
+        FileSpec::new(evil, "changed", 1, 1),
+        FileSpec::new("auth/x.rs", "changed", 1, 1),
+    ]);
+    let out = tier(&fake, &[]).success();
+    for stream in [&out.stdout, &out.stderr] {
+        for line in stream.lines() {
+            assert!(
+                !line.trim_start().starts_with("::") || line.starts_with("::add-mask::"),
+                "a workflow command line was emitted: {line:?}\n{stream}"
+            );
+        }
+    }
+    assert_eq!(out.outputs.get("tier").map(String::as_str), Some("high"));
+}

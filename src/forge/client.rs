@@ -90,6 +90,19 @@ impl Client {
     pub fn new(api: &str, token: Secret, options: Options) -> Result<Client, Error> {
         install_crypto_provider();
         let api = api.trim_end_matches('/').to_owned();
+        // Credentials in the URL would ride along in every request name that errors and
+        // `-v` logs print: refuse them, and never echo such a URL.
+        let has_credentials = match reqwest::Url::parse(&api) {
+            Ok(url) => !url.username().is_empty() || url.password().is_some(),
+            Err(_) => api.contains('@'),
+        };
+        if has_credentials {
+            return Err(Error::Setup {
+                detail: "the server URL carries credentials (`user:password@`); give the \
+                         server without them and the token through SHIPGATE_TOKEN"
+                    .into(),
+            });
+        }
         if !(api.starts_with("http://") || api.starts_with("https://")) {
             return Err(Error::Setup {
                 detail: format!("`{api}` is not an http(s) URL"),
@@ -330,10 +343,29 @@ impl Client {
         self.get_json("/user", &[]).await
     }
 
-    /// `GET /repos/{o}/{r}/pulls/{index}`.
+    /// `GET /repos/{o}/{r}/pulls/{index}`. A `state` other than `open`/`closed`, or an
+    /// empty head or base SHA, is a protocol error: callers decide "not applicable" from
+    /// these fields, so garbage must not read as "closed".
     pub async fn pull(&self, repo: &RepoRef, index: u64) -> Result<PullRequest, Error> {
-        self.get_json(&format!("/repos/{repo}/pulls/{index}"), &[])
-            .await
+        let path = format!("/repos/{repo}/pulls/{index}");
+        let pull: PullRequest = self.get_json(&path, &[]).await?;
+        let problem = if !matches!(pull.state.as_str(), "open" | "closed") {
+            Some(format!(
+                "the pull request's `state` is `{}`, not `open` or `closed`",
+                pull.state
+            ))
+        } else if pull.head.sha.trim().is_empty() || pull.base.sha.trim().is_empty() {
+            Some("the pull request has an empty head or base sha".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(detail) => Err(Error::Protocol {
+                request: format!("GET {}", self.url(&path)),
+                detail,
+            }),
+            None => Ok(pull),
+        }
     }
 
     /// `GET /repos/{o}/{r}/issues/{index}`.

@@ -6,7 +6,7 @@
 //! - Bounded retries with backoff and jitter on 429/5xx/connect/timeout, honouring
 //!   `Retry-After`; never on other 4xx, never for non-idempotent writes.
 
-mod client;
+pub(crate) mod client;
 mod error;
 pub mod types;
 

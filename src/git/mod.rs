@@ -1,18 +1,17 @@
-//! gix plumbing for sync: fetch, merge planning inputs, in-memory merge, native push.
+//! gix plumbing for sync: fetch exactly what a plan needs, ancestry facts, the in-memory
+//! merge and commit, and a native push (send-pack) over smart HTTP.
+//!
+//! Everything here is blocking (gix's HTTP transport runs its own client thread): call
+//! it from `tokio::task::spawn_blocking`.
 
-/// A git operation that failed before a verdict.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("git: {detail}")]
-    Other { detail: String },
-}
+mod error;
+pub mod fetch;
+pub mod graph;
+pub mod merge;
+pub mod push;
+pub mod remote;
+pub mod workspace;
 
-impl Error {
-    pub fn title(&self) -> &'static str {
-        "git"
-    }
-
-    pub fn hint(&self) -> String {
-        "re-run with -v for details".into()
-    }
-}
+pub use error::{Error, Phase, RUNBOOK_TOKEN};
+pub use remote::Remote;
+pub use workspace::Workspace;

@@ -253,11 +253,21 @@ pub fn reduce(reviews: &[Review], facts: &Facts<'_>) -> Reduction {
     rows.sort_by_key(|r| r.id);
     // Reviewers in order of first appearance, each with their rows in id order.
     let mut grouped: Vec<(String, Vec<&Review>)> = Vec::new();
+    // Valid change requests on the head whose row names nobody: they still block.
+    let mut unnamed_blocks = 0usize;
     for row in rows {
-        let Some(login) = row.user.as_ref().map(|u| u.login.clone()) else {
+        let login = row
+            .user
+            .as_ref()
+            .map(|u| u.login.clone())
+            .unwrap_or_default();
+        if login.is_empty() {
+            if check_row(row, facts.head) == Ok(Kind::RequestChanges) {
+                unnamed_blocks += 1;
+            }
             continue;
-        };
-        if login.is_empty() || row.state == "REQUEST_REVIEW" {
+        }
+        if row.state == "REQUEST_REVIEW" {
             continue;
         }
         match grouped
@@ -319,6 +329,11 @@ pub fn reduce(reviews: &[Review], facts: &Facts<'_>) -> Reduction {
             genuine,
             why,
         });
+    }
+    if unnamed_blocks > 0 {
+        reduction
+            .blockers
+            .push("a reviewer the API does not name".to_owned());
     }
     reduction
 }
@@ -530,6 +545,28 @@ mod tests {
     fn reduced(rows: &[Review]) -> Reduction {
         let bots = vec!["renovate".to_owned()];
         reduce(rows, &facts(&bots))
+    }
+
+    #[test]
+    fn an_unnamed_change_request_on_the_head_blocks() {
+        let mut nobody = review(9, "x", "REQUEST_CHANGES");
+        nobody.user = None;
+        let mut empty = review(10, "", "REQUEST_CHANGES");
+        empty.commit_id = Some(HEAD.into());
+        let mut stale_nobody = review(11, "x", "REQUEST_CHANGES");
+        stale_nobody.user = None;
+        stale_nobody.commit_id = Some(OLD.into());
+        let base = vec![review(1, "alice", "APPROVED"), review(2, "bob", "APPROVED")];
+        for row in [nobody, empty] {
+            let mut rows = base.clone();
+            rows.push(row);
+            let got = reduced(&rows);
+            assert_eq!(got.approvers, vec!["alice", "bob"]);
+            assert_eq!(got.blockers, vec!["a reviewer the API does not name"]);
+        }
+        let mut rows = base.clone();
+        rows.push(stale_nobody);
+        assert!(reduced(&rows).blockers.is_empty());
     }
 
     #[test]

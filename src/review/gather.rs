@@ -63,6 +63,18 @@ pub async fn gather(
         read.issue_labels(repo, pr.number),
         read.org_teams(&org),
     )?;
+    let mut ids: Vec<i64> = reviews.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(Error::Forge(forge::Error::Protocol {
+            request: format!("GET /repos/{repo}/pulls/{}/reviews", pr.number),
+            detail: format!(
+                "review id {} is listed twice: the pages overlapped while the list changed, so \
+                 another row may be missing",
+                pair[0]
+            ),
+        }));
+    }
     let labels: Vec<String> = labels.into_iter().map(|l| l.name).collect();
     let facts = Facts {
         head: &pr.head.sha,

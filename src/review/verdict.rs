@@ -115,13 +115,15 @@ pub fn tier_label(labels: &[String], names: &TierLabels) -> TierLabel {
     }
 }
 
-/// Risk labels present on the PR (they demand `tier:high`'s approvals too).
+/// Risk labels present on the PR (they demand `tier:high`'s approvals too). Matched
+/// without regard to ASCII case, exactly as `tier` matches them, so a label the tier
+/// mode counts as a risk can never be ignored here.
 pub fn risk_labels(labels: &[String], config: &Config) -> Vec<String> {
     config
         .tier
         .risk_labels
         .iter()
-        .filter(|r| labels.contains(r))
+        .filter(|r| labels.iter().any(|l| l.eq_ignore_ascii_case(r)))
         .cloned()
         .collect()
 }

@@ -210,12 +210,18 @@ pub async fn adder(
     config: &Config,
 ) -> Result<Option<Adder>, Error> {
     let timeline = client.issue_timeline(repo, number).await?;
+    // The latest add row decides; when it names nobody the adder is unknown (an older
+    // row by someone else must not stand in for it).
     let login = timeline
         .iter()
-        .filter(|row| row.kind == "label" && row.body.trim() == "1")
-        .filter(|row| row.label.as_ref().is_some_and(|l| l.id == label.id))
-        .filter_map(|row| row.user.as_ref().map(|u| u.login.clone()))
-        .next_back();
+        .rfind(|row| {
+            row.kind == "label"
+                && row.body.trim() == "1"
+                && row.label.as_ref().is_some_and(|l| l.id == label.id)
+        })
+        .and_then(|row| row.user.as_ref())
+        .map(|u| u.login.clone())
+        .filter(|login| !login.is_empty());
     let Some(login) = login else {
         return Ok(None);
     };

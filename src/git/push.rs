@@ -1,0 +1,400 @@
+//! A native send-pack over smart HTTP: receive-pack handshake, one update command with
+//! the fetched tip as the expected old value, a pack of only the new objects, and a
+//! `report-status` that must say `unpack ok` and `ok refs/heads/<branch>`.
+//!
+//! Never forces and never deletes: the command always names the old value the run
+//! planned against, and the server refuses it atomically when the branch has moved.
+
+use std::{
+    collections::HashMap,
+    io::{Read, Write},
+    sync::{atomic::AtomicBool, Arc, Mutex},
+};
+
+use gix::{
+    protocol::transport::{
+        client::{blocking_io::Transport, MessageKind, WriteMode},
+        packetline::{blocking_io::encode, PacketLineRef},
+        Protocol, Service,
+    },
+    ObjectId,
+};
+
+use super::{remote::user_agent, Error, Phase, Remote};
+
+/// How the server answered the update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// `unpack ok` and `ok <ref>`.
+    Accepted,
+    /// `ng <ref> <reason>`: a hook, branch protection, or the branch moved.
+    Rejected { reason: String },
+}
+
+/// The outcome of a push that reached the server.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub status: Status,
+    /// `remote:` lines (side-band 2 and 3), where hooks explain themselves.
+    pub messages: Vec<String>,
+    /// Objects in the pack sent.
+    pub objects: usize,
+    /// Size of the pack sent.
+    pub pack_bytes: u64,
+}
+
+/// An authenticated receive-pack conversation: the advertisement is read on connect.
+pub struct Pusher {
+    url: String,
+    transport: Box<dyn Transport + Send>,
+    refs: HashMap<String, ObjectId>,
+    side_band: bool,
+    quiet: bool,
+}
+
+impl Pusher {
+    /// Handshake with receive-pack (authenticated: anonymous reads do not count) and read
+    /// the advertised refs.
+    pub fn connect(remote: &Remote) -> Result<Pusher, Error> {
+        let mut transport = remote.connect(Protocol::V1, Phase::Push)?;
+        let mut authenticate = remote.authenticate();
+        let handshake = gix::protocol::handshake(
+            &mut transport,
+            Service::ReceivePack,
+            &mut authenticate,
+            Vec::new(),
+            &mut gix::progress::Discard,
+        )
+        .map_err(|e| Error::from_transport(e, remote.url(), Phase::Push))?;
+        let capabilities = &handshake.capabilities;
+        if !capabilities.contains("report-status") {
+            return Err(Error::Protocol {
+                url: remote.url().to_owned(),
+                phase: Phase::Push,
+                detail:
+                    "receive-pack does not offer `report-status`, so a push could not be confirmed"
+                        .into(),
+            });
+        }
+        let side_band = capabilities.contains("side-band-64k");
+        let quiet = capabilities.contains("quiet");
+        let refs = handshake
+            .refs
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| {
+                let (name, target, _peeled) = r.unpack();
+                target.map(|id| (name.to_string(), id.to_owned()))
+            })
+            .collect();
+        Ok(Pusher {
+            url: remote.url().to_owned(),
+            transport,
+            refs,
+            side_band,
+            quiet,
+        })
+    }
+
+    /// The advertised tip of `refs/heads/<branch>`.
+    pub fn tip(&self, branch: &str) -> Option<ObjectId> {
+        self.refs.get(&format!("refs/heads/{branch}")).copied()
+    }
+
+    /// Update `refs/heads/<branch>` from `old` to `new`, sending `objects` (none for a
+    /// fast-forward to a commit the server has).
+    pub fn push(
+        mut self,
+        repo: &gix::Repository,
+        branch: &str,
+        old: ObjectId,
+        new: ObjectId,
+        objects: &[ObjectId],
+    ) -> Result<Pushed, Error> {
+        let url = self.url.clone();
+        let io_error =
+            |e: std::io::Error| Error::from_transport(gix::Error::from_error(e), &url, Phase::Push);
+
+        let mut capabilities = vec!["report-status".to_owned()];
+        if self.side_band {
+            capabilities.push("side-band-64k".into());
+        }
+        if self.quiet {
+            capabilities.push("quiet".into());
+        }
+        capabilities.push(format!("agent={}", user_agent()));
+        let command = format!(
+            "{old} {new} refs/heads/{branch}\0{}",
+            capabilities.join(" ")
+        );
+
+        // Build the pack first: a failure here must not leave a half-sent request.
+        let mut pack = Vec::new();
+        write_pack(repo, objects, &mut pack).map_err(|source| Error::Local {
+            action: "build the pack to push",
+            path: repo.git_dir().to_owned(),
+            source,
+        })?;
+
+        let writer = self
+            .transport
+            .request(
+                WriteMode::OneLfTerminatedLinePerWriteCall,
+                MessageKind::Flush,
+                false,
+            )
+            .map_err(|e| Error::from_transport(gix::Error::from_error(e), &url, Phase::Push))?;
+        let (mut body, mut reader) = writer.into_parts();
+        encode::data_to_write(command.as_bytes(), &mut body).map_err(io_error)?;
+        encode::flush_to_write(&mut body).map_err(io_error)?;
+        body.write_all(&pack).map_err(io_error)?;
+        body.flush().map_err(io_error)?;
+        drop(body);
+
+        let sideband = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let mut lines = Vec::new();
+        if self.side_band {
+            let sink = sideband.clone();
+            reader.set_progress_handler(Some(Box::new(move |_is_error, data: &[u8]| {
+                if let Ok(mut buffer) = sink.lock() {
+                    buffer.extend_from_slice(data);
+                }
+                std::ops::ControlFlow::Continue(())
+            })));
+            let mut band1 = Vec::new();
+            reader.read_to_end(&mut band1).map_err(io_error)?;
+            lines = pkt_lines(&band1).map_err(|detail| Error::Protocol {
+                url: url.clone(),
+                phase: Phase::Push,
+                detail,
+            })?;
+        } else {
+            while let Some(line) = reader.readline() {
+                let line = line.map_err(io_error)?.map_err(|e| Error::Protocol {
+                    url: url.clone(),
+                    phase: Phase::Push,
+                    detail: e.to_string(),
+                })?;
+                match line {
+                    PacketLineRef::Data(data) => {
+                        lines.push(String::from_utf8_lossy(data).trim_end().to_owned());
+                    }
+                    PacketLineRef::Flush => break,
+                    PacketLineRef::Delimiter | PacketLineRef::ResponseEnd => {}
+                }
+            }
+        }
+        drop(reader);
+        let messages = remote_messages(&sideband.lock().map(|b| b.clone()).unwrap_or_default());
+        let status =
+            judge(&lines, &format!("refs/heads/{branch}")).map_err(|detail| Error::Protocol {
+                url: url.clone(),
+                phase: Phase::Push,
+                detail: if messages.is_empty() {
+                    detail
+                } else {
+                    format!("{detail} (remote: {})", messages.join(" / "))
+                },
+            })?;
+        Ok(Pushed {
+            status,
+            messages,
+            objects: objects.len(),
+            pack_bytes: pack.len() as u64,
+        })
+    }
+}
+
+/// Write a version-2 pack of exactly `ids` (full objects, no thin deltas). An empty list
+/// gives the 32-byte empty pack receive-pack expects for a fast-forward.
+pub fn write_pack(
+    repo: &gix::Repository,
+    ids: &[ObjectId],
+    out: &mut dyn Write,
+) -> gix::Result<()> {
+    use gix_pack::data::output;
+    let mut db = repo
+        .objects
+        .clone()
+        .into_inner()
+        .into_arc()
+        .map_err(gix::Error::from_error)?;
+    // Entries are copied straight out of existing packs: keep those mapped.
+    db.prevent_pack_unload();
+    let interrupt = AtomicBool::new(false);
+    let (counts, _) = output::count::objects_unthreaded(
+        &db,
+        &mut ids.iter().copied().map(Ok),
+        &gix::progress::Discard,
+        &interrupt,
+        output::count::objects::ObjectExpansion::AsIs,
+    )?;
+    let entries = u32::try_from(counts.len()).map_err(gix::Error::from_error)?;
+    let chunks = output::entry::iter_from_counts(
+        counts,
+        db,
+        Box::new(gix::progress::Discard),
+        output::entry::iter_from_counts::Options {
+            thread_limit: Some(1),
+            allow_thin_pack: false,
+            ..Default::default()
+        },
+    )?;
+    let writer = output::bytes::FromEntriesIter::new(
+        gix::parallel::InOrderIter::from(chunks),
+        out,
+        entries,
+        gix_pack::data::Version::V2,
+        repo.object_hash(),
+    );
+    for written in writer {
+        written?;
+    }
+    Ok(())
+}
+
+/// Split nested pkt-lines (side-band 1 of a report) up to the first flush.
+pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    while !data.is_empty() {
+        let Some(header) = data.get(..4) else {
+            return Err(format!(
+                "truncated pkt-line header `{}`",
+                String::from_utf8_lossy(data)
+            ));
+        };
+        let text =
+            std::str::from_utf8(header).map_err(|_| "pkt-line header is not hex".to_owned())?;
+        let length = usize::from_str_radix(text, 16)
+            .map_err(|_| format!("pkt-line header `{text}` is not hex"))?;
+        match length {
+            0 => break,
+            1..=3 => {
+                data = &data[4..];
+                continue;
+            }
+            _ => {}
+        }
+        let Some(payload) = data.get(4..length) else {
+            return Err(format!("pkt-line of {length} bytes is truncated"));
+        };
+        lines.push(
+            String::from_utf8_lossy(payload)
+                .trim_end_matches('\n')
+                .to_owned(),
+        );
+        data = &data[length..];
+    }
+    Ok(lines)
+}
+
+/// Side-band text as lines, without progress noise.
+fn remote_messages(data: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(data)
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Read a `report-status`: the push landed only on `unpack ok` and `ok <refname>`.
+/// `Err` is a report that cannot be trusted either way.
+pub fn judge(lines: &[String], refname: &str) -> Result<Status, String> {
+    let Some(first) = lines.first() else {
+        return Err("the server sent no report-status".into());
+    };
+    match first.strip_prefix("unpack ") {
+        Some("ok") => {}
+        Some(problem) => return Err(format!("the server could not unpack the pack: {problem}")),
+        None => return Err(format!("report-status starts with `{first}`, not `unpack`")),
+    }
+    for line in &lines[1..] {
+        if let Some(name) = line.strip_prefix("ok ") {
+            if name == refname {
+                return Ok(Status::Accepted);
+            }
+        } else if let Some(rest) = line.strip_prefix("ng ") {
+            let (name, reason) = rest.split_once(' ').unwrap_or((rest, "rejected"));
+            if name == refname {
+                return Ok(Status::Rejected {
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+    }
+    Err(format!("report-status has no line for `{refname}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn judge_table() {
+        let r = "refs/heads/staging";
+        let cases: &[(&[&str], Result<Status, &str>)] = &[
+            (
+                &["unpack ok", "ok refs/heads/staging"],
+                Ok(Status::Accepted),
+            ),
+            (
+                &[
+                    "unpack ok",
+                    "ng refs/heads/staging pre-receive hook declined",
+                ],
+                Ok(Status::Rejected {
+                    reason: "pre-receive hook declined".into(),
+                }),
+            ),
+            (
+                &["unpack ok", "ng refs/heads/staging failed to update ref"],
+                Ok(Status::Rejected {
+                    reason: "failed to update ref".into(),
+                }),
+            ),
+            (&[], Err("no report-status")),
+            (
+                &[
+                    "unpack index-pack abnormal exit",
+                    "ng refs/heads/staging unpacker error",
+                ],
+                Err("could not unpack"),
+            ),
+            (&["unpack ok"], Err("no line for")),
+            (&["unpack ok", "ok refs/heads/main"], Err("no line for")),
+            (&["ok refs/heads/staging"], Err("not `unpack`")),
+        ];
+        for (input, expected) in cases {
+            let got = judge(&lines(input), r);
+            match (expected, got) {
+                (Ok(e), Ok(g)) => assert_eq!(&g, e, "{input:?}"),
+                (Err(fragment), Err(g)) => assert!(g.contains(fragment), "{input:?}: {g}"),
+                (e, g) => panic!("{input:?}: expected {e:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pkt_lines_stop_at_flush() {
+        let data = b"000eunpack ok\n001aok refs/heads/staging\n00000009extra";
+        assert_eq!(
+            pkt_lines(data).expect("parses"),
+            vec!["unpack ok".to_owned(), "ok refs/heads/staging".to_owned()]
+        );
+        assert!(pkt_lines(b"00ffshort").is_err());
+        assert!(pkt_lines(b"zzzz").is_err());
+    }
+
+    #[test]
+    fn remote_messages_drop_blank_and_progress_separators() {
+        assert_eq!(
+            remote_messages(b"Gitea: Not allowed\nerror: x\r\n\n"),
+            vec!["Gitea: Not allowed".to_owned(), "error: x".to_owned()]
+        );
+    }
+}

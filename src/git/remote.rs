@@ -1,0 +1,254 @@
+//! The remote: its URL, the token as basic-auth credentials, and transports to it.
+//!
+//! The token is sent as the basic-auth password (the username is ignored by Gitea) on
+//! every request, set as the transport's identity, never as part of the URL: gix prints
+//! URLs in its errors. A credentials callback answers a 401 challenge with the same
+//! identity once, so a wrong token ends as `Unauthorized` instead of a prompt.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use gix::protocol::transport::{
+    client::{
+        blocking_io::{connect, http, Transport},
+        Account,
+    },
+    Protocol,
+};
+
+use super::{Error, Phase};
+use crate::context::Secret;
+
+/// The username sent with the token; Gitea only looks at the password.
+const USERNAME: &str = "shipgate";
+
+/// How long one git HTTP request may take, body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A git remote reached over smart HTTP with a token.
+#[derive(Clone)]
+pub struct Remote {
+    url: String,
+    parsed: gix::Url,
+    token: Secret,
+    connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Remote {
+    /// An `http(s)://host/owner/repo.git` URL without credentials, and the token.
+    pub fn new(url: &str, token: Secret) -> Result<Remote, Error> {
+        let text = url.trim().trim_end_matches('/');
+        let shown = redact(text);
+        let invalid = |why: &str| Error::InvalidRemote {
+            url: shown.clone(),
+            why: why.to_owned(),
+        };
+        if shown != text {
+            return Err(invalid(
+                "it contains credentials; the token is read from SHIPGATE_TOKEN only",
+            ));
+        }
+        let parsed = gix::url::parse(gix::bstr::BStr::new(text))
+            .map_err(|e| invalid(&format!("not a URL: {e}")))?;
+        match parsed.scheme {
+            gix::url::Scheme::Http | gix::url::Scheme::Https => {}
+            other => {
+                return Err(invalid(&format!(
+                    "the `{other}` scheme is not supported: sync talks smart HTTP(S) with a token"
+                )))
+            }
+        }
+        if parsed.user().is_some() || parsed.password().is_some() {
+            return Err(invalid(
+                "it contains credentials; the token is read from SHIPGATE_TOKEN only",
+            ));
+        }
+        if parsed.host().is_none_or(str::is_empty) {
+            return Err(invalid("it has no host"));
+        }
+        if token.expose().is_empty() {
+            return Err(invalid("the token is empty"));
+        }
+        Ok(Remote {
+            url: text.to_owned(),
+            parsed,
+            token,
+            connect_timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// Limit the time to establish a connection.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Remote {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The URL, safe to print.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// True when credentials will travel unencrypted because the URL is `http://`.
+    pub fn is_plain_http(&self) -> bool {
+        self.parsed.scheme == gix::url::Scheme::Http
+    }
+
+    fn account(&self) -> Account {
+        Account {
+            username: USERNAME.to_owned(),
+            password: self.token.expose().to_owned(),
+            oauth_refresh_token: None,
+        }
+    }
+
+    /// A configured, authenticated transport. Receive-pack only speaks protocol V0/V1.
+    pub(crate) fn connect(
+        &self,
+        version: Protocol,
+        phase: Phase,
+    ) -> Result<Box<dyn Transport + Send>, Error> {
+        crate::forge::client::install_crypto_provider();
+        let mut transport = connect::connect(
+            self.parsed.clone(),
+            connect::Options {
+                version,
+                ..connect::Options::default()
+            },
+        )
+        .map_err(|e| Error::from_transport(e, &self.url, phase))?;
+        transport
+            .configure(&self.http_options())
+            .map_err(|e| Error::from_transport(e, &self.url, phase))?;
+        transport
+            .set_identity(self.account())
+            .map_err(|e| Error::Protocol {
+                url: self.url.clone(),
+                phase,
+                detail: format!("cannot set the credentials: {e}"),
+            })?;
+        Ok(transport)
+    }
+
+    fn http_options(&self) -> http::Options {
+        let backend = http::reqwest::Options {
+            configure_client: Some(Box::new(|builder| {
+                Ok(builder
+                    .tls_certs_merge(crate::forge::client::bundled_roots())
+                    .timeout(REQUEST_TIMEOUT))
+            })),
+            configure_request: None,
+        };
+        let backend: Arc<Mutex<dyn std::any::Any + Send + Sync>> = Arc::new(Mutex::new(backend));
+        http::Options {
+            user_agent: Some(user_agent()),
+            connect_timeout: Some(self.connect_timeout),
+            backend: Some(backend),
+            ..http::Options::default()
+        }
+    }
+
+    /// Answers a 401 challenge with the token, once; nothing is stored or erased.
+    pub(crate) fn authenticate(
+        &self,
+    ) -> impl FnMut(
+        gix::credentials::helper::Action,
+    ) -> gix::Result<Option<gix::credentials::protocol::Outcome>>
+           + Send
+           + Sync
+           + 'static {
+        let account = self.account();
+        move |action| match action {
+            gix::credentials::helper::Action::Get(context) => {
+                Ok(Some(gix::credentials::protocol::Outcome {
+                    identity: account.clone(),
+                    next: context.into(),
+                }))
+            }
+            gix::credentials::helper::Action::Store(_)
+            | gix::credentials::helper::Action::Erase(_) => Ok(None),
+        }
+    }
+}
+
+/// `shipgate/<version>`.
+pub(crate) fn user_agent() -> String {
+    concat!("shipgate/", env!("CARGO_PKG_VERSION")).to_owned()
+}
+
+/// The URL with any `user:password@` replaced by `***@`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***@{}", &url[..scheme_end + 3], &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(url: &str) -> Result<Remote, Error> {
+        Remote::new(url, Secret::new("tok"))
+    }
+
+    #[test]
+    fn accepts_http_and_https() {
+        assert_eq!(
+            remote("https://gitea.example/acme/app.git/")
+                .expect("valid")
+                .url(),
+            "https://gitea.example/acme/app.git"
+        );
+        assert!(remote("http://127.0.0.1:3000/acme/app.git")
+            .expect("valid")
+            .is_plain_http());
+    }
+
+    #[test]
+    fn rejects_credentials_and_other_schemes() {
+        for url in [
+            "https://bot:secret@gitea.example/acme/app.git",
+            "https://secret@gitea.example/acme/app.git",
+            "ssh://git@gitea.example/acme/app.git",
+            "git@gitea.example:acme/app.git",
+            "file:///srv/app.git",
+            "",
+        ] {
+            let err = remote(url).expect_err(url);
+            assert!(
+                !err.to_string().contains("secret"),
+                "credentials leaked: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_token_is_rejected() {
+        assert!(Remote::new("https://gitea.example/a/b.git", Secret::new("")).is_err());
+    }
+
+    #[test]
+    fn redacts_userinfo_only() {
+        assert_eq!(
+            redact("https://u:p@h.example/x@y.git"),
+            "https://***@h.example/x@y.git"
+        );
+        assert_eq!(redact("https://h.example/x.git"), "https://h.example/x.git");
+    }
+}
