@@ -27,7 +27,10 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::support::fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec};
+use crate::support::{
+    fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec},
+    git_server::GitServer,
+};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// How the examples name the action.
@@ -233,6 +236,7 @@ struct Act<'a> {
     action: &'a Path,
     /// act's cache folder; the tool cache is `<cache>/tool_cache`. Reuse it for a warm run.
     cache: &'a Path,
+    env: Vec<(String, String)>,
     secrets: Vec<(String, String)>,
 }
 
@@ -252,6 +256,7 @@ impl<'a> Act<'a> {
             server: String::new(),
             action,
             cache,
+            env: Vec::new(),
             secrets: vec![("GITHUB_TOKEN".into(), BOT_TOKEN.into())],
         }
     }
@@ -263,6 +268,12 @@ impl<'a> Act<'a> {
 
     fn payload(mut self, payload: Value) -> Self {
         self.payload = payload;
+        self
+    }
+
+    /// `--env KEY=VALUE`: an environment variable for every step.
+    fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -313,6 +324,9 @@ impl<'a> Act<'a> {
             .args(["--env", &format!("GITHUB_SERVER_URL={}", self.server)])
             .args(["--env", &format!("GITHUB_REPOSITORY={APP_REPO}")])
             .stdin(Stdio::null());
+        for (key, value) in &self.env {
+            command.args(["--env", &format!("{key}={value}")]);
+        }
         for (key, value) in &self.secrets {
             command.args(["-s", &format!("{key}={value}")]);
         }
@@ -2000,6 +2014,162 @@ fn act_auto_tier_example_labels_the_pull_request() {
     );
     assert_eq!(fake.issue_label_names(APP_REPO, 7), ["tier:low"]);
     assert_eq!(fake.unmatched(), Vec::<String>::new());
+}
+
+const SYNC_TOKEN: &str = "tok-sync-51d2";
+
+/// The fake serves the release and `GET /user` for `syncbot`; the git server holds
+/// acme/app with main and staging diverged (no conflict): base → m1 on main, s1 on staging.
+fn sync_world(package: &Package) -> (FakeGitea, GitServer) {
+    let fake = forge_with_release(package);
+    fake.add_user("syncbot", SYNC_TOKEN);
+    fake.set_user_details("syncbot", "Sync Bot", "syncbot@example.com");
+    let git = GitServer::start();
+    git.add_user("syncbot", SYNC_TOKEN);
+    git.create_repo(APP_REPO);
+    let commit = |mark: u32, branch: &str, from: Option<u32>, path: &str, text: &str| {
+        let from = from.map_or(String::new(), |m| format!("from :{m}\n"));
+        format!(
+            "commit refs/heads/{branch}\nmark :{mark}\n\
+             committer Dev <dev@example.com> {} +0000\ndata 2\nc{mark}\n{from}\
+             M 100644 inline {path}\ndata {}\n{text}\n\n",
+            1_700_000_000 + u64::from(mark) * 60,
+            text.len()
+        )
+    };
+    let stream = [
+        commit(1, "main", None, "a.txt", "one\ntwo\n"),
+        commit(2, "main", Some(1), "b.txt", "bee\n"),
+        commit(3, "staging", Some(1), "c.txt", "sea\n"),
+    ]
+    .concat();
+    git.fast_import(APP_REPO, &stream);
+    (fake, git)
+}
+
+fn push_event(git: &GitServer) -> Value {
+    let main = git.rev(APP_REPO, "refs/heads/main").expect("main");
+    json!({
+        "ref": "refs/heads/main",
+        "before": sha('0'),
+        "after": main,
+        "compare_url": "",
+        "commits": [],
+        "head_commit": null,
+        "repository": {"full_name": APP_REPO, "name": "app", "owner": {"login": "acme"},
+                       "default_branch": "main"},
+        "pusher": {"login": "alice", "username": "alice"},
+        "sender": {"login": "alice", "username": "alice"},
+    })
+}
+
+#[test]
+fn act_auto_sync_example_merges_main_into_staging() {
+    let package = package();
+    let (fake, git) = sync_world(package);
+    let action = ActionCopy::new(package);
+    let cache = tempdir("act-cache");
+    let old = git.rev(APP_REPO, "refs/heads/staging").expect("staging");
+    let main = git.rev(APP_REPO, "refs/heads/main").expect("main");
+
+    let run = Act::new(
+        &example("auto-sync.yml"),
+        "push",
+        action.path(),
+        cache.path(),
+    )
+    .server(&fake.url())
+    .payload(push_event(&git))
+    .env("SHIPGATE_REMOTE", &git.repo_url(APP_REPO))
+    .secret("SHIPGATE_SYNC_TOKEN", SYNC_TOKEN)
+    .run()
+    .success();
+    let new = git.rev(APP_REPO, "refs/heads/staging").expect("staging");
+    assert_ne!(new, old, "staging moved:\n{}", run.log);
+    assert!(git.is_ancestor(APP_REPO, &old, &new), "old staging kept");
+    assert!(git.is_ancestor(APP_REPO, &main, &new), "main merged");
+    assert_eq!(
+        git.rev(APP_REPO, "refs/heads/main").as_deref(),
+        Some(main.as_str())
+    );
+    git.fsck(APP_REPO);
+    assert!(
+        git.requests()
+            .iter()
+            .any(|r| r.is_push() && r.login.as_deref() == Some("syncbot")),
+        "pushed as syncbot"
+    );
+
+    // Again: up to date, nothing pushed, and the outputs reach the workflow.
+    let pushes = git.requests().iter().filter(|r| r.is_push()).count();
+    let flow = workflow(
+        "push",
+        "mode: sync\ntoken: ${{ secrets.SHIPGATE_SYNC_TOKEN }}\n",
+        "",
+        None,
+    );
+    Act::new(&flow, "push", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(push_event(&git))
+        .env("SHIPGATE_REMOTE", &git.repo_url(APP_REPO))
+        .secret("SHIPGATE_SYNC_TOKEN", SYNC_TOKEN)
+        .run()
+        .success()
+        .contains("observed-result=[ok]")
+        .contains("observed-merge-kind=[up-to-date]")
+        .contains(&format!("observed-new-sha=[{new}]"));
+    assert_eq!(
+        git.requests().iter().filter(|r| r.is_push()).count(),
+        pushes
+    );
+    assert_eq!(downloads(&fake).len(), 1, "the second run used the cache");
+}
+
+#[test]
+fn act_token_canary_example_proves_the_token_and_pushes_nothing() {
+    let package = package();
+    let (fake, git) = sync_world(package);
+    let action = ActionCopy::new(package);
+    let cache = tempdir("act-cache");
+    let staging = git.rev(APP_REPO, "refs/heads/staging").expect("staging");
+    let flow = example("token-canary.yml");
+
+    Act::new(&flow, "schedule", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(json!({"schedule": "17 */6 * * *"}))
+        .env("SHIPGATE_REMOTE", &git.repo_url(APP_REPO))
+        .secret("SHIPGATE_SYNC_TOKEN", SYNC_TOKEN)
+        .run()
+        .success();
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.route == "/user" && r.login.as_deref() == Some("syncbot")),
+        "GET /user with the sync token"
+    );
+    let git_requests = git.requests();
+    assert!(
+        git_requests
+            .iter()
+            .any(|r| r.service() == Some("receive-pack") && r.login.as_deref() == Some("syncbot")),
+        "an authenticated receive-pack advertisement: {git_requests:?}"
+    );
+    assert!(
+        !git_requests.iter().any(|r| r.is_push()),
+        "the canary pushes nothing"
+    );
+
+    // A rotated (unknown) token fails the canary: cannot verify.
+    let run = Act::new(&flow, "schedule", action.path(), cache.path())
+        .server(&fake.url())
+        .payload(json!({"schedule": "17 */6 * * *"}))
+        .env("SHIPGATE_REMOTE", &git.repo_url(APP_REPO))
+        .secret("SHIPGATE_SYNC_TOKEN", "tok-rotated-0000")
+        .run()
+        .failure();
+    assert_eq!(run.step_exit(), Some(2), "{}", run.log);
+    run.contains("::error title=shipgate sync");
+    assert_eq!(git.rev(APP_REPO, "refs/heads/staging"), Some(staging));
 }
 
 // ---- timings -----------------------------------------------------------------------------
