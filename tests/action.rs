@@ -1253,6 +1253,60 @@ fn evil_tarball(package: &Package, marker: &Path) -> Vec<u8> {
     fs::read(dir.path().join("evil.tar.gz")).expect("read evil tarball")
 }
 
+/// A tarball for `package`'s asset name whose `shipgate` is `script`, and SHA256SUMS lines
+/// that match it (a correctly signed release of a bad binary).
+fn signed_tarball(package: &Package, script: &str) -> (Vec<u8>, String) {
+    let dir = tempdir("signed");
+    let name = package.asset.trim_end_matches(".tar.gz");
+    fs::create_dir(dir.path().join(name)).expect("mkdir");
+    fs::write(dir.path().join(name).join("shipgate"), script).expect("write");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "chmod 755 '{name}/shipgate' && tar -czf t.tar.gz '{name}' && \
+             sha256sum t.tar.gz '{name}/shipgate' > sums"
+        ))
+        .current_dir(dir.path())
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    let sums = fs::read_to_string(dir.path().join("sums"))
+        .expect("sums")
+        .replace("t.tar.gz", &package.asset);
+    (fs::read(dir.path().join("t.tar.gz")).expect("read"), sums)
+}
+
+#[test]
+fn a_binary_failing_its_smoke_test_is_refused_and_not_cached() {
+    let package = package();
+    for (script, message) in [
+        (
+            "#!/bin/sh\necho 'exec format error' >&2\nexit 126\n",
+            "binary does not run",
+        ),
+        (
+            "#!/bin/sh\necho 'shipgate 9.9.9'\n",
+            "says `shipgate 9.9.9`, expected",
+        ),
+    ] {
+        let (tarball, sums) = signed_tarball(package, script);
+        let fake = FakeGitea::start();
+        fake.add_release(
+            ACTION_REPO,
+            &package.tag(),
+            vec![(package.asset.clone(), tarball)],
+        );
+        let action = ActionCopy::with_sums(package, &sums);
+        let cache = tempdir("cache");
+        let run = Step::new(action.path(), &fake.url(), cache.path())
+            .input("mode", "tier")
+            .run();
+        run.status(2);
+        assert!(run.error().contains(message), "{}", run.stderr);
+        assert_eq!(cached(cache.path(), package), Vec::<String>::new());
+    }
+}
+
 #[test]
 fn exported_bash_functions_are_refused() {
     let package = package();
