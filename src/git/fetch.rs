@@ -57,16 +57,8 @@ pub struct Fetcher {
 impl Fetcher {
     /// Handshake with upload-pack, asking for protocol V2.
     pub fn connect(remote: &Remote) -> Result<Fetcher, Error> {
-        let mut transport = remote.connect(Protocol::V2, Phase::Fetch)?;
-        let mut authenticate = remote.authenticate();
-        let handshake = gix::protocol::handshake(
-            &mut transport,
-            Service::UploadPack,
-            &mut authenticate,
-            Vec::new(),
-            &mut gix::progress::Discard,
-        )
-        .map_err(|e| Error::from_transport(e, remote.url(), Phase::Fetch))?;
+        let (transport, handshake) =
+            remote.handshake(Service::UploadPack, Protocol::V2, Phase::Fetch)?;
         Ok(Fetcher {
             url: remote.url().to_owned(),
             transport,

@@ -56,16 +56,8 @@ impl Pusher {
     /// Handshake with receive-pack (authenticated: anonymous reads do not count) and read
     /// the advertised refs.
     pub fn connect(remote: &Remote) -> Result<Pusher, Error> {
-        let mut transport = remote.connect(Protocol::V1, Phase::Push)?;
-        let mut authenticate = remote.authenticate();
-        let handshake = gix::protocol::handshake(
-            &mut transport,
-            Service::ReceivePack,
-            &mut authenticate,
-            Vec::new(),
-            &mut gix::progress::Discard,
-        )
-        .map_err(|e| Error::from_transport(e, remote.url(), Phase::Push))?;
+        let (transport, handshake) =
+            remote.handshake(Service::ReceivePack, Protocol::V1, Phase::Push)?;
         let capabilities = &handshake.capabilities;
         if !capabilities.contains("report-status") {
             return Err(Error::Protocol {

@@ -158,8 +158,29 @@ impl Remote {
         }
     }
 
+    /// Connect and shake hands with `service` (authenticated: the token answers the
+    /// server's 401), returning the transport and what the server advertised.
+    pub(crate) fn handshake(
+        &self,
+        service: gix::protocol::transport::Service,
+        version: Protocol,
+        phase: Phase,
+    ) -> Result<(Box<dyn Transport + Send>, gix::protocol::Handshake), Error> {
+        let mut transport = self.connect(version, phase)?;
+        let mut authenticate = self.authenticate();
+        let handshake = gix::protocol::handshake(
+            &mut transport,
+            service,
+            &mut authenticate,
+            Vec::new(),
+            &mut gix::progress::Discard,
+        )
+        .map_err(|e| Error::from_transport(e, &self.url, phase))?;
+        Ok((transport, handshake))
+    }
+
     /// Answers a 401 challenge with the token, once; nothing is stored or erased.
-    pub(crate) fn authenticate(
+    fn authenticate(
         &self,
     ) -> impl FnMut(
         gix::credentials::helper::Action,
