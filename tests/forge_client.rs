@@ -389,6 +389,33 @@ fn missing_total_is_protocol() {
 }
 
 #[test]
+fn a_server_with_a_smaller_page_cap_still_lists_everything() {
+    // `[api] MAX_RESPONSE_ITEMS = 30`: Gitea caps `limit=50` to 30 without saying so.
+    let fake = fake_with_pr(120);
+    fake.set_max_items(30);
+    let files = block_on(client(&fake, TOKEN).pull_files(&repo(), 7)).expect("files");
+    let names: Vec<String> = files.iter().map(|f| f.filename.clone()).collect();
+    let expected: Vec<String> = (0..120).map(|i| format!("src/f{i:03}.rs")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(fake.requests_to(FILES).len(), 4, "120 items at 30 per page");
+}
+
+#[test]
+fn a_smaller_page_cap_does_not_hide_a_truncated_page() {
+    let fake = fake_with_pr(120);
+    fake.set_max_items(30);
+    fake.fault(Fault::new(FILES, FaultKind::TruncatePage).page(3));
+    let err = block_on(client(&fake, TOKEN).pull_files(&repo(), 7)).expect_err("short page");
+    assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+    // A truncated FIRST page looks like a smaller cap; the later pages expose it.
+    let fake = fake_with_pr(120);
+    fake.fault(Fault::new(FILES, FaultKind::TruncatePage).page(1));
+    let err = block_on(client(&fake, TOKEN).pull_files(&repo(), 7)).expect_err("short page");
+    assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+    assert_eq!(shipgate::Error::from(err).exit_code(), 2);
+}
+
+#[test]
 fn three_pages_arrive_complete_and_in_order() {
     let fake = fake_with_pr(120);
     // Later pages answer first: order must come from the page number, not arrival.

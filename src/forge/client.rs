@@ -239,8 +239,9 @@ impl Client {
     {
         let request = format!("GET {}", self.url(path));
         let (total, first) = self.get_page::<T>(path, query, 1).await?;
-        let pages = total.div_ceil(PAGE_LIMIT).max(1);
-        check_page(&request, 1, first.len(), total)?;
+        let per_page = page_size(&request, first.len(), total)?;
+        let pages = total.div_ceil(per_page).max(1);
+        check_page(&request, 1, first.len(), per_page, total)?;
         let mut items = first;
         if pages > 1 {
             let semaphore = Arc::new(tokio::sync::Semaphore::new(
@@ -278,7 +279,7 @@ impl Client {
                         ),
                     });
                 }
-                check_page(&request, page, page_items.len(), total)?;
+                check_page(&request, page, page_items.len(), per_page, total)?;
                 rest.push((page, page_items));
             }
             rest.sort_by_key(|(page, _)| *page);
@@ -669,10 +670,48 @@ fn classify(request: &str, response: Response, attempts: u32) -> Result<Response
     })
 }
 
-fn check_page(request: &str, page: usize, got: usize, total: usize) -> Result<(), Error> {
-    let expected = total
-        .saturating_sub((page - 1) * PAGE_LIMIT)
-        .min(PAGE_LIMIT);
+/// Most pages a list may span (100,000 items at Gitea's default cap): a bogus
+/// `X-Total-Count` must not start a million requests.
+const MAX_PAGES: usize = 2_000;
+
+/// The server's page size, learned from the first page: Gitea caps `limit` silently at
+/// `[api] MAX_RESPONSE_ITEMS`, 50 by default but possibly less. Learning it is safe
+/// because every later page must be exactly that full and the items must add up to
+/// `X-Total-Count`: a short first page can only make a later check fail.
+fn page_size(request: &str, first: usize, total: usize) -> Result<usize, Error> {
+    let protocol = |detail: String| Error::Protocol {
+        request: request.to_owned(),
+        detail,
+    };
+    if first > PAGE_LIMIT {
+        return Err(protocol(format!(
+            "the first page has {first} items, more than the {PAGE_LIMIT} asked for"
+        )));
+    }
+    if total <= first {
+        return Ok(PAGE_LIMIT);
+    }
+    if first == 0 {
+        return Err(protocol(format!(
+            "X-Total-Count says {total} items but the first page is empty: the list is incomplete"
+        )));
+    }
+    if total.div_ceil(first) > MAX_PAGES {
+        return Err(protocol(format!(
+            "X-Total-Count says {total} items, {first} per page: more than {MAX_PAGES} pages"
+        )));
+    }
+    Ok(first)
+}
+
+fn check_page(
+    request: &str,
+    page: usize,
+    got: usize,
+    per_page: usize,
+    total: usize,
+) -> Result<(), Error> {
+    let expected = total.saturating_sub((page - 1) * per_page).min(per_page);
     if got == expected {
         Ok(())
     } else {
@@ -698,12 +737,28 @@ mod tests {
 
     #[test]
     fn pages_must_be_full_until_the_last() {
-        assert!(check_page("r", 1, 50, 120).is_ok());
-        assert!(check_page("r", 3, 20, 120).is_ok());
-        assert!(check_page("r", 3, 19, 120).is_err());
-        assert!(check_page("r", 2, 49, 120).is_err());
-        assert!(check_page("r", 1, 0, 0).is_ok());
-        assert!(check_page("r", 1, 1, 0).is_err());
+        assert!(check_page("r", 1, 50, 50, 120).is_ok());
+        assert!(check_page("r", 3, 20, 50, 120).is_ok());
+        assert!(check_page("r", 3, 19, 50, 120).is_err());
+        assert!(check_page("r", 2, 49, 50, 120).is_err());
+        assert!(check_page("r", 1, 0, 50, 0).is_ok());
+        assert!(check_page("r", 1, 1, 50, 0).is_err());
+        assert!(check_page("r", 4, 30, 30, 120).is_ok());
+        assert!(check_page("r", 4, 29, 30, 120).is_err());
+    }
+
+    #[test]
+    fn page_size_is_learned_from_the_first_page() {
+        assert_eq!(page_size("r", 50, 120).expect("gitea default"), 50);
+        assert_eq!(page_size("r", 30, 120).expect("smaller cap"), 30);
+        assert_eq!(page_size("r", 7, 7).expect("one page"), PAGE_LIMIT);
+        assert_eq!(page_size("r", 0, 0).expect("empty"), PAGE_LIMIT);
+        assert!(
+            page_size("r", 0, 3000).is_err(),
+            "empty first page of a long list"
+        );
+        assert!(page_size("r", 51, 120).is_err(), "more than asked for");
+        assert!(page_size("r", 1, 1_000_000).is_err(), "too many pages");
     }
 
     #[test]

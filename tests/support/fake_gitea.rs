@@ -655,6 +655,12 @@ impl FakeGitea {
         self.state().faults.push(FaultState { fault, hits: 0 });
     }
 
+    /// Set the server's `[api] MAX_RESPONSE_ITEMS` (Gitea's default is 50): larger
+    /// `limit`s are capped to it silently.
+    pub fn set_max_items(&self, max_items: usize) {
+        self.state().max_items = Some(max_items);
+    }
+
     /// Remove every fault.
     pub fn clear_faults(&self) {
         self.state().faults.clear();
@@ -799,6 +805,8 @@ struct IssueRow {
 #[doc(hidden)]
 pub struct StateData {
     base: String,
+    /// `[api] MAX_RESPONSE_ITEMS`; `None`: Gitea's default, [`MAX_LIMIT`].
+    max_items: Option<usize>,
     next: i64,
     clock: u64,
     users: BTreeMap<String, i64>,
@@ -824,6 +832,7 @@ impl StateData {
     fn new(base: String) -> StateData {
         StateData {
             base,
+            max_items: None,
             next: 0,
             clock: 0,
             users: BTreeMap::new(),
@@ -1511,8 +1520,8 @@ fn paginate(state: &StateData, call: &Call, items: Vec<Value>, gitea_files_heade
         .unwrap_or(1)
         .max(1) as usize;
     let limit = match call.query("limit").and_then(|l| l.parse::<i64>().ok()) {
-        Some(l) if l > 0 => (l as usize).min(MAX_LIMIT),
-        _ => DEFAULT_LIMIT,
+        Some(l) if l > 0 => (l as usize).min(state.max_items.unwrap_or(MAX_LIMIT)),
+        _ => DEFAULT_LIMIT.min(state.max_items.unwrap_or(MAX_LIMIT)),
     };
     let total = items.len();
     let slice: Vec<Value> = items
