@@ -870,19 +870,37 @@ fn not_applicable_cases_post_nothing() {
     );
     assert_eq!(world.posts(), 0);
 
-    // A comment on a plain issue, and a comment without a command: no API call at all.
+    // A recheck on a plain issue: one read of the issue (the payload's word is not
+    // enough), then not applicable.
     let world = World::new();
     world.fake.add_issue(REPO, 8, "bob");
-    for (payload, reason) in [
-        (
-            comment_event("/qa-recheck", "bob", false),
-            "not applicable: comment on issue #7, which is not a pull request; nothing posted",
-        ),
-        (
-            comment_event("LGTM\n/qa-recheck", "bob", true),
-            "not applicable: the comment on #7 has no slash command on its first line; nothing posted",
-        ),
-    ] {
+    let mut plain = comment_event("/qa-recheck", "bob", false);
+    plain["issue"]["number"] = json!(8);
+    let out = Test::new()
+        .args(&["review-fire", "--format", "json"])
+        .forge(&world.fake)
+        .repo(REPO)
+        .token("tok-reader")
+        .status_token("tok-writer")
+        .event("issue_comment", plain)
+        .success();
+    assert_eq!(
+        reasons(&out),
+        vec!["not applicable: comment on issue #8, which is not a pull request; nothing posted"]
+    );
+    let keys: Vec<String> = world.fake.requests().iter().map(|r| r.key()).collect();
+    assert_eq!(
+        keys,
+        vec!["GET /repos/{owner}/{repo}/issues/{index}".to_owned()]
+    );
+    assert_eq!(world.posts(), 0);
+
+    // A comment without a command: no API call at all.
+    let world = World::new();
+    for (payload, reason) in [(
+        comment_event("LGTM\n/qa-recheck", "bob", true),
+        "not applicable: the comment on #7 has no slash command on its first line; nothing posted",
+    )] {
         let out = Test::new()
             .args(&["review-fire", "--format", "json"])
             .forge(&world.fake)
@@ -909,6 +927,33 @@ fn not_applicable_cases_post_nothing() {
         vec!["not applicable: `/deploy` is not a recheck command here (configured: /qa-recheck, /security-recheck); nothing posted"]
     );
     assert_eq!(world.posts(), 0);
+}
+
+#[test]
+fn a_recheck_whose_payload_says_not_a_pull_request_is_checked_against_the_api() {
+    // Older payloads carry no `is_pull` and a null `issue.pull_request`; the API says #7
+    // is a pull request, so the recheck gives the honest verdict instead of doing nothing.
+    let world = World::new();
+    world.label("tier:low");
+    world.review("erin", "APPROVED");
+    world.review("quinn", "APPROVED");
+    let out = Test::new()
+        .args(&["review-fire", "--format", "json"])
+        .forge(&world.fake)
+        .repo(REPO)
+        .token("tok-reader")
+        .status_token("tok-writer")
+        .event("issue_comment", comment_event("/qa-recheck", "bob", false))
+        .run();
+    assert_ne!(out.json()["result"], "not-applicable", "{}", out.stdout);
+    assert_eq!(
+        world
+            .fake
+            .requests_to("GET /repos/{owner}/{repo}/issues/{index}")
+            .len(),
+        1
+    );
+    assert!(world.posts() > 0, "the recheck posted its verdict");
 }
 
 #[test]

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::{
     arguments::ReviewArgs,
     config::{Config, Gate},
-    context::RepoRef,
+    context::{Event, RepoRef},
     forge::{Client, CreateStatus, PullRequest},
     report::Mode,
     run::short,
@@ -43,9 +43,25 @@ pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, 
             })
         }
         Trigger::Evaluate { pr, command } => (pr, command),
+        Trigger::CheckIssue { number, command } => (number, Some(command)),
     };
     let read = invocation
         .client("review-fire reads the pull request, its reviews and team memberships")?;
+    if let Some(Event::IssueComment { is_pull: false, .. }) = invocation.ctx.event.as_ref() {
+        // The payload says "not a pull request"; a recheck must not silently do nothing
+        // on the word of a payload, so ask the API.
+        let issue = read.issue(&repo, number).await?;
+        if issue
+            .pull_request
+            .as_ref()
+            .is_none_or(serde_json::Value::is_null)
+        {
+            return Ok(not_applicable(
+                format!("comment on issue #{number}, which is not a pull request"),
+                None,
+            ));
+        }
+    }
     let mut session = Session {
         invocation,
         diagnose: args.diagnose,

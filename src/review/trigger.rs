@@ -17,6 +17,9 @@ pub enum Trigger {
     /// Evaluate this PR; a comment run carries its command, matched against the base
     /// branch's gates later.
     Evaluate { pr: u64, command: Option<Command> },
+    /// A recheck command on an issue the payload says is not a pull request: re-read the
+    /// issue from the API before believing it (payloads vary across Gitea versions).
+    CheckIssue { number: u64, command: Command },
     /// Nothing to do, and why.
     NotApplicable(String),
     /// No pull request can be found: a usage problem.
@@ -53,24 +56,29 @@ pub fn resolve(event: Option<&Event>, pr_flag: Option<u64>) -> Trigger {
             body,
             commenter,
         }) if pr_flag.is_none() || pr_flag == Some(*number) => {
-            if !*is_pull {
-                return Trigger::NotApplicable(format!(
-                    "comment on issue #{number}, which is not a pull request"
-                ));
-            }
             if action == "deleted" {
                 return Trigger::NotApplicable(format!(
                     "a comment on #{number} was deleted: nothing to recheck"
                 ));
             }
             match slash_command(body) {
-                Some(command) => Trigger::Evaluate {
-                    pr: *number,
-                    command: Some(Command {
+                Some(command) => {
+                    let command = Command {
                         command: command.to_owned(),
                         by: sanitize_login(commenter),
-                    }),
-                },
+                    };
+                    if *is_pull {
+                        Trigger::Evaluate {
+                            pr: *number,
+                            command: Some(command),
+                        }
+                    } else {
+                        Trigger::CheckIssue {
+                            number: *number,
+                            command,
+                        }
+                    }
+                }
                 None => Trigger::NotApplicable(format!(
                     "the comment on #{number} has no slash command on its first line"
                 )),
@@ -138,7 +146,13 @@ mod tests {
             (
                 Some(comment("/qa-recheck", false)),
                 None,
-                Trigger::NotApplicable("comment on issue #7, which is not a pull request".into()),
+                Trigger::CheckIssue {
+                    number: 7,
+                    command: Command {
+                        command: "/qa-recheck".into(),
+                        by: "dave".into(),
+                    },
+                },
             ),
             (
                 Some(comment("LGTM", true)),
