@@ -168,23 +168,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         verbose: arguments.verbose,
     };
 
-    // Modes that read the API need the token: say so before anything else is judged, so
-    // a missing secret is named plainly whatever the mode would have read first.
-    let token_purpose = match &arguments.command {
-        Command::Tier(args) if !args.local => {
-            Some("tier reads the pull request and writes its tier label through the API")
-        }
-        Command::ReviewFire(_) => {
-            Some("review-fire reads the pull request, its reviews and team memberships")
-        }
-        _ => None,
-    };
-    if let Some(purpose) = token_purpose {
-        if let Err(e) = invocation.ctx.require_token(purpose) {
-            return finish(&Outcome::from_error(mode, &e), format, &invocation.ctx);
-        }
-    }
-
     let outcome = match arguments.command {
         Command::Config(ConfigCommand::Default) => {
             match format {

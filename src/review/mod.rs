@@ -33,6 +33,9 @@ use self::{
 
 /// Run the review-fire mode.
 pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, Error> {
+    // The token first: a missing secret is named plainly, whatever else is missing.
+    let read = invocation
+        .client("review-fire reads the pull request, its reviews and team memberships")?;
     let repo = invocation.ctx.require_repo()?.clone();
     let (number, command) = match trigger::resolve(invocation.ctx.event.as_ref(), args.pr) {
         Trigger::NotApplicable(why) => return Ok(not_applicable(why, None)),
@@ -45,8 +48,6 @@ pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, 
         Trigger::Evaluate { pr, command } => (pr, command),
         Trigger::CheckIssue { number, command } => (number, Some(command)),
     };
-    let read = invocation
-        .client("review-fire reads the pull request, its reviews and team memberships")?;
     if let Some(Event::IssueComment { is_pull: false, .. }) = invocation.ctx.event.as_ref() {
         // The payload says "not a pull request"; a recheck must not silently do nothing
         // on the word of a payload, so ask the API.

@@ -119,10 +119,11 @@ fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Decision) -> Ou
 // ---- pull request -----------------------------------------------------------------------
 
 async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Error> {
-    let repo = invocation.ctx.require_repo()?.clone();
-    let number = gather::pr_number(invocation, args)?;
+    // The token first: a missing secret is named plainly, whatever else is missing.
     let client =
         invocation.client("read the pull request, its files and labels, and label its tier")?;
+    let repo = invocation.ctx.require_repo()?.clone();
+    let number = gather::pr_number(invocation, args)?;
     let pull = gather::pull(&client, &repo, number).await?;
     if pull.state != "open" || pull.merged {
         return Ok(Outcome::new(Mode::Tier, Verdict::NotApplicable)
