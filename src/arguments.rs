@@ -20,9 +20,10 @@ Start here, no server needed:
 
 /// Fail-closed ship gates for Gitea and Forgejo Actions.
 ///
-/// shipgate keeps `staging` a superset of `main` (sync), labels each pull request with its
-/// risk tier (tier), and fires the qa/security review gates once genuine approvals are in
-/// (review-fire). A gate that cannot verify is a red gate: every such path exits 2.
+/// shipgate keeps `staging` a superset of `main` (sync), promotes a green `staging` to
+/// `main` (promote), points pull requests at `staging` (retarget), labels each pull request
+/// with its risk tier (tier), and fires the qa/security review gates once genuine
+/// approvals are in (review-fire). A gate that cannot verify is a red gate: every such path exits 2.
 #[derive(Debug, Parser)]
 #[command(name = "shipgate", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Arguments {
@@ -136,6 +137,36 @@ pub enum Command {
     )]
     ReviewFire(ReviewArgs),
 
+    /// Move main forward to staging's head once its required statuses are all success
+    ///
+    /// Reads both branches, checks that main is an ancestor of staging's head S
+    /// (fast-forward only), and that every required context (promote.required_contexts
+    /// from the default branch's config, plus main's branch-protection contexts) has a
+    /// newest status of `success` on S. Then --via pull-request (default) finds or opens
+    /// one PR staging → main and merges it with the fast-forward-only style and
+    /// head_commit_id = S, so Gitea refuses if staging moved or protection is not met;
+    /// --via push pushes S to main natively with the old tip as the expected value.
+    /// Never forced. A failing context exits 1 (blocked); pending or missing ones exit 1
+    /// (waiting) or are polled with --wait; no required context at all exits 2.
+    ///
+    /// Token: SHIPGATE_TOKEN with write:repository of an account allowed to merge into
+    /// main (--via push: on main's push allowlist).
+    #[command(
+        after_help = "Examples:\n  SHIPGATE_TOKEN=… shipgate promote --wait 20m\n  SHIPGATE_TOKEN=… shipgate promote --via push --dry-run"
+    )]
+    Promote(PromoteArgs),
+
+    /// Change the base of pull requests opened against main to staging, with one comment
+    ///
+    /// On pull_request_target (opened, reopened, edited): a PR whose base is main, whose
+    /// head is not staging and whose author is not in retarget.exempt gets its base
+    /// changed to staging through the API, and one comment saying why (never repeated).
+    /// Anything else is not applicable. A read or write that fails exits 2.
+    ///
+    /// Token: SHIPGATE_TOKEN with write:repository (the base) and write:issue (the comment).
+    #[command(after_help = "Example:\n  SHIPGATE_TOKEN=… shipgate retarget --pr 42")]
+    Retarget(RetargetArgs),
+
     /// Check or print the configuration
     ///
     /// `config check` validates a file offline (unknown keys, wrong types and bad values,
@@ -218,6 +249,66 @@ pub struct ReviewArgs {
     pub diagnose: bool,
 }
 
+/// How promote moves the target branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Via {
+    /// Open (or reuse) one PR and merge it fast-forward-only through the API.
+    #[default]
+    PullRequest,
+    /// Push the commit natively, the old tip as the expected value.
+    Push,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::PullRequest => "pull-request",
+            Via::Push => "push",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Branch to promote [default: promote.from, staging]
+    #[arg(long, env = "SHIPGATE_PROMOTE_FROM", value_name = "BRANCH")]
+    pub from: Option<String>,
+
+    /// Branch to move forward [default: promote.to, main]
+    #[arg(long, env = "SHIPGATE_PROMOTE_TO", value_name = "BRANCH")]
+    pub to: Option<String>,
+
+    /// Merge through a pull request, or push natively
+    #[arg(long, env = "SHIPGATE_PROMOTE_VIA", value_enum, default_value_t = Via::PullRequest)]
+    pub via: Via,
+
+    /// Poll pending statuses this long (e.g. 90s, 20m, 1h) before giving up [default: 0]
+    #[arg(long, env = "SHIPGATE_PROMOTE_WAIT", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<std::time::Duration>,
+
+    /// Time between polls while waiting
+    #[arg(
+        long,
+        env = "SHIPGATE_PROMOTE_POLL",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_duration,
+        hide_short_help = true
+    )]
+    pub poll: std::time::Duration,
+
+    /// Git remote URL for --via push [default: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git]
+    #[arg(long, env = "SHIPGATE_REMOTE", value_name = "URL")]
+    pub remote: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RetargetArgs {
+    /// Pull request number [default: from the event]
+    #[arg(long, env = "SHIPGATE_PR", value_name = "N")]
+    pub pr: Option<u64>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a config file: unknown keys, wrong types and bad values, with line and column
@@ -252,6 +343,35 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A duration: `90`, `90s`, `20m`, `1h`, `500ms`; at most a day.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: give e.g. 90s, 20m or 1h"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{other}`: use ms, s, m or h"
+            ))
+        }
+    };
+    let secs = value * scale;
+    if secs.is_finite() && (0.0..=86_400.0).contains(&secs) {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!("`{text}` is not a duration between 0 and 24h"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +403,8 @@ mod tests {
             (&["sync", "--from", "main", "--to", "stage"], "sync"),
             (&["review-fire", "--pr", "7", "--diagnose"], "review-fire"),
             (&["config", "check", "x.yml"], "config"),
+            (&["promote", "--via", "push", "--wait", "5m"], "promote"),
+            (&["retarget", "--pr", "3"], "retarget"),
             (&["config", "default"], "config"),
             (&["version"], "version"),
         ];
@@ -292,10 +414,32 @@ mod tests {
                 Command::Sync(_) => "sync",
                 Command::Tier(_) => "tier",
                 Command::ReviewFire(_) => "review-fire",
+                Command::Promote(_) => "promote",
+                Command::Retarget(_) => "retarget",
                 Command::Config(_) => "config",
                 Command::Version => "version",
             };
             assert_eq!(name, *expected, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn durations_parse() {
+        use std::time::Duration;
+        let cases = [
+            ("90", Some(Duration::from_secs(90))),
+            ("90s", Some(Duration::from_secs(90))),
+            ("20m", Some(Duration::from_secs(1200))),
+            ("1h", Some(Duration::from_secs(3600))),
+            ("250ms", Some(Duration::from_millis(250))),
+            ("0", Some(Duration::ZERO)),
+            ("2d", None),
+            ("soon", None),
+            ("25h", None),
+            ("-1s", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text).ok(), expected, "{text}");
         }
     }
 

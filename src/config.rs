@@ -16,6 +16,8 @@ pub struct Config {
     pub sync: SyncConfig,
     pub tier: TierConfig,
     pub review: ReviewConfig,
+    pub promote: PromoteConfig,
+    pub retarget: RetargetConfig,
 }
 
 /// `sync:`: keep `to` a superset of `from`.
@@ -43,6 +45,58 @@ impl Default for SyncConfig {
             author: None,
             expect_login: None,
             max_attempts: 3,
+        }
+    }
+}
+
+/// `promote:`: move `to` (main) forward to a green commit of `from` (staging).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromoteConfig {
+    pub from: String,
+    pub to: String,
+    /// Status contexts (globs) that must be `success` on the commit promoted, on top of
+    /// those `to`'s branch protection requires.
+    pub required_contexts: Vec<String>,
+    /// Gather–decide–merge attempts when a branch moves concurrently.
+    pub max_attempts: u32,
+    /// With `--via pull-request`: when checks are still pending, let Gitea merge once they
+    /// succeed (only when `to`'s protection itself requires every required context).
+    pub schedule: bool,
+    /// Title of the promotion pull request; `{from}`, `{to}` and `{short}` are replaced.
+    pub title: String,
+}
+
+impl Default for PromoteConfig {
+    fn default() -> Self {
+        PromoteConfig {
+            from: "staging".into(),
+            to: "main".into(),
+            required_contexts: Vec::new(),
+            max_attempts: 3,
+            schedule: true,
+            title: "chore: promote {from} → {to} ({short})".into(),
+        }
+    }
+}
+
+/// `retarget:`: pull requests opened against `from` (main) get their base changed to `to`
+/// (staging).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetargetConfig {
+    pub from: String,
+    pub to: String,
+    /// Logins whose pull requests keep their base.
+    pub exempt: Vec<String>,
+}
+
+impl Default for RetargetConfig {
+    fn default() -> Self {
+        RetargetConfig {
+            from: "main".into(),
+            to: "staging".into(),
+            exempt: Vec::new(),
         }
     }
 }
@@ -326,6 +380,30 @@ impl Config {
             problems.push(format!(
                 "`sync.from` and `sync.to` are both `{}`",
                 self.sync.from
+            ));
+        }
+        if self.promote.max_attempts == 0 {
+            problems.push("`promote.max_attempts` must be at least 1".to_owned());
+        }
+        if self.promote.from == self.promote.to {
+            problems.push(format!(
+                "`promote.from` and `promote.to` are both `{}`",
+                self.promote.from
+            ));
+        }
+        for glob in &self.promote.required_contexts {
+            if glob.trim().is_empty() {
+                problems.push("`promote.required_contexts` has an empty entry".to_owned());
+            } else if let Err(e) = globset::Glob::new(glob) {
+                problems.push(format!(
+                    "`promote.required_contexts` has an invalid glob `{glob}`: {e}"
+                ));
+            }
+        }
+        if self.retarget.from == self.retarget.to {
+            problems.push(format!(
+                "`retarget.from` and `retarget.to` are both `{}`",
+                self.retarget.from
             ));
         }
         let labels = &self.tier.labels;

@@ -13,6 +13,8 @@ pub enum Mode {
     Sync,
     Tier,
     ReviewFire,
+    Promote,
+    Retarget,
     Config,
 }
 
@@ -22,6 +24,8 @@ impl Mode {
             Mode::Sync => "sync",
             Mode::Tier => "tier",
             Mode::ReviewFire => "review-fire",
+            Mode::Promote => "promote",
+            Mode::Retarget => "retarget",
             Mode::Config => "config",
         }
     }
@@ -188,6 +192,15 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A progress line on stderr while a mode waits (never a workflow command).
+pub fn progress(mode: Mode, text: &str) {
+    eprintln!(
+        "shipgate {}: {}",
+        mode.as_str(),
+        defuse(text).replace('\n', " ")
+    );
 }
 
 /// Output format of stdout.

@@ -109,6 +109,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Sync(_) => Mode::Sync,
         Command::Tier(_) => Mode::Tier,
         Command::ReviewFire(_) => Mode::ReviewFire,
+        Command::Promote(_) => Mode::Promote,
+        Command::Retarget(_) => Mode::Retarget,
         Command::Config(_) => Mode::Config,
         Command::Version => {
             match arguments.format {
@@ -189,6 +191,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Sync(args) => block_on(mode, crate::sync::run(&invocation, &args)),
         Command::Tier(args) => block_on(mode, crate::tier::run(&invocation, &args)),
         Command::ReviewFire(args) => block_on(mode, crate::review::run(&invocation, &args)),
+        Command::Promote(args) => block_on(mode, crate::promote::run(&invocation, &args)),
+        Command::Retarget(args) => block_on(mode, crate::retarget::run(&invocation, &args)),
     };
     finish(&outcome, format, &invocation.ctx)
 }
@@ -219,10 +223,17 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
     );
     if wants_json(args) {
         let mode = args.iter().skip(1).find_map(|arg| {
-            [Mode::Sync, Mode::Tier, Mode::ReviewFire, Mode::Config]
-                .into_iter()
-                .find(|m| arg.to_str() == Some(m.as_str()))
-                .map(Mode::as_str)
+            [
+                Mode::Sync,
+                Mode::Tier,
+                Mode::ReviewFire,
+                Mode::Promote,
+                Mode::Retarget,
+                Mode::Config,
+            ]
+            .into_iter()
+            .find(|m| arg.to_str() == Some(m.as_str()))
+            .map(Mode::as_str)
         });
         println!(
             "{}",

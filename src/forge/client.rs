@@ -570,6 +570,155 @@ impl Client {
         .map(|_| ())
     }
 
+    /// `GET /repos/{o}/{r}`: the repository (its default branch).
+    pub async fn repository(&self, repo: &RepoRef) -> Result<Repository, Error> {
+        self.get_json(&format!("/repos/{repo}"), &[]).await
+    }
+
+    /// `GET /repos/{o}/{r}/branches/{branch}`: its tip and, when protected, the status
+    /// contexts its rule requires. An empty commit id is a protocol error.
+    pub async fn branch(&self, repo: &RepoRef, name: &str) -> Result<Branch, Error> {
+        let path = format!("/repos/{repo}/branches/{}", segment(name));
+        let branch: Branch = self.get_json(&path, &[]).await?;
+        if branch.commit.id.trim().is_empty() || branch.name != name {
+            return Err(Error::Protocol {
+                request: format!("GET {}", self.url(&path)),
+                detail: format!(
+                    "the answer names branch `{}` at `{}`, not a tip of `{name}`",
+                    branch.name, branch.commit.id
+                ),
+            });
+        }
+        Ok(branch)
+    }
+
+    /// `GET /repos/{o}/{r}/compare/{base}...{head}`: how many commits `head` has that
+    /// `base` lacks (0: `head` is contained in `base`).
+    pub async fn compare(&self, repo: &RepoRef, base: &str, head: &str) -> Result<Compare, Error> {
+        self.get_json(
+            &format!(
+                "/repos/{repo}/compare/{}...{}",
+                segment(base),
+                segment(head)
+            ),
+            &[],
+        )
+        .await
+    }
+
+    /// `GET /repos/{o}/{r}/pulls?state=open`, every page.
+    pub async fn open_pulls(&self, repo: &RepoRef) -> Result<Vec<PullRequest>, Error> {
+        self.get_all(
+            &format!("/repos/{repo}/pulls"),
+            &[("state", "open".to_owned())],
+        )
+        .await
+    }
+
+    /// `POST /repos/{o}/{r}/pulls`. Not retried once sent (a retry could open two).
+    pub async fn create_pull(
+        &self,
+        repo: &RepoRef,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, Error> {
+        self.write_json(
+            Method::POST,
+            &format!("/repos/{repo}/pulls"),
+            &serde_json::json!({ "head": head, "base": base, "title": title, "body": body }),
+            false,
+        )
+        .await
+    }
+
+    /// `PATCH /repos/{o}/{r}/pulls/{index}` with a new `base` (Gitea answers 201).
+    pub async fn set_pull_base(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        base: &str,
+    ) -> Result<PullRequest, Error> {
+        self.write_json(
+            Method::PATCH,
+            &format!("/repos/{repo}/pulls/{index}"),
+            &serde_json::json!({ "base": base }),
+            true,
+        )
+        .await
+    }
+
+    /// `POST /repos/{o}/{r}/pulls/{index}/merge`: 200 merged, 201 scheduled; 405 (not
+    /// mergeable, not allowed) and 409 (head moved, push out of date) are errors the
+    /// caller judges. Never retried once sent.
+    pub async fn merge_pull(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        options: &MergeOptions,
+    ) -> Result<Merged, Error> {
+        let body = serde_json::to_value(options).map_err(|e| Error::Setup {
+            detail: e.to_string(),
+        })?;
+        let path = format!("/repos/{repo}/pulls/{index}/merge");
+        let response = self
+            .send(Method::POST, &path, &[], Some(&body), false)
+            .await?;
+        match response.status {
+            StatusCode::OK => Ok(Merged::Now),
+            StatusCode::CREATED => Ok(Merged::Scheduled),
+            other => Err(Error::Protocol {
+                request: format!("POST {}", self.url(&path)),
+                detail: format!("unexpected HTTP {} for a merge", other.as_u16()),
+            }),
+        }
+    }
+
+    /// `GET /repos/{o}/{r}/issues/{index}/comments` (Gitea returns them all at once; the
+    /// count is checked against `X-Total-Count` when sent).
+    pub async fn issue_comments(&self, repo: &RepoRef, index: u64) -> Result<Vec<Comment>, Error> {
+        let path = format!("/repos/{repo}/issues/{index}/comments");
+        let request = format!("GET {}", self.url(&path));
+        let response = self.send(Method::GET, &path, &[], None, true).await?;
+        let comments: Vec<Comment> = decode(&request, &response.body)?;
+        let total = response
+            .headers
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().parse::<usize>());
+        match total {
+            Some(Ok(total)) if total != comments.len() => Err(Error::Protocol {
+                request,
+                detail: format!(
+                    "X-Total-Count says {total} comments, {} arrived",
+                    comments.len()
+                ),
+            }),
+            Some(Err(_)) => Err(Error::Protocol {
+                request,
+                detail: "X-Total-Count is not a number".into(),
+            }),
+            _ => Ok(comments),
+        }
+    }
+
+    /// `POST /repos/{o}/{r}/issues/{index}/comments`. Not retried once sent.
+    pub async fn create_comment(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        body: &str,
+    ) -> Result<Comment, Error> {
+        self.write_json(
+            Method::POST,
+            &format!("/repos/{repo}/issues/{index}/comments"),
+            &serde_json::json!({ "body": body }),
+            false,
+        )
+        .await
+    }
+
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
     pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
         self.get_json(
@@ -656,6 +805,7 @@ fn classify(request: &str, response: Response, attempts: u32) -> Result<Response
         StatusCode::UNAUTHORIZED => Error::Unauthorized { request, message },
         StatusCode::FORBIDDEN => Error::Forbidden { request, message },
         StatusCode::NOT_FOUND => Error::NotFound { request, message },
+        StatusCode::METHOD_NOT_ALLOWED => Error::NotAllowed { request, message },
         StatusCode::CONFLICT => Error::Conflict { request, message },
         StatusCode::UNPROCESSABLE_ENTITY => Error::Unprocessable { request, message },
         s if is_retryable_status(s) => Error::Transient {

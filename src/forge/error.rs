@@ -10,6 +10,8 @@ pub enum Error {
     Forbidden { request: String, message: String },
     #[error("`{request}` answered 404 Not Found: {message}")]
     NotFound { request: String, message: String },
+    #[error("`{request}` answered 405 Method Not Allowed: {message}")]
+    NotAllowed { request: String, message: String },
     #[error("`{request}` answered 409 Conflict: {message}")]
     Conflict { request: String, message: String },
     #[error("`{request}` answered 422 Unprocessable: {message}")]
@@ -32,6 +34,7 @@ impl Error {
             Error::Unauthorized { .. } => "forge: unauthorized",
             Error::Forbidden { .. } => "forge: forbidden",
             Error::NotFound { .. } => "forge: not found",
+            Error::NotAllowed { .. } => "forge: not allowed",
             Error::Conflict { .. } => "forge: conflict",
             Error::Unprocessable { .. } => "forge: unprocessable",
             Error::Transient { .. } => "forge: unreachable",
@@ -45,6 +48,7 @@ impl Error {
             Error::Unauthorized { .. } => "the token is missing, expired or revoked: issue a new one and update the secret".into(),
             Error::Forbidden { .. } => "the token lacks a scope or permission for this call (labels need write:issue; statuses, PR files and contents need repository scope; teams need read:organization): re-scope it".into(),
             Error::NotFound { .. } => "check the repository, pull request number and branch names, and that the token can see them".into(),
+            Error::NotAllowed { .. } => "the server refused the operation on this object (not mergeable, merge style disabled, or not allowed for this account); read its message".into(),
             Error::Conflict { .. } | Error::Unprocessable { .. } => "the server rejected the request's content; re-run, and report it if it persists".into(),
             Error::Transient { .. } => "the server did not answer in time or answered with a server error; check it is up and re-run the job".into(),
             Error::Protocol { .. } => "the server's answer was malformed or incomplete; re-run, and check for a proxy that rewrites or truncates responses".into(),

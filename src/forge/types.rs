@@ -19,6 +19,9 @@ pub struct PrBranch {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub sha: String,
+    /// The repository the branch lives in (a fork's differs from the base's).
+    #[serde(default)]
+    pub repo_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -156,4 +159,71 @@ pub struct Release {
     pub tag_name: String,
     #[serde(default)]
     pub assets: Vec<Attachment>,
+}
+
+/// The part of `GET /repos/{owner}/{repo}` shipgate reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Repository {
+    pub id: i64,
+    pub full_name: String,
+    pub default_branch: String,
+}
+
+/// `PayloadCommit`: the commit a branch points at.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct BranchCommit {
+    pub id: String,
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}`. For a protected branch Gitea fills in
+/// its rule's status checks for any reader (the rule itself needs repository admin).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Branch {
+    pub name: String,
+    pub commit: BranchCommit,
+    #[serde(default)]
+    pub protected: bool,
+    #[serde(default)]
+    pub enable_status_check: bool,
+    #[serde(default)]
+    pub status_check_contexts: Option<Vec<String>>,
+}
+
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`: the commits of `head` that `base`
+/// does not contain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Compare {
+    pub total_commits: u64,
+}
+
+/// An issue or pull request comment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Comment {
+    pub id: i64,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+/// Body of `POST /repos/{owner}/{repo}/pulls/{index}/merge`. `force_merge` is never sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeOptions {
+    /// The merge style; shipgate only ever uses `fast-forward-only`.
+    #[serde(rename = "Do")]
+    pub style: String,
+    /// Gitea refuses (409) when the head it would merge is not this commit.
+    pub head_commit_id: String,
+    /// Schedule the merge for when the branch protection's checks succeed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub merge_when_checks_succeed: bool,
+}
+
+/// What a merge request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    /// 200: merged now.
+    Now,
+    /// 201: scheduled for when the checks succeed.
+    Scheduled,
 }

@@ -30,6 +30,7 @@ pub fn short_error(error: &forge::Error) -> String {
         forge::Error::Unauthorized { .. } => "401".into(),
         forge::Error::Forbidden { .. } => "403".into(),
         forge::Error::NotFound { .. } => "404".into(),
+        forge::Error::NotAllowed { .. } => "405".into(),
         forge::Error::Conflict { .. } => "409".into(),
         forge::Error::Unprocessable { .. } => "422".into(),
         forge::Error::Transient { detail, .. } => {

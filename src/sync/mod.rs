@@ -147,7 +147,7 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
 }
 
 /// Run blocking git work off the async runtime.
-async fn spawn_git<T: Send + 'static>(
+pub(crate) async fn spawn_git<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     match tokio::task::spawn_blocking(work).await {
@@ -160,7 +160,7 @@ async fn spawn_git<T: Send + 'static>(
     }
 }
 
-fn validate_branches(from: &str, to: &str) -> Result<(), Error> {
+pub(crate) fn validate_branches(from: &str, to: &str) -> Result<(), Error> {
     for name in [from, to] {
         let why = if name.trim().is_empty() {
             Some("it is empty".to_owned())
