@@ -8,6 +8,8 @@ mod support;
 mod action;
 mod cli;
 mod forge_client;
+mod promote;
+mod retarget;
 mod review;
 mod spec;
 mod sync;

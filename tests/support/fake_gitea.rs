@@ -79,6 +79,15 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
     api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
+    api("GET", "/repos/{owner}/{repo}", get_repo),
+    api("GET", "/repos/{owner}/{repo}/branches/{branch}", get_branch),
+    api("GET", "/repos/{owner}/{repo}/compare/{basehead}", get_compare),
+    api("GET", "/repos/{owner}/{repo}/pulls", get_pulls),
+    api("POST", "/repos/{owner}/{repo}/pulls", post_pull),
+    api("PATCH", "/repos/{owner}/{repo}/pulls/{index}", patch_pull),
+    api("POST", "/repos/{owner}/{repo}/pulls/{index}/merge", post_merge),
+    api("GET", "/repos/{owner}/{repo}/issues/{index}/comments", get_comments),
+    api("POST", "/repos/{owner}/{repo}/issues/{index}/comments", post_comment),
     web("GET", "/{owner}/{repo}/releases/download/{tag}/{name}", get_release_download),
 ];
 
@@ -232,6 +241,30 @@ pub struct StatusRow {
     pub target_url: String,
     /// Login of the token that created it.
     pub creator: String,
+}
+
+/// A change the fake makes to itself when a route is hit for the n-th time, before it
+/// answers that request: "another client" acting at the worst moment.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Move a branch (a push by someone else).
+    SetBranch {
+        repo: String,
+        branch: String,
+        sha: String,
+    },
+    /// Record a commit (so a branch can move to it).
+    Commit {
+        repo: String,
+        sha: String,
+        parents: Vec<String>,
+    },
+    /// Post a commit status.
+    AddStatus {
+        repo: String,
+        sha: String,
+        row: StatusRow,
+    },
 }
 
 /// What an injected fault does.
@@ -449,6 +482,7 @@ impl FakeGitea {
                 files: Vec::new(),
                 reviews: Vec::new(),
                 timeline: Vec::new(),
+                comments: Vec::new(),
             },
         );
     }
@@ -481,6 +515,7 @@ impl FakeGitea {
                 files: Vec::new(),
                 reviews: Vec::new(),
                 timeline: Vec::new(),
+                comments: Vec::new(),
             },
         );
     }
@@ -724,6 +759,104 @@ impl FakeGitea {
             .unwrap_or_default()
     }
 
+    /// A commit of `repo` with these parents (the graph compare and merge walk).
+    pub fn add_commit(&self, repo: &str, sha: &str, parents: &[&str]) {
+        let mut state = self.state();
+        state.repo_id(repo);
+        state.commits.insert(
+            (repo.to_owned(), sha.to_owned()),
+            parents.iter().map(|p| (*p).to_owned()).collect(),
+        );
+    }
+
+    /// Point a branch at a commit (added with [`FakeGitea::add_commit`]).
+    pub fn set_branch(&self, repo: &str, branch: &str, sha: &str) {
+        let mut state = self.state();
+        state.repo_id(repo);
+        state
+            .branches
+            .insert((repo.to_owned(), branch.to_owned()), sha.to_owned());
+    }
+
+    /// A branch's tip.
+    pub fn branch(&self, repo: &str, branch: &str) -> Option<String> {
+        self.state()
+            .branches
+            .get(&(repo.to_owned(), branch.to_owned()))
+            .cloned()
+    }
+
+    /// Protect a branch; its rule requires these status contexts (globs, as in Gitea).
+    pub fn protect_branch(&self, repo: &str, branch: &str, contexts: &[&str]) {
+        self.state().protections.insert(
+            (repo.to_owned(), branch.to_owned()),
+            contexts.iter().map(|c| (*c).to_owned()).collect(),
+        );
+    }
+
+    /// The next `n` merges answer 405 "Please try again later" (mergeability not computed).
+    pub fn merge_not_ready(&self, n: usize) {
+        self.state().not_ready = n;
+    }
+
+    /// Run `action` just before the `nth` (1-based) request to route `key` is answered.
+    pub fn on_hit(&self, key: &str, nth: usize, action: Action) {
+        assert!(
+            ROUTES.iter().any(|r| r.key() == key),
+            "fake: no route `{key}`"
+        );
+        self.state().triggers.push((key.to_owned(), nth, 0, action));
+    }
+
+    /// `(number, head ref, base ref, state, merged)` of every PR of `repo`.
+    pub fn pulls(&self, repo: &str) -> Vec<(u64, String, String, String, bool)> {
+        self.state()
+            .issues
+            .iter()
+            .filter(|((r, _), _)| r == repo)
+            .filter_map(|(_, issue)| {
+                issue.pr.as_ref().map(|pr| {
+                    (
+                        issue.number,
+                        pr.head_ref.clone(),
+                        pr.base_ref.clone(),
+                        issue.state.clone(),
+                        pr.merged,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Is a merge of this PR scheduled for when checks succeed?
+    pub fn is_scheduled(&self, repo: &str, number: u64) -> bool {
+        self.state().scheduled.contains(&(repo.to_owned(), number))
+    }
+
+    /// A comment by `author` on an issue or PR.
+    pub fn add_comment(&self, repo: &str, number: u64, author: &str, body: &str) {
+        let mut state = self.state();
+        state.user_id(author);
+        let row = state.comment_json(repo, number, author, body);
+        state.issue_mut(repo, number).comments.push(row);
+    }
+
+    /// The bodies of an issue's comments, oldest first.
+    pub fn comments(&self, repo: &str, number: u64) -> Vec<String> {
+        let state = self.state();
+        state
+            .issues
+            .get(&(repo.to_owned(), number))
+            .map(|issue| {
+                issue
+                    .comments
+                    .iter()
+                    .filter_map(|c| c["body"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Workflow dispatches accepted so far: `(repo, workflow file, body)`.
     pub fn dispatches(&self) -> Vec<(String, String, Value)> {
         self.state().dispatches.clone()
@@ -800,6 +933,7 @@ struct IssueRow {
     files: Vec<FileSpec>,
     reviews: Vec<Value>,
     timeline: Vec<Value>,
+    comments: Vec<Value>,
 }
 
 #[doc(hidden)]
@@ -823,6 +957,17 @@ pub struct StateData {
     statuses: Vec<StatusRecord>,
     releases: Vec<ReleaseRow>,
     dispatches: Vec<(String, String, Value)>,
+    /// `(repo, sha)` → parent shas: the commit graph the branch, compare and merge routes use.
+    commits: HashMap<(String, String), Vec<String>>,
+    /// `(repo, branch)` → tip.
+    branches: BTreeMap<(String, String), String>,
+    /// `(repo, branch)` → the status contexts its protection rule requires.
+    protections: BTreeMap<(String, String), Vec<String>>,
+    /// PRs whose merge is scheduled for when checks succeed.
+    scheduled: BTreeSet<(String, u64)>,
+    /// Merges answered 405 "Please try again later" before mergeability is known.
+    not_ready: usize,
+    triggers: Vec<(String, usize, usize, Action)>,
     faults: Vec<FaultState>,
     requests: Vec<Recorded>,
     unmatched: Vec<String>,
@@ -848,6 +993,12 @@ impl StateData {
             statuses: Vec::new(),
             releases: Vec::new(),
             dispatches: Vec::new(),
+            commits: HashMap::new(),
+            branches: BTreeMap::new(),
+            protections: BTreeMap::new(),
+            scheduled: BTreeSet::new(),
+            not_ready: 0,
+            triggers: Vec::new(),
             faults: Vec::new(),
             requests: Vec::new(),
             unmatched: Vec::new(),
@@ -963,6 +1114,104 @@ impl StateData {
             row,
         });
         id
+    }
+
+    /// Is `ancestor` reachable from `of` in the commit graph (itself included)?
+    fn is_ancestor(&self, repo: &str, ancestor: &str, of: &str) -> bool {
+        self.reachable(repo, of).contains(ancestor)
+    }
+
+    fn reachable(&self, repo: &str, tip: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![tip.to_owned()];
+        while let Some(sha) = stack.pop() {
+            if !seen.insert(sha.clone()) {
+                continue;
+            }
+            if let Some(parents) = self.commits.get(&(repo.to_owned(), sha)) {
+                stack.extend(parents.iter().cloned());
+            }
+        }
+        seen
+    }
+
+    /// Commits reachable from `head` and not from `base` (`git rev-list base..head`).
+    fn only_in(&self, repo: &str, base: &str, head: &str) -> Vec<String> {
+        let from_base = self.reachable(repo, base);
+        self.reachable(repo, head)
+            .into_iter()
+            .filter(|sha| !from_base.contains(sha))
+            .collect()
+    }
+
+    /// A branch name or a known commit id → the commit.
+    fn resolve(&self, repo: &str, name: &str) -> Option<String> {
+        self.branches
+            .get(&(repo.to_owned(), name.to_owned()))
+            .cloned()
+            .or_else(|| {
+                self.commits
+                    .contains_key(&(repo.to_owned(), name.to_owned()))
+                    .then(|| name.to_owned())
+            })
+    }
+
+    /// A PR as Gitea shows it now: an open PR's head and base follow their branches.
+    fn live(&self, repo: &str, issue: &IssueRow, pr: &PrSpec) -> PrSpec {
+        let mut pr = pr.clone();
+        if issue.state == "open" {
+            let head_repo = pr.head_repo.clone().unwrap_or_else(|| repo.to_owned());
+            if let Some(sha) = self.branches.get(&(head_repo, pr.head_ref.clone())) {
+                pr.head_sha = sha.clone();
+            }
+            if let Some(sha) = self.branches.get(&(repo.to_owned(), pr.base_ref.clone())) {
+                pr.base_sha = sha.clone();
+            }
+        }
+        pr
+    }
+
+    /// Gitea's rule: every required pattern matches a status of `sha`, and every status it
+    /// matches is `success` (newest per context).
+    fn checks_pass(&self, repo: &str, sha: &str, required: &[String]) -> bool {
+        let mut newest: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+        for record in self
+            .statuses
+            .iter()
+            .filter(|s| s.repo == repo && s.sha == sha)
+        {
+            let entry = newest
+                .entry(record.row.context.as_str())
+                .or_insert((record.id, record.row.state.as_str()));
+            if record.id >= entry.0 {
+                *entry = (record.id, record.row.state.as_str());
+            }
+        }
+        required.iter().all(|pattern| {
+            let matched: Vec<&str> = newest
+                .iter()
+                .filter(|(context, _)| glob_match(pattern, context))
+                .map(|(_, (_, state))| *state)
+                .collect();
+            !matched.is_empty() && matched.iter().all(|state| *state == "success")
+        })
+    }
+
+    fn apply(&mut self, action: &Action) {
+        match action {
+            Action::SetBranch { repo, branch, sha } => {
+                self.branches
+                    .insert((repo.clone(), branch.clone()), sha.clone());
+            }
+            Action::Commit { repo, sha, parents } => {
+                self.commits
+                    .insert((repo.clone(), sha.clone()), parents.clone());
+            }
+            Action::AddStatus { repo, sha, row } => {
+                self.user_id(&row.creator);
+                self.push_status(repo, sha, row.clone());
+            }
+        }
     }
 
     // ---- JSON renderers (field sets checked against the spec in tests/spec.rs) ----
@@ -1275,6 +1524,93 @@ impl StateData {
         if let Some(login) = login {
             row[field] = self.user_json(&login);
         }
+    }
+
+    fn comment_json(&mut self, repo: &str, number: u64, author: &str, body: &str) -> Value {
+        let id = self.next_id();
+        let stamp = self.tick();
+        let base = &self.base;
+        json!({
+            "id": id,
+            "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{id}"),
+            "pull_request_url": format!("{base}/{repo}/pulls/{number}"),
+            "issue_url": format!("{base}/{repo}/issues/{number}"),
+            "user": self.user_json(author),
+            "original_author": "",
+            "original_author_id": 0,
+            "body": body,
+            "assets": [],
+            "created_at": stamp,
+            "updated_at": stamp,
+        })
+    }
+
+    fn payload_commit_json(&self, repo: &str, sha: &str) -> Value {
+        let person = json!({"name": "Test", "email": "test@example.com", "username": ""});
+        json!({
+            "id": sha,
+            "message": format!("commit {}\n", &sha[..sha.len().min(8)]),
+            "url": format!("{}/{repo}/commit/{sha}", self.base),
+            "author": person,
+            "committer": person,
+            "verification": null,
+            "timestamp": "2025-01-01T00:00:00Z",
+        })
+    }
+
+    fn api_branch_json(&self, repo: &str, name: &str, sha: &str, login: Option<&str>) -> Value {
+        let protection = self.protections.get(&(repo.to_owned(), name.to_owned()));
+        let writer = login.is_some_and(|l| !self.read_only.contains(l));
+        json!({
+            "name": name,
+            "commit": self.payload_commit_json(repo, sha),
+            "protected": protection.is_some(),
+            "required_approvals": 0,
+            "enable_status_check": protection.is_some_and(|c| !c.is_empty()),
+            "status_check_contexts": protection.cloned().unwrap_or_default(),
+            "user_can_push": writer && protection.is_none(),
+            "user_can_merge": writer,
+            "effective_branch_protection_name": "",
+        })
+    }
+
+    fn commit_json(&self, repo: &str, sha: &str) -> Value {
+        let base = &self.base;
+        let parents: Vec<Value> = self
+            .commits
+            .get(&(repo.to_owned(), sha.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                json!({
+                    "url": format!("{base}/api/v1/repos/{repo}/git/commits/{p}"),
+                    "sha": p,
+                    "created": "2025-01-01T00:00:00Z",
+                })
+            })
+            .collect();
+        let person =
+            json!({"name": "Test", "email": "test@example.com", "date": "2025-01-01T00:00:00Z"});
+        json!({
+            "url": format!("{base}/api/v1/repos/{repo}/git/commits/{sha}"),
+            "sha": sha,
+            "created": "2025-01-01T00:00:00Z",
+            "html_url": format!("{base}/{repo}/commit/{sha}"),
+            "commit": {
+                "url": format!("{base}/api/v1/repos/{repo}/git/commits/{sha}"),
+                "author": person,
+                "committer": person,
+                "message": format!("commit {}\n", &sha[..sha.len().min(8)]),
+                "tree": {"url": format!("{base}/api/v1/repos/{repo}/git/trees/{sha}"), "sha": sha, "created": "2025-01-01T00:00:00Z"},
+                "verification": null,
+            },
+            "author": null,
+            "committer": null,
+            "parents": parents,
+            "files": [],
+            "stats": {"total": 0, "additions": 0, "deletions": 0},
+        })
     }
 
     fn team_json(&self, team: &TeamRow) -> Value {
@@ -1598,7 +1934,10 @@ fn find_pull<'a>(state: &'a StateData, call: &Call) -> Result<(&'a IssueRow, &'a
 
 fn get_pull(state: &mut StateData, call: &Call) -> Reply {
     match find_pull(state, call) {
-        Ok((issue, pr)) => Reply::json(200, state.pull_json(&call.repo(), issue, pr)),
+        Ok((issue, pr)) => {
+            let pr = state.live(&call.repo(), issue, pr);
+            Reply::json(200, state.pull_json(&call.repo(), issue, &pr))
+        }
         Err(reply) => reply,
     }
 }
@@ -1996,6 +2335,370 @@ fn post_dispatch(state: &mut StateData, call: &Call) -> Reply {
     Reply::empty(204)
 }
 
+fn get_repo(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    Reply::json(200, state.repo_json(&repo))
+}
+
+fn get_branch(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let name = call.param("branch");
+    match state.branches.get(&(repo.clone(), name.to_owned())) {
+        Some(sha) => {
+            let sha = sha.clone();
+            Reply::json(
+                200,
+                state.api_branch_json(&repo, name, &sha, call.login.as_deref()),
+            )
+        }
+        None => error(state, 404, "branch does not exist"),
+    }
+}
+
+/// `base...head`: the commits of `head` that `base` lacks (Gitea lists `merge-base..head`).
+fn get_compare(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let Some((base, head)) = call.param("basehead").split_once("...") else {
+        return not_found(state);
+    };
+    let (Some(base), Some(head)) = (state.resolve(&repo, base), state.resolve(&repo, head)) else {
+        return not_found(state);
+    };
+    let commits: Vec<Value> = state
+        .only_in(&repo, &base, &head)
+        .iter()
+        .map(|sha| state.commit_json(&repo, sha))
+        .collect();
+    Reply::json(
+        200,
+        json!({"total_commits": commits.len(), "commits": commits, "files": []}),
+    )
+}
+
+fn get_pulls(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let wanted = call.query("state").unwrap_or("open");
+    let items: Vec<Value> = state
+        .issues
+        .iter()
+        .filter(|((r, _), _)| *r == repo)
+        .filter(|(_, issue)| wanted == "all" || issue.state == wanted)
+        .filter_map(|(_, issue)| {
+            issue.pr.as_ref().map(|pr| {
+                let pr = state.live(&repo, issue, pr);
+                state.pull_json(&repo, issue, &pr)
+            })
+        })
+        .rev()
+        .collect();
+    paginate(state, call, items, false)
+}
+
+fn body_json(state: &StateData, call: &Call) -> Result<Value, Reply> {
+    serde_json::from_slice(&call.body).map_err(|_| error(state, 400, "invalid JSON body"))
+}
+
+/// Gitea: both branches must exist (404), one open PR per head/base pair (409).
+fn post_pull(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let body = match body_json(state, call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (head, base, title) = (text("head"), text("base"), text("title"));
+    if title.trim().is_empty() {
+        return error(state, 422, "[Title]: Required");
+    }
+    let (Some(head_sha), Some(base_sha)) = (
+        state.branches.get(&(repo.clone(), head.clone())).cloned(),
+        state.branches.get(&(repo.clone(), base.clone())).cloned(),
+    ) else {
+        return not_found(state);
+    };
+    let exists = state.issues.iter().any(|((r, _), issue)| {
+        *r == repo
+            && issue.state == "open"
+            && issue.pr.as_ref().is_some_and(|pr| {
+                pr.head_ref == head && pr.base_ref == base && pr.head_repo.is_none()
+            })
+    });
+    if exists {
+        return error(
+            state,
+            409,
+            &format!("pull request already exists for these targets [head_branch: {head}, base_branch: {base}]"),
+        );
+    }
+    let number = state
+        .issues
+        .keys()
+        .filter(|(r, _)| *r == repo)
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let author = call.login.clone().unwrap_or_default();
+    let repo_id = state.repo_id(&repo);
+    let id = state.next_id();
+    let created = state.tick();
+    let pr = PrSpec {
+        number,
+        author: author.clone(),
+        title: title.clone(),
+        body: text("body"),
+        head_ref: head,
+        head_sha,
+        base_ref: base,
+        base_sha,
+        ..PrSpec::default()
+    };
+    state.issues.insert(
+        (repo.clone(), number),
+        IssueRow {
+            id,
+            repo_id,
+            number,
+            author,
+            title,
+            body: pr.body.clone(),
+            state: "open".into(),
+            created,
+            pr: Some(pr.clone()),
+            labels: Vec::new(),
+            files: Vec::new(),
+            reviews: Vec::new(),
+            timeline: Vec::new(),
+            comments: Vec::new(),
+        },
+    );
+    let issue = &state.issues[&(repo.clone(), number)];
+    Reply::json(201, state.pull_json(&repo, issue, &pr))
+}
+
+/// `PATCH …/pulls/{index}` with `base`: 404 unknown base, 409 when an open PR of the same
+/// head into the new base exists, 422 closed; success is **201** (a Gitea quirk).
+fn patch_pull(state: &mut StateData, call: &Call) -> Reply {
+    let (issue_state, head_ref, old_base) = match find_pull(state, call) {
+        Ok((issue, pr)) => (
+            issue.state.clone(),
+            pr.head_ref.clone(),
+            pr.base_ref.clone(),
+        ),
+        Err(reply) => return reply,
+    };
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let body = match body_json(state, call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    if let Some(base) = body.get("base").and_then(Value::as_str) {
+        if base != old_base {
+            let Some(base_sha) = state
+                .branches
+                .get(&(repo.clone(), base.to_owned()))
+                .cloned()
+            else {
+                return error(state, 404, &format!("new base '{base}' not exist"));
+            };
+            if issue_state != "open" {
+                return error(state, 422, "issue is closed");
+            }
+            let clash = state.issues.iter().any(|((r, n), issue)| {
+                *r == repo
+                    && *n != number
+                    && issue.state == "open"
+                    && issue
+                        .pr
+                        .as_ref()
+                        .is_some_and(|pr| pr.head_ref == head_ref && pr.base_ref == base)
+            });
+            if clash {
+                return error(
+                    state,
+                    409,
+                    &format!("pull request already exists for these targets [head_branch: {head_ref}, base_branch: {base}]"),
+                );
+            }
+            let issue = state.issue_mut(&repo, number);
+            if let Some(pr) = issue.pr.as_mut() {
+                pr.base_ref = base.to_owned();
+                pr.base_sha = base_sha;
+            }
+        }
+    }
+    let issue = &state.issues[&(repo.clone(), number)];
+    let Some(pr) = issue.pr.as_ref() else {
+        return not_found(state);
+    };
+    let pr = state.live(&repo, issue, pr);
+    Reply::json(201, state.pull_json(&repo, issue, &pr))
+}
+
+const MERGE_STYLES: &[&str] = &[
+    "merge",
+    "rebase",
+    "rebase-merge",
+    "squash",
+    "fast-forward-only",
+    "manually-merged",
+];
+
+/// Gitea's merge: closed 404, merged 405, mergeability unknown 405 "Please try again
+/// later", protection checks not passing 405 (unless `merge_when_checks_succeed`, which
+/// schedules: 201, or 409 when already scheduled), `head_commit_id` not the head 409
+/// "head out of date", a diverging fast-forward-only 500; success 200 with no body.
+fn post_merge(state: &mut StateData, call: &Call) -> Reply {
+    let (issue_state, pr) = match find_pull(state, call) {
+        Ok((issue, pr)) => (issue.state.clone(), state.live(&call.repo(), issue, pr)),
+        Err(reply) => return reply,
+    };
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    if pr.merged {
+        return error(state, 405, "");
+    }
+    if issue_state != "open" {
+        return not_found(state);
+    }
+    let body = match body_json(state, call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let style = body.get("Do").and_then(Value::as_str).unwrap_or_default();
+    if !MERGE_STYLES.contains(&style) {
+        return error(state, 422, "[Do]: In");
+    }
+    if state.not_ready > 0 {
+        state.not_ready -= 1;
+        return error(state, 405, "Please try again later");
+    }
+    let required = state
+        .protections
+        .get(&(repo.clone(), pr.base_ref.clone()))
+        .cloned()
+        .unwrap_or_default();
+    let green = state.checks_pass(&repo, &pr.head_sha, &required);
+    let force = body
+        .get("force_merge")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if body
+        .get("merge_when_checks_succeed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        && !green
+    {
+        if !state.scheduled.insert((repo.clone(), number)) {
+            return error(
+                state,
+                409,
+                "pull request is already scheduled to auto merge",
+            );
+        }
+        return Reply::empty(201);
+    }
+    if !green && !force {
+        return error(state, 405, "Not all required status checks successful");
+    }
+    let expected = body
+        .get("head_commit_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !expected.is_empty() && expected != pr.head_sha {
+        return error(state, 409, "head out of date");
+    }
+    if style == "fast-forward-only" && !state.is_ancestor(&repo, &pr.base_sha, &pr.head_sha) {
+        return error(state, 500, "");
+    }
+    state
+        .branches
+        .insert((repo.clone(), pr.base_ref.clone()), pr.head_sha.clone());
+    state.scheduled.remove(&(repo.clone(), number));
+    let issue = state.issue_mut(&repo, number);
+    issue.state = "closed".into();
+    if let Some(spec) = issue.pr.as_mut() {
+        spec.merged = true;
+        spec.state = "closed".into();
+        spec.head_sha = pr.head_sha.clone();
+        spec.base_sha = pr.base_sha.clone();
+    }
+    Reply::empty(200)
+}
+
+/// Not paginated by Gitea: every comment, with `X-Total-Count`.
+fn get_comments(state: &mut StateData, call: &Call) -> Reply {
+    match find_issue(state, call) {
+        Ok(issue) => {
+            let mut reply = Reply::json(200, Value::Array(issue.comments.clone()));
+            reply.set_header("X-Total-Count", issue.comments.len().to_string());
+            reply
+        }
+        Err(reply) => reply,
+    }
+}
+
+fn post_comment(state: &mut StateData, call: &Call) -> Reply {
+    if let Err(reply) = find_issue(state, call) {
+        return reply;
+    }
+    let repo = call.repo();
+    let Some(number) = call.index() else {
+        return not_found(state);
+    };
+    let body = match body_json(state, call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let text = body.get("body").and_then(Value::as_str).unwrap_or_default();
+    if text.is_empty() {
+        return error(state, 422, "[Body]: Required");
+    }
+    let author = call.login.clone().unwrap_or_default();
+    let row = state.comment_json(&repo, number, &author, text);
+    state.issue_mut(&repo, number).comments.push(row.clone());
+    Reply::json(201, row)
+}
+
+/// Gitea's status-check patterns are globs (`*` crosses `/`).
+fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
 fn find_release<'a>(state: &'a StateData, repo: &str, tag: &str) -> Option<&'a ReleaseRow> {
     state
         .releases
@@ -2080,6 +2783,8 @@ fn static_name(name: &str) -> &'static str {
         "workflowfilename",
         "tag",
         "name",
+        "branch",
+        "basehead",
     ];
     NAMES
         .iter()
@@ -2196,6 +2901,20 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             .find(|(k, _)| k == "page")
             .and_then(|(_, v)| v.parse::<u64>().ok())
             .unwrap_or(1);
+
+        // Triggers: "another client" acts just before this request is answered.
+        let mut due = Vec::new();
+        for (route_key, nth, hits, action) in state.triggers.iter_mut() {
+            if *route_key == key {
+                *hits += 1;
+                if *hits == *nth {
+                    due.push(action.clone());
+                }
+            }
+        }
+        for action in &due {
+            state.apply(action);
+        }
 
         // Which faults fire for this request (each counts its own hits).
         let mut active = Vec::new();
