@@ -41,11 +41,13 @@ const ACTION_REPO: &str = "acme/shipgate";
 const APP_REPO: &str = "acme/app";
 const DOWNLOAD_ROUTE: &str = "GET /{owner}/{repo}/releases/download/{tag}/{name}";
 const BOT_TOKEN: &str = "tok-bot-5e3c1a";
-const EXAMPLES: [&str; 4] = [
+const EXAMPLES: [&str; 6] = [
     "auto-sync.yml",
     "auto-tier.yml",
     "review-fire.yml",
     "token-canary.yml",
+    "auto-promote.yml",
+    "retarget.yml",
 ];
 
 // ---- the package under test -----------------------------------------------------------
@@ -791,7 +793,14 @@ fn action_yml_declares_the_inputs_outputs_and_the_hardened_shell() {
         "${{ github.server_url }}"
     );
     assert_eq!(action["inputs"]["build-from-source"]["default"], "false");
-    for output in ["result", "tier", "merge-kind", "new-sha"] {
+    for output in [
+        "result",
+        "tier",
+        "merge-kind",
+        "new-sha",
+        "promoted-sha",
+        "plan",
+    ] {
         assert_eq!(
             action["outputs"][output]["value"],
             format!("${{{{ steps.run.outputs.{output} }}}}"),
@@ -831,6 +840,8 @@ fn examples_say_which_tokens_and_branch_protection_they_need() {
         ("auto-tier.yml", "tier", "pull_request_target"),
         ("review-fire.yml", "review-fire", "pull_request_review"),
         ("token-canary.yml", "sync", "schedule"),
+        ("auto-promote.yml", "promote", "schedule"),
+        ("retarget.yml", "retarget", "pull_request_target"),
     ];
     for (name, mode, trigger) in modes {
         let text = fs::read_to_string(Path::new(ROOT).join("examples").join(name)).expect("read");
@@ -874,6 +885,13 @@ fn examples_say_which_tokens_and_branch_protection_they_need() {
         tier["on"]["pull_request_target"]["types"],
         json!(["opened", "synchronize", "reopened", "labeled", "unlabeled"])
     );
+    let retarget = yaml(&Path::new(ROOT).join("examples/retarget.yml"));
+    assert_eq!(
+        retarget["on"]["pull_request_target"]["types"],
+        json!(["opened", "reopened", "edited"])
+    );
+    let promote = yaml(&Path::new(ROOT).join("examples/auto-promote.yml"));
+    assert_eq!(promote["concurrency"]["cancel-in-progress"], json!(false));
     let review = yaml(&Path::new(ROOT).join("examples/review-fire.yml"));
     for trigger in [
         "pull_request_target",

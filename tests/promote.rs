@@ -133,6 +133,12 @@ fn green_staging_is_promoted_through_a_fast_forward_pull_request() {
     assert_eq!(merge["head_commit_id"], world.staging.as_str());
     assert!(merge.get("force_merge").is_none(), "never force: {merge}");
     assert!(merge.get("merge_when_checks_succeed").is_none(), "{merge}");
+    // The API calls of a first promotion, in order of need.
+    let calls: Vec<String> = world.fake.requests().iter().map(|r| r.key()).collect();
+    assert_eq!(calls.len(), 10, "{calls:#?}");
+    assert_eq!(calls[0], "GET /repos/{owner}/{repo}");
+    assert_eq!(calls[1], "GET /repos/{owner}/{repo}/raw/{filepath}");
+    assert_eq!(calls[9], "GET /repos/{owner}/{repo}/branches/{branch}");
 }
 
 #[test]
