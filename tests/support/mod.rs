@@ -3,4 +3,5 @@
 
 pub mod fake_gitea;
 pub mod git_server;
+pub mod real_gitea;
 pub mod test;

@@ -169,6 +169,13 @@ impl Test {
         self.env("SHIPGATE_SERVER", &url)
     }
 
+    /// `SHIPGATE_SERVER` = a real server's URL, with timeouts for a real server's pace.
+    pub fn server(self, url: &str) -> Test {
+        self.env("SHIPGATE_SERVER", url)
+            .env("SHIPGATE_TIMEOUT", "60")
+            .env("SHIPGATE_BACKOFF_MS", "200")
+    }
+
     /// `SHIPGATE_REPO`.
     pub fn repo(self, repo: &str) -> Test {
         self.env("SHIPGATE_REPO", repo)

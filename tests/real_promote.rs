@@ -1,0 +1,450 @@
+//! Integration tests: promote against the real Gitea, every version.
+//! Harness: real_gitea, test, and a small forwarding proxy that lets "another client"
+//! push to staging at the worst moment (just before the merge request reaches Gitea).
+//!
+//! The promote account is `devops-engineer` (devops team: code write; token scopes
+//! write:repository + read:user). Statuses are posted by `status-bot`. Each test asserts
+//! main's tip afterwards, read from Gitea itself.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::real_gitea_tests;
+use crate::support::{
+    real_gitea::{Change, RealGitea, Repo},
+    test::{Output, Test},
+};
+
+const CI: &str = "ci / build (push)";
+const PROMOTER: &str = "devops-engineer";
+
+/// A repository whose main carries `.gitea/shipgate.yml` requiring `CI`, and whose staging
+/// is main plus one commit (S). Returns the repo and S.
+fn world<'g>(g: &'g RealGitea, prefix: &str) -> (Repo<'g>, String) {
+    let repo = g.repo(prefix);
+    repo.commit(
+        "alice",
+        "main",
+        None,
+        "shipgate config",
+        &[Change::Create(
+            ".gitea/shipgate.yml",
+            &format!("promote:\n  required_contexts: [\"{CI}\"]\n"),
+        )],
+    );
+    // staging = main again, then one commit of its own.
+    g.admin("DELETE", &repo.path("/branches/staging"), None);
+    repo.create_branch("staging", "main");
+    let s = repo.commit(
+        "alice",
+        "staging",
+        None,
+        "feature work",
+        &[Change::Create("src/lib.rs", "pub fn f() {}\n")],
+    );
+    (repo, s)
+}
+
+fn status(repo: &Repo<'_>, sha: &str, context: &str, state: &str) {
+    let token = repo.gitea.token("status-bot").to_owned();
+    repo.gitea.ok(
+        "POST",
+        &repo.path(&format!("/statuses/{sha}")),
+        &token,
+        Some(json!({"state": state, "context": context, "description": "ci", "target_url": ""})),
+    );
+}
+
+fn promote(server: &str, repo: &Repo<'_>, args: &[&str]) -> Test {
+    let mut argv = vec!["promote", "--format", "json", "-v"];
+    argv.extend_from_slice(args);
+    Test::new()
+        .args(&argv)
+        .server(server)
+        .repo(&repo.full)
+        .token(repo.gitea.token(PROMOTER))
+        .env("SHIPGATE_TIMEOUT", "30")
+}
+
+#[track_caller]
+fn one_error(output: &Output) -> String {
+    let annotations = output.annotations();
+    assert_eq!(annotations.len(), 1, "{}\n{}", output.stderr, output.stdout);
+    annotations[0].to_owned()
+}
+
+fn green_staging_is_promoted_and_main_is_s(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-green");
+    let old_main = repo.tip("main");
+    status(&repo, &s, CI, "pending");
+    status(&repo, &s, CI, "success");
+    let output = promote(&g.url, &repo, &[]).run();
+    assert_eq!(
+        output.status,
+        0,
+        "{}\n{}\n{}",
+        output.stdout,
+        output.stderr,
+        g.log_tail()
+    );
+    let json = output.json();
+    assert_eq!(json["plan"], "promoted", "{json}");
+    assert_eq!(repo.tip("main"), s);
+    assert_eq!(json["old_to_sha"], old_main.as_str());
+    let number = json["pr"].as_u64().expect("the promotion PR");
+    let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+    assert_eq!(pr["merged"], true, "{pr}");
+    assert_eq!(
+        (pr["head"]["ref"].as_str(), pr["base"]["ref"].as_str()),
+        (Some("staging"), Some("main"))
+    );
+    // A second run has nothing to do.
+    let again = promote(&g.url, &repo, &[]).success();
+    assert_eq!(again.json()["plan"], "up-to-date");
+}
+
+fn one_pending_context_waits_and_main_is_unchanged(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-pending");
+    let main = repo.tip("main");
+    status(&repo, &s, CI, "pending");
+    let output = promote(&g.url, &repo, &[]).refused();
+    assert_eq!(output.json()["plan"], "waiting");
+    assert!(one_error(&output).contains(CI));
+    assert_eq!(repo.tip("main"), main);
+    let open = g.admin("GET", &repo.path("/pulls?state=all"), None);
+    assert_eq!(
+        open.as_array().map(Vec::len),
+        Some(0),
+        "no PR was opened: {open}"
+    );
+}
+
+fn one_failure_blocks(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-failure");
+    let main = repo.tip("main");
+    status(&repo, &s, CI, "failure");
+    let output = promote(&g.url, &repo, &[]).refused();
+    assert_eq!(output.json()["plan"], "blocked");
+    let error = one_error(&output);
+    assert!(error.contains(CI) && error.contains("failure"), "{error}");
+    assert_eq!(repo.tip("main"), main);
+}
+
+fn main_not_in_staging_is_refused(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-behind");
+    status(&repo, &s, CI, "success");
+    let hotfix = repo.commit(
+        "alice",
+        "main",
+        None,
+        "hotfix",
+        &[Change::Create("hotfix.txt", "x\n")],
+    );
+    let output = promote(&g.url, &repo, &[]).refused();
+    assert!(
+        one_error(&output).contains("staging does not contain main: run sync first"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(repo.tip("main"), hotfix);
+}
+
+fn a_token_without_repository_scope_cannot_verify_and_writes_nothing(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-scope");
+    status(&repo, &s, CI, "success");
+    let main = repo.tip("main");
+    let (_, token) = g.fresh_account("promote-noscope", &["devops"], &["read:user"]);
+    let output = Test::new()
+        .args(&["promote", "--format", "json"])
+        .server(&g.url)
+        .repo(&repo.full)
+        .token(&token)
+        .unverified();
+    let error = one_error(&output);
+    assert!(error.contains("403"), "{error}");
+    assert_eq!(repo.tip("main"), main);
+    let pulls = g.admin("GET", &repo.path("/pulls?state=all"), None);
+    assert_eq!(pulls.as_array().map(Vec::len), Some(0));
+}
+
+fn staging_moving_before_the_merge_is_refused_by_gitea(g: &'static RealGitea) {
+    let (repo, s) = world(g, "promote-race");
+    let main = repo.tip("main");
+    status(&repo, &s, CI, "success");
+    let full = repo.full.clone();
+    let newer = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = Arc::clone(&newer);
+    let proxy = Proxy::start(&g.url, move || {
+        let repo = Repo {
+            gitea: g,
+            full: full.clone(),
+        };
+        let sha = repo.commit(
+            "alice",
+            "staging",
+            None,
+            "a push that lands mid-promotion",
+            &[Change::Create("late.txt", "late\n")],
+        );
+        if let Ok(mut slot) = seen.lock() {
+            *slot = sha;
+        }
+    });
+    let output = promote(&proxy.url(), &repo, &[]).run();
+    let newer = newer.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(
+        newer.len(),
+        40,
+        "the racing push happened: {}",
+        output.stderr
+    );
+    // The newer head has no status: after Gitea's refusal the re-plan waits.
+    assert_eq!(
+        output.status,
+        1,
+        "{}\n{}\n{}",
+        output.stdout,
+        output.stderr,
+        g.log_tail()
+    );
+    let json = output.json();
+    assert_eq!(json["plan"], "waiting", "{json}");
+    assert_eq!(json["from_sha"], newer.as_str());
+    assert!(
+        output.stderr.contains("head out of date")
+            || json["reasons"].to_string().contains("refused"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(repo.tip("main"), main, "main never got an unchecked commit");
+    assert_ne!(repo.tip("main"), s);
+}
+
+fn pending_checks_required_by_protection_are_scheduled_then_merged_by_gitea(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-schedule");
+    let main = repo.tip("main");
+    repo.protect_main(&[CI]);
+    status(&repo, &s, CI, "pending");
+    let output = promote(&g.url, &repo, &[]).run();
+    assert_eq!(
+        output.status,
+        0,
+        "{}\n{}\n{}",
+        output.stdout,
+        output.stderr,
+        g.log_tail()
+    );
+    assert_eq!(output.json()["plan"], "scheduled", "{}", output.stdout);
+    assert_eq!(repo.tip("main"), main);
+    // The check turns green: Gitea itself merges.
+    status(&repo, &s, CI, "success");
+    let started = Instant::now();
+    while repo.tip("main") != s {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Gitea never merged the scheduled promotion\n{}",
+            g.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn via_push_by_an_allowlisted_account(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-push");
+    g.admin(
+        "POST",
+        &repo.path("/branch_protections"),
+        Some(json!({
+            "branch_name": "main",
+            "rule_name": "main",
+            "enable_push": true,
+            "enable_push_whitelist": true,
+            "push_whitelist_usernames": [PROMOTER],
+        })),
+    );
+    status(&repo, &s, CI, "success");
+    let output = promote(&g.url, &repo, &["--via", "push"]).run();
+    assert_eq!(output.status, 0, "{}\n{}", output.stdout, output.stderr);
+    assert_eq!(output.json()["plan"], "promoted");
+    assert_eq!(repo.tip("main"), s);
+    // Someone off the allowlist gets Gitea's refusal and the runbook.
+    let (repo, s) = world(g, "promote-push-refused");
+    g.admin(
+        "POST",
+        &repo.path("/branch_protections"),
+        Some(json!({
+            "branch_name": "main",
+            "rule_name": "main",
+            "enable_push": true,
+            "enable_push_whitelist": true,
+            "push_whitelist_usernames": ["alice"],
+        })),
+    );
+    status(&repo, &s, CI, "success");
+    let main = repo.tip("main");
+    let output = promote(&g.url, &repo, &["--via", "push"]).refused();
+    let error = one_error(&output);
+    assert!(
+        error.contains("Not allowed to push to protected branch main"),
+        "{error}"
+    );
+    assert_eq!(repo.tip("main"), main);
+}
+
+real_gitea_tests!(
+    green_staging_is_promoted_and_main_is_s,
+    one_pending_context_waits_and_main_is_unchanged,
+    one_failure_blocks,
+    main_not_in_staging_is_refused,
+    a_token_without_repository_scope_cannot_verify_and_writes_nothing,
+    staging_moving_before_the_merge_is_refused_by_gitea,
+    pending_checks_required_by_protection_are_scheduled_then_merged_by_gitea,
+    via_push_by_an_allowlisted_account,
+);
+
+// ---- the racing proxy --------------------------------------------------------------------
+
+/// Forwards everything to Gitea; before the first `POST …/merge` is forwarded it runs
+/// `race` (on a plain thread, so the harness's blocking client may be used).
+struct Proxy {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Race = Arc<dyn Fn() + Send + Sync>;
+
+struct ProxyState {
+    upstream: String,
+    http: reqwest::Client,
+    race: Race,
+    fired: AtomicBool,
+}
+
+impl Proxy {
+    fn start(upstream: &str, race: impl Fn() + Send + Sync + 'static) -> Proxy {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let state = Arc::new(ProxyState {
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            race: Arc::new(race),
+            fired: AtomicBool::new(false),
+        });
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind the proxy");
+                addr_tx
+                    .send(listener.local_addr().expect("proxy address"))
+                    .expect("send the address");
+                let app = axum::Router::new().fallback(forward).with_state(state);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .expect("serve the proxy");
+            });
+        });
+        let addr = addr_rx.recv().expect("the proxy's address");
+        Proxy {
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn forward(
+    axum::extract::State(state): axum::extract::State<Arc<ProxyState>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let headers = request.headers().clone();
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .unwrap_or_default();
+    if method == axum::http::Method::POST
+        && path.ends_with("/merge")
+        && !state.fired.swap(true, Ordering::SeqCst)
+    {
+        let race = Arc::clone(&state.race);
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = std::thread::spawn(move || race()).join();
+        })
+        .await;
+    }
+    let mut outgoing = state.http.request(
+        reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method"),
+        format!("{}{path}", state.upstream),
+    );
+    for name in [
+        "authorization",
+        "content-type",
+        "accept",
+        "user-agent",
+        "git-protocol",
+    ] {
+        if let Some(value) = headers.get(name) {
+            outgoing = outgoing.header(name, value.as_bytes());
+        }
+    }
+    let answer = match outgoing.body(body.to_vec()).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            return axum::response::Response::builder()
+                .status(502)
+                .body(axum::body::Body::from(format!("proxy: {e}")))
+                .expect("a response")
+        }
+    };
+    let mut response = axum::response::Response::builder().status(answer.status().as_u16());
+    for (name, value) in answer.headers() {
+        if !matches!(
+            name.as_str(),
+            "transfer-encoding" | "connection" | "content-length"
+        ) {
+            response = response.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let bytes = answer.bytes().await.unwrap_or_default();
+    response
+        .body(axum::body::Body::from(bytes))
+        .expect("a response")
+}
