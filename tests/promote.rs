@@ -499,6 +499,37 @@ fn a_403_or_broken_answer_on_any_read_cannot_verify_and_writes_nothing() {
 }
 
 #[test]
+fn a_short_page_or_a_timeout_cannot_verify_and_writes_nothing() {
+    let cases = [
+        (STATUSES, FaultKind::TruncatePage),
+        (STATUSES, FaultKind::WrongTotal(1)),
+        ("GET /repos/{owner}/{repo}/pulls", FaultKind::NoTotal),
+        (
+            "GET /repos/{owner}/{repo}/branches/{branch}",
+            FaultKind::Delay(std::time::Duration::from_millis(1500)),
+        ),
+        (
+            "GET /repos/{owner}/{repo}/compare/{basehead}",
+            FaultKind::Status(502),
+        ),
+    ];
+    for (route, kind) in cases {
+        let world = World::new();
+        world.status(&world.staging, CI, "success");
+        world.fake.fault(Fault::new(route, kind.clone()));
+        let output = world
+            .test()
+            .env("SHIPGATE_TIMEOUT", "0.5")
+            .env("SHIPGATE_ATTEMPTS", "2")
+            .args(&["promote", "--format", "json"])
+            .unverified();
+        one_error(&output);
+        assert_eq!(world.writes(), Vec::<String>::new(), "{route} {kind:?}");
+        assert_eq!(world.fake.branch(REPO, "main"), Some(world.main.clone()));
+    }
+}
+
+#[test]
 fn a_forbidden_merge_cannot_verify() {
     let world = World::new();
     world.status(&world.staging, CI, "success");
@@ -623,4 +654,78 @@ fn via_push_when_the_git_server_disagrees_re_plans_then_gives_up() {
         Some(world.main.clone())
     );
     let _: Value = output.json();
+}
+
+// ---- the invariant, end to end ------------------------------------------------------------
+
+mod invariant {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ROUTES: [&str; 4] = [
+        STATUSES,
+        "GET /repos/{owner}/{repo}/pulls",
+        "POST /repos/{owner}/{repo}/pulls",
+        MERGE,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Another client pushes to staging at a random moment of the run (before one of
+        /// the reads or writes), with a green or an unchecked commit. Whatever the run
+        /// answers, main only moved forward, and only to a commit whose required context
+        /// was `success` when it moved.
+        #[test]
+        fn main_moves_forward_only_to_green_commits(
+            route in 0usize..4,
+            nth in 1usize..3,
+            green in any::<bool>(),
+            protected in any::<bool>(),
+        ) {
+            let world = World::new();
+            if protected {
+                world.fake.protect_branch(REPO, "main", &[CI]);
+            }
+            world.status(&world.staging, CI, "success");
+            let newer = sha(0xf1);
+            world.fake.add_commit(REPO, &newer, &[&world.staging]);
+            let key = ROUTES[route];
+            if green {
+                world.fake.on_hit(key, nth, Action::AddStatus {
+                    repo: REPO.into(),
+                    sha: newer.clone(),
+                    row: StatusRow {
+                        state: "success".into(),
+                        context: CI.into(),
+                        description: String::new(),
+                        target_url: String::new(),
+                        creator: "gitea-actions".into(),
+                    },
+                });
+            }
+            world.fake.on_hit(key, nth, Action::SetBranch {
+                repo: REPO.into(),
+                branch: "staging".into(),
+                sha: newer.clone(),
+            });
+            let output = world.test().args(&["promote", "--format", "json"]).run();
+            prop_assert!(matches!(output.status, 0 | 1), "{}\n{}", output.stdout, output.stderr);
+            let main = world.fake.branch(REPO, "main").expect("main");
+            let green_commits = [world.staging.clone()]
+                .into_iter()
+                .chain(green.then(|| newer.clone()))
+                .collect::<Vec<_>>();
+            prop_assert!(
+                main == world.main || green_commits.contains(&main),
+                "main at {main}: neither the old tip nor a green commit\n{}",
+                output.stdout
+            );
+            if output.status == 0 {
+                let json = output.json();
+                prop_assert_eq!(json["to_sha"].as_str(), Some(main.as_str()));
+            }
+        }
+    }
 }
