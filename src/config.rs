@@ -552,6 +552,31 @@ mod tests {
     }
 
     #[test]
+    fn promote_and_retarget_keys_are_checked() {
+        let c = Config::parse(
+            "promote:\n  required_contexts: [\"ci / *\"]\nretarget:\n  exempt: [bot]\n",
+            "x",
+        )
+        .expect("parses");
+        assert_eq!(c.promote.required_contexts, vec!["ci / *".to_owned()]);
+        assert_eq!(c.promote.to, "main");
+        assert_eq!(c.retarget.exempt, vec!["bot".to_owned()]);
+        let err = Config::parse(
+            "promote:\n  max_attempts: 0\n  from: main\n  required_contexts: [\"a[\", \" \"]\nretarget:\n  to: main\n",
+            "cfg.yml",
+        )
+        .expect_err("invalid");
+        match err {
+            Error::Invalid { problems, .. } => assert_eq!(problems.len(), 5, "{problems:?}"),
+            other => panic!("unexpected {other}"),
+        }
+        assert!(
+            Config::parse("promote:\n  wait: 5m\n", "x").is_err(),
+            "unknown key"
+        );
+    }
+
+    #[test]
     fn clauses_parse() {
         assert_eq!(
             parse_clauses("managers AND engineers AND (qa, security)").expect("parses"),
