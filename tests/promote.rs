@@ -142,6 +142,58 @@ fn green_staging_is_promoted_through_a_fast_forward_pull_request() {
 }
 
 #[test]
+fn a_compare_api_without_commit_ids_is_asked_by_branch_name() {
+    // Gitea 1.22: `compare/{sha}...{sha}` is 404 BaseNotExist.
+    let world = World::new();
+    world.fake.compare_names_only();
+    world.status(&world.staging, CI, "success");
+    let json = world.promote(&[], 0).json();
+    assert_eq!(json["plan"], "promoted", "{json}");
+    let compares: Vec<(String, u16)> = world
+        .fake
+        .requests_to("GET /repos/{owner}/{repo}/compare/{basehead}")
+        .iter()
+        .map(|r| {
+            (
+                r.path.rsplit('/').next().unwrap_or_default().to_owned(),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        compares,
+        vec![
+            (format!("{}...{}", world.staging, world.main), 404),
+            ("staging...main".to_owned(), 200)
+        ]
+    );
+    assert_eq!(world.fake.branch(REPO, "main"), Some(world.staging.clone()));
+
+    // By name, the answer counts only when neither tip moved meanwhile.
+    let world = World::new();
+    world.fake.compare_names_only();
+    let hotfix = sha(0xc9);
+    world.fake.add_commit(REPO, &hotfix, &[&world.main]);
+    world.status(&world.staging, CI, "success");
+    world.fake.on_hit(
+        "GET /repos/{owner}/{repo}/compare/{basehead}",
+        2,
+        Action::SetBranch {
+            repo: REPO.into(),
+            branch: "main".into(),
+            sha: hotfix.clone(),
+        },
+    );
+    let output = world.promote(&[], 1);
+    assert!(
+        one_error(&output).contains("staging does not contain main"),
+        "the second read sees main's new commit: {}",
+        output.stderr
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
 fn one_pending_context_waits_and_writes_nothing() {
     let world = World::new();
     world.status(&world.staging, CI, "pending");

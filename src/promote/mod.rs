@@ -211,8 +211,28 @@ impl Session<'_> {
         }
     }
 
-    /// Every read of one attempt, before anything is written.
+    /// Every read of one attempt, before anything is written. When the server's compare
+    /// API only takes branch names (Gitea 1.22 answers 404 `BaseNotExist` for a commit
+    /// id), the branches are compared by name and read again: the answer only counts if
+    /// neither tip moved meanwhile.
     async fn gather(&self) -> Result<Gathered, Error> {
+        const ROUNDS: u32 = 3;
+        for _ in 0..ROUNDS {
+            if let Some(gathered) = self.gather_once().await? {
+                return Ok(gathered);
+            }
+            tracing::warn!("a branch moved while the tips were compared by name; reading again");
+        }
+        Err(Error::CannotVerify {
+            what: format!("whether `{}` contains `{}`", self.from, self.to),
+            why: format!(
+                "this server's compare API takes branch names only, and a branch moved during each of {ROUNDS} reads"
+            ),
+            hint: "re-run once pushes settle".into(),
+        })
+    }
+
+    async fn gather_once(&self) -> Result<Option<Gathered>, Error> {
         let (to_branch, from_branch) = tokio::try_join!(
             self.client.branch(&self.repo, &self.to),
             self.client.branch(&self.repo, &self.from),
@@ -220,13 +240,17 @@ impl Session<'_> {
         let (s, m) = (from_branch.commit.id.clone(), to_branch.commit.id.clone());
         let compare = async {
             if s == m {
-                Ok(0)
-            } else {
-                // The commits of main that S lacks: 0 means main is an ancestor of S.
-                self.client
-                    .compare(&self.repo, &s, &m)
+                return Ok((0, false));
+            }
+            // The commits of main that S lacks: 0 means main is an ancestor of S.
+            match self.client.compare(&self.repo, &s, &m).await {
+                Ok(compare) => Ok((compare.total_commits, false)),
+                Err(forge::Error::NotFound { .. }) => self
+                    .client
+                    .compare(&self.repo, &self.from, &self.to)
                     .await
-                    .map(|c| c.total_commits)
+                    .map(|compare| (compare.total_commits, true)),
+                Err(e) => Err(e),
             }
         };
         let pulls = async {
@@ -235,8 +259,17 @@ impl Session<'_> {
                 _ => Ok(None),
             }
         };
-        let (behind, statuses, pulls) =
+        let ((behind, by_name), statuses, pulls) =
             tokio::try_join!(compare, self.client.statuses(&self.repo, &s), pulls)?;
+        if by_name {
+            let (to_now, from_now) = tokio::try_join!(
+                self.client.branch(&self.repo, &self.to),
+                self.client.branch(&self.repo, &self.from),
+            )?;
+            if to_now.commit.id != m || from_now.commit.id != s {
+                return Ok(None);
+            }
+        }
         let newest = crate::review::post::newest_by_context(&statuses);
         let mut statuses: Vec<plan::Status> = newest
             .values()
@@ -262,7 +295,7 @@ impl Session<'_> {
                     && (p.head.repo_id == 0 || p.head.repo_id == p.base.repo_id)
             })
         });
-        Ok(Gathered {
+        Ok(Some(Gathered {
             facts: Facts {
                 from_tip: s,
                 to_tip: m,
@@ -273,7 +306,7 @@ impl Session<'_> {
             },
             pr,
             behind,
-        })
+        }))
     }
 
     fn base(&self, verdict: Verdict, plan: &Plan, gathered: &Gathered) -> Outcome {

@@ -799,6 +799,12 @@ impl FakeGitea {
         self.state().not_ready = n;
     }
 
+    /// Answer compare requests like Gitea 1.22: a commit id is 404 `BaseNotExist` /
+    /// `HeadNotExist`; only branch names resolve.
+    pub fn compare_names_only(&self) {
+        self.state().compare_names_only = true;
+    }
+
     /// Run `action` just before the `nth` (1-based) request to route `key` is answered.
     pub fn on_hit(&self, key: &str, nth: usize, action: Action) {
         assert!(
@@ -967,6 +973,8 @@ pub struct StateData {
     scheduled: BTreeSet<(String, u64)>,
     /// Merges answered 405 "Please try again later" before mergeability is known.
     not_ready: usize,
+    /// Gitea 1.22: the compare API takes branch (and tag) names only.
+    compare_names_only: bool,
     triggers: Vec<(String, usize, usize, Action)>,
     faults: Vec<FaultState>,
     requests: Vec<Recorded>,
@@ -998,6 +1006,7 @@ impl StateData {
             protections: BTreeMap::new(),
             scheduled: BTreeSet::new(),
             not_ready: 0,
+            compare_names_only: false,
             triggers: Vec::new(),
             faults: Vec::new(),
             requests: Vec::new(),
@@ -2370,6 +2379,19 @@ fn get_compare(state: &mut StateData, call: &Call) -> Reply {
     let Some((base, head)) = call.param("basehead").split_once("...") else {
         return not_found(state);
     };
+    if state.compare_names_only {
+        let known = |name: &str| {
+            state
+                .branches
+                .contains_key(&(repo.clone(), name.to_owned()))
+        };
+        if !known(base) {
+            return error(state, 404, "BaseNotExist");
+        }
+        if !known(head) {
+            return error(state, 404, "HeadNotExist");
+        }
+    }
     let (Some(base), Some(head)) = (state.resolve(&repo, base), state.resolve(&repo, head)) else {
         return not_found(state);
     };
