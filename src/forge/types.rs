@@ -157,3 +157,10 @@ pub struct Release {
     #[serde(default)]
     pub assets: Vec<Attachment>,
 }
+
+/// `GET /settings/api` (only the field shipgate reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ApiSettings {
+    /// `[api] MAX_RESPONSE_ITEMS`: the largest page the server serves.
+    pub max_response_items: i64,
+}
