@@ -1813,6 +1813,7 @@ fn sha(c: char) -> String {
 /// token, `writer` the status token.
 fn approved_pull_request(fake: &FakeGitea) {
     fake.add_user("reader", READ_TOKEN);
+    fake.add_org_owner("acme", "reader");
     fake.add_user("writer", WRITE_TOKEN);
     fake.add_pr(
         APP_REPO,
@@ -1956,6 +1957,7 @@ fn act_review_fire_example_without_approvals_posts_pending_and_fails_the_job() {
     let package = package();
     let fake = forge_with_release(package);
     fake.add_user("reader", READ_TOKEN);
+    fake.add_org_owner("acme", "reader");
     fake.add_user("writer", WRITE_TOKEN);
     fake.add_pr(
         APP_REPO,

@@ -37,6 +37,7 @@ fn options() -> Options {
 fn fake_with_pr(files: usize) -> FakeGitea {
     let fake = FakeGitea::start();
     fake.add_user("alice", TOKEN);
+    fake.add_org_owner("acme", "alice");
     fake.add_repo(REPO);
     fake.add_pr(
         REPO,
@@ -563,7 +564,7 @@ fn path_segments_are_encoded() {
 }
 
 #[test]
-fn statuses_list_newest_first_like_gitea() {
+fn statuses_list_in_index_order() {
     let fake = fake_with_pr(0);
     let sha = "1".repeat(40);
     let client = client(&fake, TOKEN);
@@ -583,6 +584,8 @@ fn statuses_list_newest_first_like_gitea() {
     }
     let listed = block_on(client.statuses(&repo(), &sha)).expect("list");
     let states: Vec<&str> = listed.iter().map(|s| s.status.as_str()).collect();
+    // Asked for in index order (`sort=leastindex`, which Gitea sorts `index DESC`): its
+    // default order has no tie-breaker.
     assert_eq!(states, vec!["success", "pending"]);
     let stored: Vec<String> = fake
         .statuses(REPO, &sha)

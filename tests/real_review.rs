@@ -15,7 +15,14 @@ const SEC: &str = "security-review / approved (pull_request_target)";
 
 fn review_fire(repo: &Repo<'_>, pr: u64, reader: &str) -> Test {
     Test::new()
-        .args(&["review-fire", "--pr", &pr.to_string(), "--format", "json", "-v"])
+        .args(&[
+            "review-fire",
+            "--pr",
+            &pr.to_string(),
+            "--format",
+            "json",
+            "-v",
+        ])
         .server(&repo.gitea.url)
         .repo(&repo.full)
         .token(repo.gitea.token(reader))
@@ -144,12 +151,18 @@ fn a_reader_outside_the_gate_teams_cannot_verify_and_is_told_what_to_join(g: &Re
     approve_both(&repo, pr);
     let output = review_fire(&repo, pr, "outside-reader").unverified();
     let annotation = output.annotations().join("\n");
-    assert!(annotation.contains("outside-reader"), "names the account: {annotation}");
+    assert!(
+        annotation.contains("outside-reader"),
+        "names the account: {annotation}"
+    );
     assert!(
         annotation.contains("qa") && annotation.contains("security"),
         "names the teams: {annotation}"
     );
-    assert!(annotation.contains("owner"), "offers org ownership: {annotation}");
+    assert!(
+        annotation.contains("owner"),
+        "offers org ownership: {annotation}"
+    );
     let (qa, sec) = gates(&repo, pr);
     assert_ne!(state(&qa), "success");
     assert_ne!(state(&sec), "success");

@@ -24,9 +24,21 @@ fn sync(repo: &Repo<'_>, login: &str) -> Test {
 /// A repo whose main is `ahead` commits ahead; with `diverged`, staging has its own commit.
 fn repo_with<'g>(g: &'g RealGitea, prefix: &str, diverged: bool) -> Repo<'g> {
     let repo = g.repo(prefix);
-    repo.commit("alice", "main", None, "main work", &[Change::Create("src/main.rs", "fn main() {}\n")]);
+    repo.commit(
+        "alice",
+        "main",
+        None,
+        "main work",
+        &[Change::Create("src/main.rs", "fn main() {}\n")],
+    );
     if diverged {
-        repo.commit("alice", "staging", None, "staging fix", &[Change::Create("ops/hotfix.sh", "echo fix\n")]);
+        repo.commit(
+            "alice",
+            "staging",
+            None,
+            "staging fix",
+            &[Change::Create("ops/hotfix.sh", "echo fix\n")],
+        );
     }
     repo.protect_staging(&["devops-engineer"]);
     repo
@@ -44,8 +56,14 @@ fn is_ancestor(dir: &Path, a: &str, b: &str) -> bool {
 
 fn fresh_clone(repo: &Repo<'_>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    git(dir.path(), &["clone", "--bare", "--quiet", &repo.clone_url(), "r.git"]);
-    git(&dir.path().join("r.git"), &["fsck", "--strict", "--no-progress"]);
+    git(
+        dir.path(),
+        &["clone", "--bare", "--quiet", &repo.clone_url(), "r.git"],
+    );
+    git(
+        &dir.path().join("r.git"),
+        &["fsck", "--strict", "--no-progress"],
+    );
     dir
 }
 
@@ -69,11 +87,17 @@ fn merge_through_smart_http(g: &RealGitea) {
     let clone = fresh_clone(&repo);
     let dir = clone.path().join("r.git");
     assert!(is_ancestor(&dir, &main, &new), "main is in the new staging");
-    assert!(is_ancestor(&dir, &old, &new), "old staging is in the new staging");
+    assert!(
+        is_ancestor(&dir, &old, &new),
+        "old staging is in the new staging"
+    );
     let parents = git(&dir, &["rev-list", "--parents", "-n", "1", &new]);
     assert_eq!(parents, format!("{new} {old} {main}"));
     let message = git(&dir, &["log", "-1", "--format=%s", &new]);
-    assert_eq!(message, format!("chore: sync main → staging (auto, {})", &main[..8]));
+    assert_eq!(
+        message,
+        format!("chore: sync main → staging (auto, {})", &main[..8])
+    );
     // Gitea's own branch view agrees, and a second run is up to date.
     let again = sync(&repo, "devops-engineer").success();
     assert_eq!(again.json()["plan"], "up-to-date");
@@ -86,7 +110,10 @@ fn an_account_off_the_allowlist_gets_gitea_s_refusal_and_runbook_c(g: &RealGitea
     let json = output.json();
     assert_eq!(json["pushed"], false, "{}", output.stdout);
     let error = json["error"].to_string();
-    assert!(error.contains("Not allowed to push to protected branch staging"), "{error}");
+    assert!(
+        error.contains("Not allowed to push to protected branch staging"),
+        "{error}"
+    );
     assert!(error.contains("runbook C"), "{error}");
     assert_eq!(repo.tip("staging"), before);
 }
@@ -94,7 +121,8 @@ fn an_account_off_the_allowlist_gets_gitea_s_refusal_and_runbook_c(g: &RealGitea
 fn a_revoked_token_cannot_verify(g: &RealGitea) {
     let repo = repo_with(g, "sync-revoked", true);
     let before = repo.tip("staging");
-    let (login, token) = g.fresh_account("revoked", &["devops"], &["write:repository", "read:user"]);
+    let (login, token) =
+        g.fresh_account("revoked", &["devops"], &["write:repository", "read:user"]);
     g.revoke_tokens(&login);
     let output = Test::new()
         .args(&["sync", "--format", "json"])
@@ -102,7 +130,13 @@ fn a_revoked_token_cannot_verify(g: &RealGitea) {
         .repo(&repo.full)
         .token(&token)
         .unverified();
-    assert!(output.json()["error"]["hint"].to_string().contains("runbook B"), "{}", output.stdout);
+    assert!(
+        output.json()["error"]["hint"]
+            .to_string()
+            .contains("runbook B"),
+        "{}",
+        output.stdout
+    );
     assert_eq!(repo.tip("staging"), before);
 }
 
@@ -133,13 +167,19 @@ fn a_push_to_staging_during_the_sync_is_replanned_and_kept(g: &RealGitea) {
     let output = sync(&repo, "devops-engineer").success();
     let json = output.json();
     assert_eq!(json["attempts"], 2, "re-planned once: {}", output.stdout);
-    let racer = std::fs::read_to_string(&marker).expect("the hook ran").trim().to_owned();
+    let racer = std::fs::read_to_string(&marker)
+        .expect("the hook ran")
+        .trim()
+        .to_owned();
     assert_eq!(racer.len(), 40, "the racer commit: {racer}");
     let clone = fresh_clone(&repo);
     let dir = clone.path().join("r.git");
     let new = git(&dir, &["rev-parse", "refs/heads/staging"]);
     for kept in [&old, &main, &racer] {
-        assert!(is_ancestor(&dir, kept, &new), "{kept} lost from staging {new}");
+        assert!(
+            is_ancestor(&dir, kept, &new),
+            "{kept} lost from staging {new}"
+        );
     }
 }
 

@@ -49,7 +49,10 @@ fn label_events(repo: &Repo<'_>, pr: u64) -> usize {
 }
 
 fn json_tier(output: &Output) -> String {
-    output.json()["tier"].as_str().unwrap_or_default().to_owned()
+    output.json()["tier"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn new_pr_is_labeled_and_a_second_run_writes_nothing(g: &RealGitea) {
@@ -62,9 +65,18 @@ fn new_pr_is_labeled_and_a_second_run_writes_nothing(g: &RealGitea) {
     assert_eq!(events, 1, "one label add in the timeline");
 
     let second = tier(&repo, pr, "tier-bot").success();
-    assert_eq!(second.json()["label_action"], "unchanged", "{}", second.stdout);
+    assert_eq!(
+        second.json()["label_action"],
+        "unchanged",
+        "{}",
+        second.stdout
+    );
     assert_eq!(repo.labels(pr), vec!["tier:medium"]);
-    assert_eq!(label_events(&repo, pr), events, "the second run wrote a label");
+    assert_eq!(
+        label_events(&repo, pr),
+        events,
+        "the second run wrote a label"
+    );
 }
 
 fn pr_with_120_files_is_read_completely(g: &RealGitea) {
@@ -72,7 +84,10 @@ fn pr_with_120_files_is_read_completely(g: &RealGitea) {
     let files: Vec<(String, String)> = (0..120)
         .map(|i| (format!("docs/page-{i:03}.md"), format!("# page {i}\n")))
         .collect();
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
     let pr = pr_with(&repo, &refs);
     let output = tier(&repo, pr, "tier-bot").success();
     let json = output.json();
@@ -97,32 +112,51 @@ fn rename_out_of_auth_is_high(g: &RealGitea) {
         "feature",
         Some("main"),
         "move login out of auth",
-        &[Change::Rename("auth/login.rs", "src/login.rs", "pub fn login() {}\n")],
+        &[Change::Rename(
+            "auth/login.rs",
+            "src/login.rs",
+            "pub fn login() {}\n",
+        )],
     );
     let pr = repo.open_pr("alice", "feature", "main", "move login");
     let output = tier(&repo, pr, "tier-bot").success();
     assert_eq!(json_tier(&output), "high", "{}", output.stdout);
     let rules = output.json()["rules"].to_string();
-    assert!(rules.contains("auth/login.rs"), "the rule names the old path: {rules}");
+    assert!(
+        rules.contains("auth/login.rs"),
+        "the rule names the old path: {rules}"
+    );
     assert_eq!(repo.labels(pr), vec!["tier:high"]);
 }
 
 /// More than 50 timeline rows: comments, pushes and inline code comments (which Gitea pages
 /// in SQL and then drops from the answer).
 fn long_discussion(repo: &Repo<'_>, pr: u64) {
-    repo.review("erin", pr, "COMMENT", &[("migrations/001.sql", 1), ("migrations/001.sql", 2)]);
+    repo.review(
+        "erin",
+        pr,
+        "COMMENT",
+        &[("migrations/001.sql", 1), ("migrations/001.sql", 2)],
+    );
     for i in 0..3 {
         let sha = repo.commit(
             "alice",
             "feature",
             None,
             &format!("push {i}"),
-            &[Change::Create(&format!("migrations/{i:03}-extra.sql"), "select 1;\n")],
+            &[Change::Create(
+                &format!("migrations/{i:03}-extra.sql"),
+                "select 1;\n",
+            )],
         );
         repo.wait_pr_head(pr, &sha);
     }
     for i in 0..55 {
-        repo.comment(if i % 2 == 0 { "erin" } else { "mona" }, pr, &format!("comment {i}"));
+        repo.comment(
+            if i % 2 == 0 { "erin" } else { "mona" },
+            pr,
+            &format!("comment {i}"),
+        );
     }
 }
 
@@ -131,7 +165,13 @@ fn high_pr(repo: &Repo<'_>) -> u64 {
     for name in ["tier:low", "tier:medium", "tier:high"] {
         repo.create_label(name);
     }
-    pr_with(repo, &[("migrations/001.sql", "create table t (id int);\nselect 1;\n")])
+    pr_with(
+        repo,
+        &[(
+            "migrations/001.sql",
+            "create table t (id int);\nselect 1;\n",
+        )],
+    )
 }
 
 fn author_lowering_after_a_long_discussion_is_refused(g: &RealGitea) {
@@ -149,7 +189,10 @@ fn author_lowering_after_a_long_discussion_is_refused(g: &RealGitea) {
 
     let output = tier(&repo, pr, "tier-bot").refused();
     let annotation = output.annotations().join("\n");
-    assert!(annotation.contains("alice"), "names the author: {annotation}");
+    assert!(
+        annotation.contains("alice"),
+        "names the author: {annotation}"
+    );
     assert_eq!(repo.labels(pr), vec!["tier:low"], "nothing removed");
 }
 

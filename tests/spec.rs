@@ -358,6 +358,7 @@ const READ_ONLY: &str = "tok-spec-reader";
 fn populated_fake() -> (FakeGitea, i64) {
     let fake = FakeGitea::start();
     fake.add_user("alice", TOKEN);
+    fake.add_org_owner("acme", "alice");
     fake.add_user("reader", READ_ONLY);
     fake.read_only("reader");
     fake.add_repo(REPO);
@@ -510,6 +511,7 @@ fn every_response_body_matches_the_spec() {
     let sha = "1".repeat(40);
     let probes = vec![
         probe("GET", "/user", "/user"),
+        probe("GET", "/settings/api", "/settings/api"),
         probe("GET", "/user", "/user").token(None),
         probe("GET", "/user", "/user").token(Some("tok-unknown")),
         probe(
@@ -855,6 +857,7 @@ fn every_response_body_matches_the_spec() {
 fn pagination_headers_follow_gitea() {
     let fake = FakeGitea::start();
     fake.add_user("alice", TOKEN);
+    fake.add_org_owner("acme", "alice");
     fake.add_repo(REPO);
     for i in 0..75 {
         fake.add_repo_label(REPO, &format!("l{i:02}"), "00aa00");
@@ -969,6 +972,7 @@ const EXERCISED: &[&str] = &[
     "merge_pull",
     "issue_comments",
     "create_comment",
+    "api_settings",
 ];
 
 /// Routes the fake serves for tests to drive (a reviewer approving), not for the client.
@@ -1162,6 +1166,8 @@ fn client_session_conforms() {
                 .len(),
             2
         );
+        let settings = client.api_settings().await.expect("settings");
+        assert_eq!(settings.max_response_items, 50);
     });
 
     // Every client method is exercised above.

@@ -465,6 +465,7 @@ const BOT_TOKEN: &str = "tok-shipgate-bot";
 fn fake_with(files: Vec<FileSpec>) -> FakeGitea {
     let fake = FakeGitea::start();
     fake.add_user(BOT, BOT_TOKEN);
+    fake.add_org_owner("acme", BOT);
     fake.add_user("alice", "tok-alice");
     fake.add_user("bob", "tok-bob");
     fake.add_user("carol", "tok-carol");
@@ -1011,6 +1012,7 @@ fn from_git_reads_files_from_the_checkout() {
     let head = repo.feature(|r| r.write("auth/x.go", "package auth\n"));
     let fake = FakeGitea::start();
     fake.add_user(BOT, BOT_TOKEN);
+    fake.add_org_owner("acme", BOT);
     fake.add_repo(REPO);
     fake.add_pr(
         REPO,
@@ -1103,11 +1105,13 @@ fn scenario(s: Scenario) -> FakeGitea {
 /// Whether a fault on this route makes its answer different at all (a count on a list
 /// without `X-Total-Count` changes nothing, a 404 on some routes is a finding).
 fn applies(route: &str, kind: &FaultKind) -> bool {
+    // The timeline is not here: Gitea's `X-Total-Count` there is the size of the page it
+    // served, so the client walks pages to two empty ones and reads no count, and a page
+    // short by a row is what the real server sends when it drops code comments.
     let paged = matches!(
         route,
         "GET /repos/{owner}/{repo}/pulls/{index}/files"
             | "GET /repos/{owner}/{repo}/labels"
-            | "GET /repos/{owner}/{repo}/issues/{index}/timeline"
             | "GET /orgs/{org}/teams"
     );
     let array_body = paged

@@ -296,6 +296,83 @@ impl Client {
         Ok(items)
     }
 
+    /// Every item of a list whose `X-Total-Count` also counts rows the server hides from
+    /// this caller (see [`Client::pull_reviews`]): every raw page the total implies, at the
+    /// server's real page size, each no larger than a page, the total unchanged throughout,
+    /// no more items than the total, and the page after the last one empty.
+    async fn get_all_hidden<T>(&self, path: &str) -> Result<Vec<T>, Error>
+    where
+        T: DeserializeOwned,
+    {
+        let request = format!("GET {}", self.url(path));
+        let (total, first) = self.get_page::<T>(path, &[], 1).await?;
+        if first.len() > PAGE_LIMIT || first.len() > total {
+            return Err(Error::Protocol {
+                request,
+                detail: format!(
+                    "the first page has {} items for X-Total-Count {total}",
+                    first.len()
+                ),
+            });
+        }
+        if first.len() == total {
+            return Ok(first);
+        }
+        // Short: either rows are hidden or the server's page size is below ours. Only the
+        // server's own setting tells them apart.
+        let settings = self.api_settings().await?;
+        let per_page = usize::try_from(settings.max_response_items)
+            .ok()
+            .filter(|n| *n > 0)
+            .map_or(PAGE_LIMIT, |n| n.min(PAGE_LIMIT));
+        let pages = total.div_ceil(per_page);
+        if pages > MAX_PAGES {
+            return Err(Error::Protocol {
+                request,
+                detail: format!(
+                    "X-Total-Count {total} at {per_page} per page: more than {MAX_PAGES} pages"
+                ),
+            });
+        }
+        let mut items = first;
+        for page in 2..=pages + 1 {
+            let (page_total, page_items) = self.get_page::<T>(path, &[], page).await?;
+            let problem = if page_total != total {
+                Some(format!(
+                    "X-Total-Count changed from {total} to {page_total} while paging"
+                ))
+            } else if page_items.len() > per_page {
+                Some(format!(
+                    "page {page} has {} items, more than {per_page}",
+                    page_items.len()
+                ))
+            } else if page > pages && !page_items.is_empty() {
+                Some(format!(
+                    "page {page} is past the {pages} pages X-Total-Count {total} implies, yet has {} items",
+                    page_items.len()
+                ))
+            } else {
+                None
+            };
+            if let Some(detail) = problem {
+                return Err(Error::Protocol { request, detail });
+            }
+            items.extend(page_items);
+        }
+        if items.len() > total {
+            return Err(Error::Protocol {
+                request,
+                detail: format!("X-Total-Count says {total} items, {} arrived", items.len()),
+            });
+        }
+        tracing::debug!(
+            request = %request,
+            hidden = total - items.len(),
+            "rows counted by the server but not shown to this caller"
+        );
+        Ok(items)
+    }
+
     async fn get_page<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -382,9 +459,21 @@ impl Client {
     }
 
     /// `GET /repos/{o}/{r}/pulls/{index}/reviews`, every page.
+    ///
+    /// Gitea counts every review in `X-Total-Count` and pages over all of them in SQL, but
+    /// serves other users' unsubmitted (PENDING) reviews only to their author or a site
+    /// admin (`convert.ToPullReviewList`, 1.22 → 1.27), so pages can be short without
+    /// anything missing that a verdict could use. Completeness is proven by fetching every
+    /// raw page the total implies, at the server's real page size ([`Client::api_settings`]),
+    /// plus one page past the end that must be empty.
     pub async fn pull_reviews(&self, repo: &RepoRef, index: u64) -> Result<Vec<Review>, Error> {
-        self.get_all(&format!("/repos/{repo}/pulls/{index}/reviews"), &[])
+        self.get_all_hidden(&format!("/repos/{repo}/pulls/{index}/reviews"))
             .await
+    }
+
+    /// `GET /settings/api`: the server's paging limits.
+    pub async fn api_settings(&self) -> Result<ApiSettings, Error> {
+        self.get_json("/settings/api", &[]).await
     }
 
     /// `GET /repos/{o}/{r}/issues/{index}/labels` (not paginated by Gitea).
@@ -450,20 +539,76 @@ impl Client {
     }
 
     /// `GET /repos/{o}/{r}/issues/{index}/timeline`, every page.
+    ///
+    /// Gitea gives no way to prove this list complete: it pages raw comment rows in SQL,
+    /// then drops inline code comments and cross-references the caller may not see, sets
+    /// `X-Total-Count` to the number of rows on the page it serves and sends no `Link`
+    /// (`ListIssueCommentsAndTimeline`, 1.22 → 1.27; Forgejo alike). So a page can be short,
+    /// or even empty, in the middle of the list. Completeness is established instead by
+    /// walking the pages in order until [`TIMELINE_EMPTY_PAGES`] pages in a row come back
+    /// empty: the walk stops early only behind that many full pages of hidden rows
+    /// (`TIMELINE_EMPTY_PAGES` × 50 code comments in a row). A page larger than asked for,
+    /// or a walk longer than `MAX_PAGES`, is a protocol error. `null` rows are skipped, and
+    /// a `null` page (what Gitea sends past the end, and for a page whose rows were all
+    /// dropped) is an empty one.
     pub async fn issue_timeline(
         &self,
         repo: &RepoRef,
         index: u64,
     ) -> Result<Vec<TimelineComment>, Error> {
-        self.get_all(&format!("/repos/{repo}/issues/{index}/timeline"), &[])
-            .await
+        let path = format!("/repos/{repo}/issues/{index}/timeline");
+        let request = format!("GET {}", self.url(&path));
+        let mut items = Vec::new();
+        let mut empty_in_a_row = 0;
+        for page in 1..=MAX_PAGES {
+            let mut query = vec![("page", page.to_string())];
+            query.push(("limit", PAGE_LIMIT.to_string()));
+            let response = self.send(Method::GET, &path, &query, None, true).await?;
+            // A page past the end is `null`, not `[]`: Gitea encodes its nil slice (1.22 → 1.27).
+            let rows: Vec<Option<TimelineComment>> =
+                decode::<Option<Vec<Option<TimelineComment>>>>(
+                    &format!("{request} page {page}"),
+                    &response.body,
+                )?
+                .unwrap_or_default();
+            if rows.len() > PAGE_LIMIT {
+                return Err(Error::Protocol {
+                    request,
+                    detail: format!(
+                        "page {page} has {} rows, more than the {PAGE_LIMIT} asked for",
+                        rows.len()
+                    ),
+                });
+            }
+            if rows.is_empty() {
+                empty_in_a_row += 1;
+                if empty_in_a_row == TIMELINE_EMPTY_PAGES {
+                    return Ok(items);
+                }
+            } else {
+                empty_in_a_row = 0;
+                items.extend(rows.into_iter().flatten());
+            }
+        }
+        Err(Error::Protocol {
+            request,
+            detail: format!("the timeline did not end within {MAX_PAGES} pages"),
+        })
     }
 
-    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, newest first (Gitea's default
-    /// order, `created_unix DESC`; equal seconds tie in database order, so prefer `id`).
+    /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, newest first by index.
+    ///
+    /// Gitea's default order is `created_unix DESC` with no tie-breaker, so rows created in
+    /// the same second can repeat or go missing across pages; `sort=leastindex` orders by
+    /// the per-commit index, which is unique. Gitea's names are the wrong way round:
+    /// `leastindex` is `index DESC`, `highestindex` is `index ASC` (1.22 → 1.27, seen on the
+    /// real server).
     pub async fn statuses(&self, repo: &RepoRef, sha: &str) -> Result<Vec<CommitStatus>, Error> {
-        self.get_all(&format!("/repos/{repo}/statuses/{}", segment(sha)), &[])
-            .await
+        self.get_all(
+            &format!("/repos/{repo}/statuses/{}", segment(sha)),
+            &[("sort", "leastindex".to_owned())],
+        )
+        .await
     }
 
     /// `POST /repos/{o}/{r}/statuses/{sha}`.
@@ -473,7 +618,15 @@ impl Client {
         sha: &str,
         status: &CreateStatus,
     ) -> Result<CommitStatus, Error> {
-        let body = serde_json::to_value(status).map_err(|e| Error::Setup {
+        // Gitea stores `context`, `description` and `target_url` trimmed: send them so, so a
+        // later "is this already posted?" compares like with like.
+        let status = CreateStatus {
+            state: status.state.clone(),
+            context: status.context.trim().to_owned(),
+            description: status.description.trim().to_owned(),
+            target_url: status.target_url.trim().to_owned(),
+        };
+        let body = serde_json::to_value(&status).map_err(|e| Error::Setup {
             detail: e.to_string(),
         })?;
         self.write_json(
@@ -823,6 +976,9 @@ fn classify(request: &str, response: Response, attempts: u32) -> Result<Response
 /// Most pages a list may span (100,000 items at Gitea's default cap): a bogus
 /// `X-Total-Count` must not start a million requests.
 const MAX_PAGES: usize = 2_000;
+
+/// Empty timeline pages in a row that end the walk (see [`Client::issue_timeline`]).
+pub const TIMELINE_EMPTY_PAGES: usize = 2;
 
 /// The server's page size, learned from the first page: Gitea caps `limit` silently at
 /// `[api] MAX_RESPONSE_ITEMS`, 50 by default but possibly less. Learning it is safe

@@ -46,7 +46,7 @@ impl Error {
     pub fn hint(&self) -> String {
         match self {
             Error::Unauthorized { .. } => "the token is missing, expired or revoked: issue a new one and update the secret".into(),
-            Error::Forbidden { .. } => "the token lacks a scope or permission for this call (labels need write:issue; statuses, PR files and contents need repository scope; teams need read:organization): re-scope it".into(),
+            Error::Forbidden { request, message } => forbidden_hint(request, message),
             Error::NotFound { .. } => "check the repository, pull request number and branch names, and that the token can see them".into(),
             Error::NotAllowed { .. } => "the server refused the operation on this object (not mergeable, merge style disabled, or not allowed for this account); read its message".into(),
             Error::Conflict { .. } | Error::Unprocessable { .. } => "the server rejected the request's content; re-run, and report it if it persists".into(),
@@ -54,6 +54,11 @@ impl Error {
             Error::Protocol { .. } => "the server's answer was malformed or incomplete; re-run, and check for a proxy that rewrites or truncates responses".into(),
             Error::Setup { .. } => "check --server (or GITHUB_SERVER_URL) is a valid http(s) URL and the token secret holds only the token".into(),
         }
+    }
+
+    /// True when Gitea refused because the token lacks a scope (not a permission).
+    pub fn is_missing_scope(&self) -> bool {
+        matches!(self, Error::Forbidden { message, .. } if message.contains("required scope"))
     }
 
     /// True when retrying could succeed; alone decides retries.
@@ -64,5 +69,53 @@ impl Error {
     /// True for a 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
+    }
+}
+
+/// What to do about a 403. Gitea names the missing scope in its message ("token does not
+/// have at least one of required scope(s), required=[read:user], token scope=…"); say it
+/// plainly, since the fix is a new token, not a new permission.
+fn forbidden_hint(request: &str, message: &str) -> String {
+    let required = message
+        .split_once("required=[")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(scopes, _)| scopes.trim())
+        .filter(|s| !s.is_empty());
+    match required {
+        Some(scopes) => format!(
+            "the token lacks the `{scopes}` scope this call needs{}: issue a token with it (Settings → Applications) and update the secret",
+            if request.ends_with("/api/v1/user") {
+                " (`GET /user` tells shipgate whose token it is)"
+            } else {
+                ""
+            }
+        ),
+        None => "the token's account lacks a permission for this call (labels need write:issue; statuses, PR files and contents need repository scope; teams need read:organization): grant it, or use another account's token".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_scope_is_named_in_the_hint() {
+        let e = Error::Forbidden {
+            request: "GET http://h/api/v1/user".into(),
+            message: "token does not have at least one of required scope(s), required=[read:user], token scope=write:issue".into(),
+        };
+        assert!(e.is_missing_scope());
+        assert_eq!(
+            e.hint(),
+            "the token lacks the `read:user` scope this call needs (`GET /user` tells shipgate whose token it is): issue a token with it (Settings → Applications) and update the secret"
+        );
+        let e = Error::Forbidden {
+            request: "GET http://h/api/v1/teams/3/members/x".into(),
+            message: "Must be a team member".into(),
+        };
+        assert!(!e.is_missing_scope());
+        assert!(e
+            .hint()
+            .starts_with("the token's account lacks a permission"));
     }
 }

@@ -227,3 +227,10 @@ pub enum Merged {
     /// 201: scheduled for when the checks succeed.
     Scheduled,
 }
+
+/// `GET /settings/api` (only the field shipgate reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ApiSettings {
+    /// `[api] MAX_RESPONSE_ITEMS`: the largest page the server serves.
+    pub max_response_items: i64,
+}

@@ -85,7 +85,49 @@ pub async fn gather(
     };
     let reduction = approval::reduce(&reviews, &facts);
     let needed = verdict::needed_teams(config, &labels, gates);
-    let teams = probe(read, &org, &org_teams, &needed, &reduction.approvers).await?;
+    // A team the read token cannot see is not a verified absence: Gitea 1.27 hides private
+    // teams (its new default) from org members who are neither in them nor owners, so
+    // "not in the list" may mean "not visible to this account".
+    let invisible: Vec<&String> = needed
+        .iter()
+        .filter(|name| !org_teams.iter().any(|t| t.name.eq_ignore_ascii_case(name)))
+        .collect();
+    if !invisible.is_empty() {
+        let names = invisible
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let visible = org_teams
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::CannotVerify {
+            what: format!("the teams of `{org}`"),
+            why: format!(
+                "team(s) {names} are not among the teams the read token's account `{}` can see \
+                 in `{org}` (visible: {})",
+                user.login,
+                if visible.is_empty() { "none" } else { &visible }
+            ),
+            hint: format!(
+                "if the team exists, let `{login}` see it: add `{login}` to it, make `{login}` an \
+                 owner of `{org}`, or (Gitea 1.27 and later) set the team's visibility to public \
+                 or limited; if it does not, fix the team name in .gitea/shipgate.yml",
+                login = user.login
+            ),
+        });
+    }
+    let teams = probe(
+        read,
+        &user.login,
+        &org,
+        &org_teams,
+        &needed,
+        &reduction.approvers,
+    )
+    .await?;
     Ok(Gathered {
         labels,
         reduction,
@@ -97,6 +139,7 @@ pub async fn gather(
 /// non-member, anything else fails the whole run, listing every failed pair.
 pub async fn probe(
     read: &Client,
+    reader: &str,
     org: &str,
     org_teams: &[Team],
     needed: &[String],
@@ -134,6 +177,8 @@ pub async fn probe(
     results.sort_by_key(|(index, _)| *index);
     let mut failed: Vec<String> = Vec::new();
     let mut forbidden = false;
+    let mut missing_scope = false;
+    let mut unreadable_teams: Vec<String> = Vec::new();
     let mut first_error: Option<String> = None;
     for (index, result) in results {
         let (login, team, _) = &pairs[index];
@@ -151,6 +196,13 @@ pub async fn probe(
                     e,
                     forge::Error::Forbidden { .. } | forge::Error::Unauthorized { .. }
                 );
+                missing_scope |= e.is_missing_scope();
+                if matches!(e, forge::Error::Forbidden { .. })
+                    && !e.is_missing_scope()
+                    && !unreadable_teams.contains(team)
+                {
+                    unreadable_teams.push(team.clone());
+                }
                 failed.push(format!("{login}:{team} ({})", short_error(&e)));
                 first_error.get_or_insert_with(|| e.to_string());
             }
@@ -159,7 +211,24 @@ pub async fn probe(
     if failed.is_empty() {
         return Ok(teams);
     }
-    let hint = if forbidden {
+    let hint = if missing_scope {
+        format!(
+            "token provisioning: the read token (SHIPGATE_TOKEN, account `{reader}`) needs the \
+             read:organization scope to see team members; org membership is never credited instead"
+        )
+    } else if !unreadable_teams.is_empty() {
+        let teams = unreadable_teams
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "token provisioning: Gitea lets only a team's members, an owner of `{org}` or a site \
+             admin see who is in a team (it answers 403 \"Must be a team member\"): add the read \
+             token's account `{reader}` to the team(s) {teams} of `{org}`, or make `{reader}` an \
+             owner of `{org}`; org membership is never credited instead"
+        )
+    } else if forbidden {
         "token provisioning: the read token (SHIPGATE_TOKEN) needs the read:organization scope, and its \
          owner must be a member of every team it checks (Gitea answers 403 \"Must be a team member\" \
          otherwise); org membership is never credited instead"

@@ -19,10 +19,11 @@ pub fn newest_by_context(statuses: &[CommitStatus]) -> HashMap<&str, &CommitStat
     newest
 }
 
-/// Is this decision already the newest status of its context?
+/// Is this decision already the newest status of its context? Gitea stores the
+/// description trimmed (`strings.TrimSpace`), so both sides are compared trimmed.
 pub fn unchanged(newest: &HashMap<&str, &CommitStatus>, gate: &GateDecision) -> bool {
-    newest.get(gate.context.as_str()).is_some_and(|status| {
-        status.status == gate.state.as_str() && status.description == gate.description
+    newest.get(gate.context.trim()).is_some_and(|status| {
+        status.status == gate.state.as_str() && status.description.trim() == gate.description.trim()
     })
 }
 
@@ -77,6 +78,8 @@ mod tests {
         assert!(!unchanged(&newest, &gate("qa", State::Failure, "no!")));
         assert!(unchanged(&newest, &gate("sec", State::Pending, "wait")));
         assert!(!unchanged(&newest, &gate("other", State::Pending, "wait")));
+        // Gitea trims what it stores: an untrimmed decision is still unchanged.
+        assert!(unchanged(&newest, &gate("sec", State::Pending, " wait \n")));
     }
 
     #[test]

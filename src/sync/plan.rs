@@ -86,6 +86,8 @@ pub fn classify_rejection(reason: &str, messages: &[String]) -> Rejection {
     }
     if [
         "failed to update ref",
+        // git 2.50 on (batched ref updates) says this for a stale expected old value.
+        "incorrect old value provided",
         "failed to lock",
         "cannot lock ref",
         "stale info",
@@ -221,6 +223,7 @@ mod tests {
                 m(&["error: cannot lock ref 'refs/heads/staging': is at 1 but expected 2"]),
                 Rejection::Moved,
             ),
+            ("incorrect old value provided", m(&[]), Rejection::Moved),
             ("stale info", m(&[]), Rejection::Moved),
             ("non-fast-forward", m(&[]), Rejection::Moved),
             ("funny refname", m(&[]), Rejection::Other),

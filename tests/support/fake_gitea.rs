@@ -76,6 +76,7 @@ pub static ROUTES: &[Route] = &[
     api("POST", "/repos/{owner}/{repo}/statuses/{sha}", post_status),
     api("GET", "/orgs/{org}/teams", get_org_teams),
     api("GET", "/teams/{id}/members/{username}", get_team_member),
+    api("GET", "/settings/api", get_api_settings),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
     api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
@@ -626,6 +627,18 @@ impl FakeGitea {
         id
     }
 
+    /// Make `login` an owner of `org`: owners may probe every team's members.
+    pub fn add_org_owner(&self, org: &str, login: &str) {
+        let mut state = self.state();
+        state.org_id(org);
+        state.user_id(login);
+        state
+            .owners
+            .entry(org.to_owned())
+            .or_default()
+            .insert(login.to_owned());
+    }
+
     /// A file's content at a ref (a SHA or a branch name), served by the raw endpoint.
     pub fn set_file(&self, repo: &str, git_ref: &str, path: &str, text: &str) {
         self.set_file_bytes(repo, git_ref, path, text.as_bytes().to_vec());
@@ -959,6 +972,8 @@ pub struct StateData {
     issues: BTreeMap<(String, u64), IssueRow>,
     labels: BTreeMap<String, Vec<LabelRow>>,
     teams: Vec<TeamRow>,
+    /// `org → owners` (Gitea's Owners team): they may see every team's members.
+    owners: BTreeMap<String, BTreeSet<String>>,
     contents: HashMap<(String, String, String), Vec<u8>>,
     statuses: Vec<StatusRecord>,
     releases: Vec<ReleaseRow>,
@@ -997,6 +1012,7 @@ impl StateData {
             issues: BTreeMap::new(),
             labels: BTreeMap::new(),
             teams: Vec::new(),
+            owners: BTreeMap::new(),
             contents: HashMap::new(),
             statuses: Vec::new(),
             releases: Vec::new(),
@@ -1813,6 +1829,10 @@ impl Reply {
         self.headers.push((name.to_owned(), value));
     }
 
+    fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -1973,9 +1993,22 @@ fn get_pull_files(state: &mut StateData, call: &Call) -> Reply {
     }
 }
 
+/// Gitea pages over every review in SQL and counts them all in `X-Total-Count`, then drops
+/// other users' PENDING reviews from the page (`convert.ToPullReviewList`, 1.22 → 1.27):
+/// pages can be short with nothing missing but unsubmitted reviews.
 fn get_pull_reviews(state: &mut StateData, call: &Call) -> Reply {
     match find_pull(state, call) {
-        Ok((issue, _)) => paginate(state, call, issue.reviews.clone(), false),
+        Ok((issue, _)) => {
+            let caller = call.login.clone().unwrap_or_default();
+            let mut reply = paginate(state, call, issue.reviews.clone(), false);
+            if let ReplyBody::Json(Value::Array(rows)) = &mut reply.body {
+                rows.retain(|r| {
+                    r["state"] != "PENDING" || r["user"]["login"].as_str() == Some(caller.as_str())
+                });
+            }
+            reply.remove_header("Link");
+            reply
+        }
         Err(reply) => reply,
     }
 }
@@ -2187,11 +2220,40 @@ fn post_repo_label(state: &mut StateData, call: &Call) -> Reply {
     Reply::json(201, state.label_json(&repo, id))
 }
 
+/// Gitea pages the raw comment rows in SQL, drops inline code comments, and sets
+/// `X-Total-Count` to the rows on the page it serves, with no `Link` (1.22 → 1.27).
 fn get_timeline(state: &mut StateData, call: &Call) -> Reply {
     match find_issue(state, call) {
-        Ok(issue) => paginate(state, call, issue.timeline.clone(), false),
+        Ok(issue) => {
+            let mut reply = paginate(state, call, issue.timeline.clone(), false);
+            let mut served = 0;
+            if let ReplyBody::Json(Value::Array(rows)) = &mut reply.body {
+                rows.retain(|r| r["type"] != "code");
+                served = rows.len();
+            }
+            // Gitea encodes its nil slice: an empty page is `null`, not `[]`.
+            if served == 0 {
+                reply.body = ReplyBody::Json(Value::Null);
+            }
+            reply.set_header("X-Total-Count", served.to_string());
+            reply.remove_header("Link");
+            reply
+        }
         Err(reply) => reply,
     }
+}
+
+/// `GET /settings/api`: the paging limits (Gitea's defaults unless `max_items` is set).
+fn get_api_settings(state: &mut StateData, _call: &Call) -> Reply {
+    Reply::json(
+        200,
+        json!({
+            "max_response_items": state.max_items.unwrap_or(MAX_LIMIT),
+            "default_paging_num": DEFAULT_LIMIT,
+            "default_git_trees_per_page": 1000,
+            "default_max_blob_size": 10_485_760,
+        }),
+    )
 }
 
 fn get_statuses(state: &mut StateData, call: &Call) -> Reply {
@@ -2209,7 +2271,8 @@ fn get_statuses(state: &mut StateData, call: &Call) -> Reply {
         .collect();
     // Gitea's default order is `created_unix DESC`: newest first.
     match call.query("sort").unwrap_or_default() {
-        "oldest" => records.sort_by_key(|s| s.id),
+        // Gitea's index sorts are named the wrong way round: `leastindex` is `index DESC`.
+        "oldest" | "highestindex" => records.sort_by_key(|s| s.id),
         _ => records.sort_by_key(|s| std::cmp::Reverse(s.id)),
     }
     let items = records.iter().map(|s| state.status_json(s)).collect();
@@ -2233,10 +2296,12 @@ fn post_status(state: &mut StateData, call: &Call) -> Reply {
         Ok(body) => body,
         Err(_) => return error(state, 400, "invalid JSON body"),
     };
+    // Gitea stores context, description and target_url trimmed (`strings.TrimSpace`).
     let text = |key: &str| {
         body.get(key)
             .and_then(Value::as_str)
             .unwrap_or_default()
+            .trim()
             .to_owned()
     };
     let status_state = text("state");
@@ -2279,11 +2344,32 @@ fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
         return not_found(state);
     };
     let username = call.param("username");
-    match state.teams.iter().find(|t| t.id == id) {
-        Some(team) if team.members.iter().any(|m| m == username) => {
-            Reply::json(200, state.user_json(username))
-        }
-        _ => not_found(state),
+    let Some(team) = state.teams.iter().find(|t| t.id == id) else {
+        return not_found(state);
+    };
+    // Gitea (`reqTeamMembership`): an org owner or a member of the team may look; another
+    // org member gets 403 "Must be a team member"; a caller outside the org gets 404.
+    let caller = call.login.clone().unwrap_or_default();
+    let owner = state
+        .owners
+        .get(&team.org)
+        .is_some_and(|o| o.contains(&caller));
+    let in_team = team.members.iter().any(|m| *m == caller);
+    let in_org = state
+        .teams
+        .iter()
+        .any(|t| t.org == team.org && t.members.iter().any(|m| *m == caller));
+    if !owner && !in_team {
+        return if in_org {
+            error(state, 403, "Must be a team member")
+        } else {
+            not_found(state)
+        };
+    }
+    if team.members.iter().any(|m| m == username) {
+        Reply::json(200, state.user_json(username))
+    } else {
+        not_found(state)
     }
 }
 

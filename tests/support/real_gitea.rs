@@ -47,10 +47,12 @@ const PASSWORD: &str = "Shipgate-test-pw-1";
 pub enum Role {
     /// A person: opens PRs, reviews, comments, labels.
     Person,
-    /// review-fire's read token: read:repository + read:organization; it also reads issue
-    /// labels and the timeline, so read:issue.
+    /// review-fire's read token: read:repository, read:issue (labels), read:organization
+    /// (teams) and read:user (`GET /user`: whose token it is). The real server showed the
+    /// last two were missing from the README's first list.
     Reader,
-    /// tier's token: read:repository + write:issue (+ read:organization for override teams).
+    /// tier's token: read:repository, write:issue and read:user (+ read:organization for
+    /// override teams).
     Labeler,
     /// review-fire's status token: write:repository.
     StatusWriter,
@@ -61,9 +63,19 @@ pub enum Role {
 impl Role {
     pub fn scopes(self) -> &'static [&'static str] {
         match self {
-            Role::Person => &["write:repository", "write:issue", "read:user", "read:organization"],
-            Role::Reader => &["read:repository", "read:organization"],
-            Role::Labeler => &["read:repository", "write:issue"],
+            Role::Person => &[
+                "write:repository",
+                "write:issue",
+                "read:user",
+                "read:organization",
+            ],
+            Role::Reader => &[
+                "read:repository",
+                "read:issue",
+                "read:organization",
+                "read:user",
+            ],
+            Role::Labeler => &["read:repository", "write:issue", "read:user"],
             Role::StatusWriter => &["write:repository"],
             Role::Syncer => &["write:repository", "read:user"],
         }
@@ -339,7 +351,10 @@ logger.access.MODE =
                 break;
             }
             if let Ok(Some(status)) = watchdog.try_wait() {
-                return Err(format!("{name} exited ({status}) before answering on {url}\n{}", log_tail()));
+                return Err(format!(
+                    "{name} exited ({status}) before answering on {url}\n{}",
+                    log_tail()
+                ));
             }
             if started.elapsed() > Duration::from_secs(180) {
                 return Err(format!(
@@ -411,7 +426,11 @@ logger.access.MODE =
                 self.name, self.version
             ));
         }
-        self.api_admin("POST", "/orgs", Some(json!({"username": ORG, "visibility": "public"})))?;
+        self.api_admin(
+            "POST",
+            "/orgs",
+            Some(json!({"username": ORG, "visibility": "public"})),
+        )?;
         let units = [
             "repo.code",
             "repo.issues",
@@ -699,7 +718,9 @@ impl Repo<'_> {
 
     /// The tip of a branch.
     pub fn tip(&self, branch: &str) -> String {
-        let body = self.gitea.admin("GET", &self.path(&format!("/branches/{branch}")), None);
+        let body = self
+            .gitea
+            .admin("GET", &self.path(&format!("/branches/{branch}")), None);
         body["commit"]["id"]
             .as_str()
             .expect("branch commit id")
@@ -708,7 +729,14 @@ impl Repo<'_> {
 
     /// One commit on `branch` (created from `from` when it does not exist yet) with these
     /// changes, authored by `login` through the contents API; returns the commit SHA.
-    pub fn commit(&self, login: &str, branch: &str, from: Option<&str>, message: &str, changes: &[Change<'_>]) -> String {
+    pub fn commit(
+        &self,
+        login: &str,
+        branch: &str,
+        from: Option<&str>,
+        message: &str,
+        changes: &[Change<'_>],
+    ) -> String {
         let files: Vec<Value> = changes
             .iter()
             .map(|c| match c {
@@ -732,7 +760,9 @@ impl Repo<'_> {
             None => body["branch"] = json!(branch),
         }
         let token = self.gitea.token(login).to_owned();
-        let answer = self.gitea.ok("POST", &self.path("/contents"), &token, Some(body));
+        let answer = self
+            .gitea
+            .ok("POST", &self.path("/contents"), &token, Some(body));
         answer["commit"]["sha"]
             .as_str()
             .expect("commit sha in the contents answer")
@@ -762,7 +792,9 @@ impl Repo<'_> {
 
     /// The PR's head SHA as Gitea reports it now.
     pub fn pr_head(&self, number: u64) -> String {
-        let body = self.gitea.admin("GET", &self.path(&format!("/pulls/{number}")), None);
+        let body = self
+            .gitea
+            .admin("GET", &self.path(&format!("/pulls/{number}")), None);
         body["head"]["sha"].as_str().expect("head sha").to_owned()
     }
 
@@ -781,7 +813,9 @@ impl Repo<'_> {
 
     /// Names of the labels on an issue/PR.
     pub fn labels(&self, number: u64) -> Vec<String> {
-        let body = self.gitea.admin("GET", &self.path(&format!("/issues/{number}/labels")), None);
+        let body = self
+            .gitea
+            .admin("GET", &self.path(&format!("/issues/{number}/labels")), None);
         let mut names: Vec<String> = body
             .as_array()
             .expect("labels array")
@@ -803,7 +837,9 @@ impl Repo<'_> {
     }
 
     pub fn label_id(&self, name: &str) -> i64 {
-        let body = self.gitea.admin("GET", &self.path("/labels?limit=50"), None);
+        let body = self
+            .gitea
+            .admin("GET", &self.path("/labels?limit=50"), None);
         body.as_array()
             .expect("labels")
             .iter()
@@ -874,13 +910,16 @@ impl Repo<'_> {
         );
     }
 
-    /// Every status on a SHA as `(context, state, creator, description)`, oldest first.
+    /// Every status on a SHA as `(context, state, creator, description)`, oldest first
+    /// (Gitea's `highestindex` is `index ASC`: its names are the wrong way round).
     pub fn statuses(&self, sha: &str) -> Vec<(String, String, String, String)> {
         let mut rows = Vec::new();
         for page in 1..100 {
             let body = self.gitea.admin(
                 "GET",
-                &self.path(&format!("/statuses/{sha}?sort=leastindex&limit=50&page={page}")),
+                &self.path(&format!(
+                    "/statuses/{sha}?sort=highestindex&limit=50&page={page}"
+                )),
                 None,
             );
             let items = body.as_array().expect("statuses");
@@ -891,7 +930,10 @@ impl Repo<'_> {
                 rows.push((
                     s["context"].as_str().unwrap_or_default().to_owned(),
                     s["status"].as_str().unwrap_or_default().to_owned(),
-                    s["creator"]["login"].as_str().unwrap_or_default().to_owned(),
+                    s["creator"]["login"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     s["description"].as_str().unwrap_or_default().to_owned(),
                 ));
             }
@@ -999,7 +1041,12 @@ impl Api {
             let headers = response
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        v.to_str().unwrap_or("").to_owned(),
+                    )
+                })
                 .collect();
             let bytes = response.bytes().await.map_err(|e| format!("body: {e}"))?;
             let value = if bytes.is_empty() {
