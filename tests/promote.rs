@@ -168,7 +168,11 @@ fn a_compare_api_without_commit_ids_is_asked_by_branch_name() {
         ]
     );
     assert_eq!(world.fake.branch(REPO, "main"), Some(world.staging.clone()));
-    assert_eq!(world.fake.requests().len(), 13, "the README's count for Gitea 1.22");
+    assert_eq!(
+        world.fake.requests().len(),
+        13,
+        "the README's count for Gitea 1.22"
+    );
 
     // By name, the answer counts only when neither tip moved meanwhile.
     let world = World::new();
