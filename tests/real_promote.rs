@@ -299,7 +299,38 @@ fn via_push_by_an_allowlisted_account(g: &RealGitea) {
     assert_eq!(repo.tip("main"), main);
 }
 
+fn an_account_off_main_s_merge_allowlist_gets_gitea_s_refusal(g: &RealGitea) {
+    let (repo, s) = world(g, "promote-allowlist");
+    let main = repo.tip("main");
+    g.admin(
+        "POST",
+        &repo.path("/branch_protections"),
+        Some(json!({
+            "branch_name": "main",
+            "rule_name": "main",
+            "enable_push": false,
+            "enable_merge_whitelist": true,
+            "merge_whitelist_usernames": ["alice"],
+            "enable_status_check": true,
+            "status_check_contexts": [CI],
+        })),
+    );
+    status(&repo, &s, CI, "success");
+    let output = promote(&g.url, &repo, &[]).run();
+    assert_eq!(output.status, 1, "{}\n{}", output.stdout, output.stderr);
+    let json = output.json();
+    assert_eq!(json["plan"], "blocked", "{json}");
+    let error = one_error(&output);
+    assert!(error.contains("merge refused"), "{error}");
+    assert_eq!(repo.tip("main"), main);
+    assert_eq!(
+        json["contexts"][0]["required_by"],
+        json!(["config", "protection"])
+    );
+}
+
 real_gitea_tests!(
+    an_account_off_main_s_merge_allowlist_gets_gitea_s_refusal,
     green_staging_is_promoted_and_main_is_s,
     one_pending_context_waits_and_main_is_unchanged,
     one_failure_blocks,
