@@ -141,12 +141,14 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
     let updated = match client.set_pull_base(&repo, number, &policy.to).await {
         Ok(updated) => updated,
         Err(forge::Error::Conflict { message, .. }) => {
-            return Ok(base
+            let mut refused = base;
+            refused.verdict = Verdict::No;
+            return Ok(refused
                 .field("plan", "refused")
                 .field("commented", false)
                 .output("plan", "refused")
                 .reason(format!("Gitea refused the new base: {message}"))
-                .failure_no(
+                .failure(
                     "retarget refused",
                     format!(
                         "Gitea refused to change the base of #{number} to `{}`: {message}",
@@ -156,7 +158,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
                         "an open pull request from the same branch into `{}` probably exists already: close one of the two",
                         policy.to
                     ),
-                ))
+                ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -201,17 +203,6 @@ fn not_applicable(why: String, pr: Option<u64>) -> Outcome {
         .field("commented", false)
         .output("plan", "not-applicable")
         .reason(format!("not applicable: {why}; nothing written"))
-}
-
-trait RefusedExt {
-    fn failure_no(self, title: &str, message: String, hint: String) -> Outcome;
-}
-
-impl RefusedExt for Outcome {
-    fn failure_no(mut self, title: &str, message: String, hint: String) -> Outcome {
-        self.verdict = Verdict::No;
-        self.failure(title, message, hint)
-    }
 }
 
 #[cfg(test)]
