@@ -8,6 +8,7 @@ mod support;
 mod action;
 mod cli;
 mod forge_client;
+mod parity;
 mod real_review;
 mod real_sync;
 mod real_tier;
