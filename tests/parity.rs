@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec, StatusRow},
-    real_gitea::{Change, RealGitea},
+    real_gitea::{Change, RealGitea, Repo},
+    test::{Output, Test},
 };
 
 const QA: &str = "qa-review / approved (pull_request_target)";
@@ -240,9 +241,16 @@ fn fake_get(
     })
 }
 
-/// Build the fixture on the real server and its mirror in the fake; compare every answer.
-/// Returns the differences, `name: what`.
-pub fn compare(g: &RealGitea, adjust_fake: impl FnOnce(&FakeGitea)) -> Vec<String> {
+/// The fixture on the real server and its mirror in the fake.
+struct Fixture<'g> {
+    repo: Repo<'g>,
+    fake: FakeGitea,
+    head: String,
+    /// The fake's id of team `qa`.
+    fake_qa: i64,
+}
+
+fn fixture(g: &RealGitea) -> Fixture<'_> {
     // ---- the real fixture ----
     let repo = g.repo("parity");
     repo.commit(
@@ -383,6 +391,23 @@ pub fn compare(g: &RealGitea, adjust_fake: impl FnOnce(&FakeGitea)) -> Vec<Strin
     if g.version.as_str() >= "1.27" {
         fake.hide_private_teams();
     }
+    Fixture {
+        repo,
+        fake,
+        head,
+        fake_qa: qa,
+    }
+}
+
+/// Build the fixture on the real server and its mirror in the fake; compare every answer.
+/// Returns the differences, `name: what`.
+pub fn compare(g: &RealGitea, adjust_fake: impl FnOnce(&FakeGitea)) -> Vec<String> {
+    let Fixture {
+        repo,
+        fake,
+        head,
+        fake_qa: qa,
+    } = fixture(g);
     adjust_fake(&fake);
 
     // ---- the same requests to both ----
@@ -443,6 +468,81 @@ fn a_fake_that_differs_on_one_route_is_caught(g: &RealGitea) {
     );
 }
 
+/// The API requests a run made, from its `-v` log, as `METHOD /path` with the host and
+/// team ids taken out.
+fn requests_of(output: &Output) -> Vec<String> {
+    let mut requests: Vec<String> = output
+        .stderr
+        .lines()
+        .filter(|l| l.contains("forge request"))
+        .filter_map(|l| l.split("request=").nth(1))
+        .map(|r| {
+            let r = r.split(" attempt=").next().unwrap_or(r);
+            let (method, url) = r.split_once(' ').unwrap_or((r, ""));
+            let path = url.split_once("/api/v1").map_or(url, |(_, p)| p);
+            let path: Vec<String> = path
+                .split('/')
+                .enumerate()
+                .map(|(i, seg)| {
+                    if i == 2 && path.starts_with("/teams/") {
+                        "{id}".to_owned()
+                    } else {
+                        seg.to_owned()
+                    }
+                })
+                .collect();
+            format!("{method} {}", path.join("/"))
+        })
+        .collect();
+    requests.sort();
+    requests
+}
+
+/// The same review-fire run (two genuine approvals, another user's unsubmitted review)
+/// against the real server and the fake mirror makes the same API requests, and both
+/// post success on both gates.
+fn a_review_fire_run_makes_the_same_requests_on_both(g: &RealGitea) {
+    let Fixture {
+        repo, fake, head, ..
+    } = fixture(g);
+    let run = |server: &str, reader: &str, writer: &str| {
+        Test::new()
+            .args(&["review-fire", "--pr", "1", "--format", "json", "-v"])
+            .server(server)
+            .repo(&repo.full)
+            .token(reader)
+            .status_token(writer)
+            .success()
+    };
+    let real = run(&g.url, g.token("gate-reader"), g.token("status-bot"));
+    let faked = run(&fake.url(), "tok-gate-reader", "tok-status-bot");
+    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    assert!(
+        !real_requests.is_empty(),
+        "no request seen in the -v log:\n{}",
+        real.stderr
+    );
+    assert_eq!(
+        fake_requests, real_requests,
+        "API requests differ between the fake and {}",
+        g.name
+    );
+    eprintln!(
+        "{}: review-fire made {} API requests",
+        g.name,
+        real_requests.len()
+    );
+    for context in [QA, "security-review / approved (pull_request_target)"] {
+        assert_eq!(
+            repo.latest_statuses(&head)
+                .get(context)
+                .map(|(s, _)| s.as_str()),
+            Some("success"),
+            "{context} on the real server"
+        );
+    }
+}
+
 #[test]
 fn differences_name_every_kind_of_divergence() {
     let base = Shape {
@@ -473,6 +573,7 @@ fn differences_name_every_kind_of_divergence() {
 }
 
 real_gitea_tests!(
+    a_review_fire_run_makes_the_same_requests_on_both,
     the_fake_answers_like_the_real_server,
     a_fake_that_differs_on_one_route_is_caught,
 );
