@@ -114,7 +114,8 @@ pub enum Command {
     /// higher than computed is kept; a lower one only if a non-author (in
     /// tier.override_teams, when set) added it; otherwise exit 1. Two tier labels exit 1.
     ///
-    /// Token: SHIPGATE_TOKEN with read:repository and write:issue (labels). --local needs
+    /// Token: SHIPGATE_TOKEN with read:repository, write:issue (labels) and read:user
+    /// (GET /user: which labels shipgate itself applied). --local needs
     /// no token and no server.
     #[command(
         after_help = "Examples:\n  shipgate tier --local --base main --head HEAD\n  SHIPGATE_TOKEN=… shipgate tier --pr 42 --repo acme/app --server https://gitea.example"
@@ -129,7 +130,8 @@ pub enum Command {
     /// earned, pending while approvals are missing, failure when blocked. /qa-recheck and
     /// /security-recheck comments re-fire it.
     ///
-    /// Tokens: SHIPGATE_TOKEN (read:repository, read:organization) to evaluate, and a
+    /// Tokens: SHIPGATE_TOKEN (read:repository, read:issue, read:user, read:organization;
+    /// its account a member of every gate team, or an org owner) to evaluate, and a
     /// distinct SHIPGATE_STATUS_TOKEN (write:repository) to post statuses.
     #[command(
         name = "review-fire",

@@ -8,6 +8,7 @@ mod support;
 mod action;
 mod cli;
 mod forge_client;
+mod parity;
 mod promote;
 mod real_promote;
 mod real_retarget;

@@ -53,16 +53,19 @@ fn low_pr<'g>(g: &'g RealGitea, prefix: &str) -> (Repo<'g>, u64) {
 }
 
 /// `(state, creator)` of the newest status of each gate on the PR's head.
-fn gates(repo: &Repo<'_>, pr: u64) -> (Option<(String, String)>, Option<(String, String)>) {
+/// `(state, creator)` of a status, `None` when the context has none.
+type Latest = Option<(String, String)>;
+
+fn gates(repo: &Repo<'_>, pr: u64) -> (Latest, Latest) {
     let latest = repo.latest_statuses(&repo.pr_head(pr));
     (latest.get(QA).cloned(), latest.get(SEC).cloned())
 }
 
-fn success() -> Option<(String, String)> {
+fn success() -> Latest {
     Some(("success".into(), "status-bot".into()))
 }
 
-fn state(gate: &Option<(String, String)>) -> &str {
+fn state(gate: &Latest) -> &str {
     gate.as_ref().map(|(s, _)| s.as_str()).unwrap_or("none")
 }
 

@@ -753,6 +753,23 @@ fn rename_out_of_a_high_path_is_high() {
     assert_eq!(rule_files(&json, "high-path"), ["auth/session.go"]);
 }
 
+/// Gitea before 1.22.3 sends a rename with an empty `previous_filename`: the old path is
+/// unknown, so the tier cannot be verified (and nothing is labeled).
+#[test]
+fn a_rename_without_its_old_path_cannot_verify() {
+    let mut file = FileSpec::renamed("auth/session.go", "pkg/session.go", 0, 0);
+    file.previous_filename = Some(String::new());
+    let fake = fake_with(vec![file]);
+    let out = tier(&fake, &["--format", "json"]).unverified();
+    let annotation = out.annotations().join("\n");
+    assert!(
+        annotation.contains("`pkg/session.go` is listed as renamed without its old path"),
+        "{annotation}"
+    );
+    assert!(annotation.contains("1.22.3"), "{annotation}");
+    assert!(fake.issue_label_names(REPO, PR).is_empty());
+}
+
 #[test]
 fn two_tier_labels_are_refused_and_nothing_is_removed() {
     let fake = fake_with(code_files(2));

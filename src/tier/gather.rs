@@ -120,6 +120,26 @@ pub async fn pr_facts(
                 detail: "a changed file has an empty `filename`".into(),
             }));
         }
+        // Gitea before 1.22.3 sends renames with an empty `previous_filename` (a typo,
+        // go-gitea/gitea#32017): the old path, which the high-path rules must see, is lost.
+        if let Some(f) = listed.iter().find(|f| {
+            f.status == "renamed"
+                && f.previous_filename
+                    .as_deref()
+                    .is_none_or(|p| p.trim().is_empty())
+        }) {
+            return Err(Error::CannotVerify {
+                what: format!("the renames in #{number}"),
+                why: format!(
+                    "`{}` is listed as renamed without its old path (`previous_filename` is empty), \
+                     so a move out of a high-risk path cannot be seen",
+                    f.filename
+                ),
+                hint: "upgrade Gitea to 1.22.3 or later, or tier from the checkout: \
+                       `shipgate tier --from-git` after fetching the PR head"
+                    .into(),
+            });
+        }
         let files = listed
             .into_iter()
             .map(|f| FileChange {

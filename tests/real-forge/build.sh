@@ -37,15 +37,15 @@ exec 9>"${out}/.lock"
 flock 9
 
 pins=()
-while read -r name module version sum; do
+while IFS=" " read -r name module version sum toolchain; do
     [[ -z "${name}" || "${name}" == \#* ]] && continue
-    pins+=("${name} ${module} ${version} ${sum}")
+    pins+=("${name} ${module} ${version} ${sum} ${toolchain:-local}")
 done <"${here}/versions.txt"
 
 wanted=("$@")
 found_any=false
 for pin in "${pins[@]}"; do
-    IFS=' ' read -r name module version sum <<<"${pin}"
+    IFS=' ' read -r name module version sum toolchain <<<"${pin}"
     if ((${#wanted[@]} > 0)); then
         match=false
         for w in "${wanted[@]}"; do [[ "${w}" == "${name}" ]] && match=true; done
@@ -54,7 +54,7 @@ for pin in "${pins[@]}"; do
     found_any=true
     binary="${out}/${name}"
     stamp="${out}/${name}.built-from"
-    if [[ -x "${binary}" && -f "${stamp}" && "$(cat "${stamp}")" == "${module}@${version} ${sum}" ]]; then
+    if [[ -x "${binary}" && -f "${stamp}" && "$(cat "${stamp}")" == "${module}@${version} ${sum} ${toolchain}" ]]; then
         printf 'real-forge: %s is built (%s@%s)\n' "${name}" "${module}" "${version}"
         continue
     fi
@@ -74,17 +74,17 @@ for pin in "${pins[@]}"; do
     rm -rf "${src}"
     cp -R "${dir}" "${src}"
     chmod -R u+w "${src}"
-    printf 'real-forge: building %s (go build, tags sqlite sqlite_unlock_notify)\n' "${name}"
+    printf 'real-forge: building %s with Go %s (tags sqlite sqlite_unlock_notify)\n' "${name}" "${toolchain}"
     (
         cd "${src}"
         # -mod=readonly with the module's own go.sum: every dependency is checked against it.
-        CGO_ENABLED=1 GOTOOLCHAIN=local GOFLAGS=-mod=readonly \
+        CGO_ENABLED=1 GOTOOLCHAIN="${toolchain}" GOFLAGS=-mod=readonly \
             go build -trimpath -tags 'sqlite sqlite_unlock_notify' \
             -ldflags "-s -w -X 'main.Version=${version#v}' -X 'main.Tags=sqlite sqlite_unlock_notify'" \
             -o "${binary}.tmp" .
     ) || bail "building ${name} failed (see the go output above); retry with: tests/real-forge/build.sh ${name}"
     mv -f "${binary}.tmp" "${binary}"
-    printf '%s\n' "${module}@${version} ${sum}" >"${stamp}"
+    printf '%s\n' "${module}@${version} ${sum} ${toolchain}" >"${stamp}"
     printf 'real-forge: built %s in %ds\n' "${name}" "$((SECONDS - started))"
 done
 ${found_any} || bail "no pinned forge named: ${wanted[*]} (see tests/real-forge/versions.txt)"

@@ -557,8 +557,22 @@ impl FakeGitea {
         let id = state.next_id();
         let stamp = state.tick();
         let row = state.review_json(repo, number, id, &stamp, raw);
+        // Gitea adds a `review` row to the timeline for each review (seen on 1.22.6 and
+        // 1.27.3, unsubmitted ones included).
+        let login = row["user"]["login"].as_str().map(str::to_owned);
+        let comment_id = state.next_id();
+        let mut comment =
+            state.timeline_base(repo, number, comment_id, &stamp, "review", login.as_deref());
+        comment["review_id"] = json!(id);
         state.issue_mut(repo, number).reviews.push(row);
+        state.issue_mut(repo, number).timeline.push(comment);
         id
+    }
+
+    /// Gitea 1.27 and later: teams are private and hidden from org members who are neither
+    /// in them nor owners (`GET /orgs/{org}/teams`); the Owners team stays visible.
+    pub fn hide_private_teams(&self) {
+        self.state().hide_private_teams = true;
     }
 
     /// A repository label; returns its id. Duplicate names are allowed, as in Gitea.
@@ -974,6 +988,7 @@ pub struct StateData {
     teams: Vec<TeamRow>,
     /// `org → owners` (Gitea's Owners team): they may see every team's members.
     owners: BTreeMap<String, BTreeSet<String>>,
+    hide_private_teams: bool,
     contents: HashMap<(String, String, String), Vec<u8>>,
     statuses: Vec<StatusRecord>,
     releases: Vec<ReleaseRow>,
@@ -1013,6 +1028,7 @@ impl StateData {
             labels: BTreeMap::new(),
             teams: Vec::new(),
             owners: BTreeMap::new(),
+            hide_private_teams: false,
             contents: HashMap::new(),
             statuses: Vec::new(),
             releases: Vec::new(),
@@ -1266,7 +1282,6 @@ impl StateData {
             "active": true,
             "prohibit_login": false,
             "location": "",
-            "pronouns": "",
             "website": "",
             "description": "",
             "visibility": "public",
@@ -1380,7 +1395,6 @@ impl StateData {
             "assignee": null,
             "assignees": [],
             "requested_reviewers": [],
-            "requested_reviewers_teams": [],
             "state": issue.state,
             "draft": pr.draft,
             "is_locked": false,
@@ -1405,7 +1419,6 @@ impl StateData {
             "updated_at": issue.created,
             "closed_at": null,
             "pin_order": 0,
-            "flow": 0,
         });
         if pr.merged {
             value["merged_at"] = json!(issue.created);
@@ -2333,7 +2346,16 @@ fn get_org_teams(state: &mut StateData, call: &Call) -> Reply {
     if !state.orgs.contains_key(org) {
         return not_found(state);
     }
-    let mut teams: Vec<&TeamRow> = state.teams.iter().filter(|t| t.org == org).collect();
+    let caller = call.login.clone().unwrap_or_default();
+    let owner = state.owners.get(org).is_some_and(|o| o.contains(&caller));
+    let mut teams: Vec<&TeamRow> = state
+        .teams
+        .iter()
+        .filter(|t| t.org == org)
+        .filter(|t| {
+            !state.hide_private_teams || owner || t.name == "Owners" || t.members.contains(&caller)
+        })
+        .collect();
     teams.sort_by_key(|t| t.name.to_lowercase());
     let items = teams.iter().map(|t| state.team_json(t)).collect();
     paginate(state, call, items, false)
@@ -2354,11 +2376,11 @@ fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
         .owners
         .get(&team.org)
         .is_some_and(|o| o.contains(&caller));
-    let in_team = team.members.iter().any(|m| *m == caller);
+    let in_team = team.members.contains(&caller);
     let in_org = state
         .teams
         .iter()
-        .any(|t| t.org == team.org && t.members.iter().any(|m| *m == caller));
+        .any(|t| t.org == team.org && t.members.contains(&caller));
     if !owner && !in_team {
         return if in_org {
             error(state, 403, "Must be a team member")
