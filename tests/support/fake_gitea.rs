@@ -2510,7 +2510,8 @@ fn get_compare(state: &mut StateData, call: &Call) -> Reply {
         .collect();
     Reply::json(
         200,
-        json!({"total_commits": commits.len(), "commits": commits, "files": []}),
+        // Gitea sends no `files` here (Forgejo's spec has it): parity with the real server.
+        json!({"total_commits": commits.len(), "commits": commits}),
     )
 }
 
