@@ -12,7 +12,8 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 ok or not applicable · 1 verified, and the answer is no · 2 could not verify \
 (treated as failure) · 64 usage error.
 
-Tokens are read from the environment only: SHIPGATE_TOKEN (reads, and sync's push) and \
+Tokens are read from the environment only: SHIPGATE_TOKEN (reads; sync's push; promote's \
+merge or push; retarget's writes) and \
 SHIPGATE_STATUS_TOKEN (review-fire's status writes). They are never accepted as flags.
 
 Start here, no server needed:
