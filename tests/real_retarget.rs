@@ -138,7 +138,45 @@ fn a_token_that_cannot_comment_cannot_verify(g: &RealGitea) {
     assert_eq!(base_of(g, &repo, number), "main", "nothing written");
 }
 
+fn an_author_exempt_in_the_base_branch_config_keeps_main(g: &RealGitea) {
+    let repo = g.repo("retarget-exempt");
+    repo.commit(
+        "alice",
+        "main",
+        None,
+        "shipgate config",
+        &[Change::Create(
+            ".gitea/shipgate.yml",
+            "retarget:\n  exempt: [alice]\n",
+        )],
+    );
+    repo.commit(
+        "alice",
+        "feature",
+        Some("main"),
+        "a feature",
+        &[Change::Create("f.txt", "f\n")],
+    );
+    let number = repo.open_pr("alice", "feature", "main", "a feature");
+    let (_, token) = g.fresh_account(
+        "retarget-bot",
+        &["developers"],
+        &["write:repository", "write:issue"],
+    );
+    let output = retarget(g, &repo, &token, number, "opened");
+    assert_eq!(output.status, 0, "{}\n{}", output.stdout, output.stderr);
+    let json = output.json();
+    assert_eq!(json["result"], "not-applicable", "{json}");
+    assert!(
+        json["reasons"].to_string().contains("retarget.exempt"),
+        "{json}"
+    );
+    assert_eq!(base_of(g, &repo, number), "main");
+    assert_eq!(marker_comments(g, &repo, number), 0);
+}
+
 real_gitea_tests!(
+    an_author_exempt_in_the_base_branch_config_keeps_main,
     a_pr_against_main_is_retargeted_once_and_idempotently,
     the_promotion_pr_is_left_alone,
     a_token_that_cannot_comment_cannot_verify,
