@@ -504,27 +504,16 @@ ROOT_PATH = {log}
 
     /// Delete every token of `login` (revocation).
     pub fn revoke_tokens(&self, login: &str) {
-        let (status, _, body) = self
-            .api
-            .call(
-                "GET",
-                &format!("/api/v1/users/{login}/tokens"),
-                Some(Auth::Basic(login, PASSWORD)),
-                None,
-            )
-            .expect("list tokens");
+        let as_user = |method: &str, path: String| {
+            self.api
+                .call(method, &path, Some(Auth::Basic(login, PASSWORD)), None)
+                .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        };
+        let (status, _, body) = as_user("GET", format!("/api/v1/users/{login}/tokens"));
         assert_eq!(status, 200, "list tokens of {login}: {body}");
         for token in body.as_array().cloned().unwrap_or_default() {
             let id = token["id"].as_i64().expect("token id");
-            let (status, _, body) = self
-                .api
-                .call(
-                    "DELETE",
-                    &format!("/api/v1/users/{login}/tokens/{id}"),
-                    Some(Auth::Basic(login, PASSWORD)),
-                    None,
-                )
-                .expect("delete token");
+            let (status, _, body) = as_user("DELETE", format!("/api/v1/users/{login}/tokens/{id}"));
             assert_eq!(status, 204, "delete token {id} of {login}: {body}");
         }
     }
@@ -989,15 +978,15 @@ pub enum Auth<'a> {
     Basic(&'a str, &'a str),
 }
 
-/// A small blocking HTTP client for setup and inspection.
-struct Api {
+/// A small blocking HTTP client for setup and inspection (also of the fake, in parity).
+pub struct Api {
     base: String,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Api {
-    fn new(base: &str) -> Result<Api, String> {
+    pub fn new(base: &str) -> Result<Api, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1014,7 +1003,9 @@ impl Api {
         })
     }
 
-    fn call(
+    /// `(status, lower-cased headers, body)`: JSON, a string for a non-JSON body, `Null`
+    /// for an empty one.
+    pub fn call(
         &self,
         method: &str,
         path: &str,
