@@ -463,22 +463,7 @@ ROOT_PATH = {log}
             self.team_ids.insert((*team).to_owned(), id);
         }
         for (login, teams, role) in USERS {
-            self.api_admin(
-                "POST",
-                "/admin/users",
-                Some(json!({
-                    "username": login,
-                    "email": format!("{login}@example.com"),
-                    "password": PASSWORD,
-                    "must_change_password": false,
-                    "full_name": login,
-                })),
-            )?;
-            for team in *teams {
-                let id = self.team_ids[*team];
-                self.api_admin("PUT", &format!("/teams/{id}/members/{login}"), None)?;
-            }
-            let token = self.create_token(login, role.scopes())?;
+            let token = self.create_account(login, teams, role.scopes())?;
             self.tokens.insert((*login).to_owned(), token);
         }
         Ok(())
@@ -518,11 +503,14 @@ ROOT_PATH = {log}
         }
     }
 
-    /// A new account of its own (for tests that revoke or break it) in these teams; its
-    /// login and a token with these scopes.
-    pub fn fresh_account(&self, prefix: &str, teams: &[&str], scopes: &[&str]) -> (String, String) {
-        let login = format!("{prefix}-{}", random_hex(6));
-        self.admin(
+    /// A user in these teams with a token of these scopes; the token.
+    fn create_account(
+        &self,
+        login: &str,
+        teams: &[&str],
+        scopes: &[&str],
+    ) -> Result<String, String> {
+        self.api_admin(
             "POST",
             "/admin/users",
             Some(json!({
@@ -530,14 +518,22 @@ ROOT_PATH = {log}
                 "email": format!("{login}@example.com"),
                 "password": PASSWORD,
                 "must_change_password": false,
+                "full_name": login,
             })),
-        );
+        )?;
         for team in teams {
             let id = self.team_ids[*team];
-            self.admin("PUT", &format!("/teams/{id}/members/{login}"), None);
+            self.api_admin("PUT", &format!("/teams/{id}/members/{login}"), None)?;
         }
+        self.create_token(login, scopes)
+    }
+
+    /// A new account of its own (for tests that revoke or break it) in these teams; its
+    /// login and a token with these scopes.
+    pub fn fresh_account(&self, prefix: &str, teams: &[&str], scopes: &[&str]) -> (String, String) {
+        let login = format!("{prefix}-{}", random_hex(6));
         let token = self
-            .create_token(&login, scopes)
+            .create_account(&login, teams, scopes)
             .unwrap_or_else(|e| panic!("{e}\n{}", self.log_tail()));
         (login, token)
     }
