@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec, StatusRow},
-    real_gitea::{Change, RealGitea, Repo},
+    real_gitea::{Api, Auth, Change, RealGitea, Repo},
     test::{Output, Test},
 };
 
@@ -73,34 +73,22 @@ impl Shape {
 
 /// Every difference between the fake's answer and the real one.
 pub fn differences(fake: &Shape, real: &Shape) -> Vec<String> {
+    fn differ<T: PartialEq + std::fmt::Debug>(
+        out: &mut Vec<String>,
+        what: &str,
+        fake: &T,
+        real: &T,
+    ) {
+        if fake != real {
+            out.push(format!("{what}: fake {fake:?} real {real:?}"));
+        }
+    }
     let mut out = Vec::new();
-    if fake.status != real.status {
-        out.push(format!("status: fake {} real {}", fake.status, real.status));
-    }
-    if fake.total != real.total {
-        out.push(format!(
-            "X-Total-Count: fake {:?} real {:?}",
-            fake.total, real.total
-        ));
-    }
-    if fake.link != real.link {
-        out.push(format!(
-            "Link present: fake {} real {}",
-            fake.link, real.link
-        ));
-    }
-    if fake.items != real.items {
-        out.push(format!(
-            "items: fake {:?} real {:?}",
-            fake.items, real.items
-        ));
-    }
-    if fake.kinds != real.kinds {
-        out.push(format!(
-            "row types: fake {:?} real {:?}",
-            fake.kinds, real.kinds
-        ));
-    }
+    differ(&mut out, "status", &fake.status, &real.status);
+    differ(&mut out, "X-Total-Count", &fake.total, &real.total);
+    differ(&mut out, "Link present", &fake.link, &real.link);
+    differ(&mut out, "items", &fake.items, &real.items);
+    differ(&mut out, "row types", &fake.kinds, &real.kinds);
     // Error bodies are `{message, url}` on both; only success bodies are compared by field.
     if (200..300).contains(&real.status) {
         let invented: Vec<&String> = fake.fields.difference(&real.fields).collect();
@@ -201,44 +189,22 @@ fn requests(repo: &str, sha: &str, qa: i64) -> Vec<(String, &'static str, String
     ]
 }
 
-/// A blocking GET to the fake, as `caller`.
+/// A GET to the fake with a token (or none), through the harness's own client.
 fn fake_get(
     fake: &FakeGitea,
     path: &str,
     token: Option<&str>,
 ) -> (u16, BTreeMap<String, String>, Value) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
-    let mut request = client.get(format!("{}/api/v1{path}", fake.url()));
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("token {token}"));
-    }
-    runtime.block_on(async {
-        let response = request.send().await.expect("fake answers");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    v.to_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect();
-        let bytes = response.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, headers, body)
-    })
+    Api::new(&fake.url())
+        .and_then(|api| {
+            api.call(
+                "GET",
+                &format!("/api/v1{path}"),
+                token.map(Auth::Token),
+                None,
+            )
+        })
+        .unwrap_or_else(|e| panic!("GET {path} on the fake: {e}"))
 }
 
 /// The fixture on the real server and its mirror in the fake.
