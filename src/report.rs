@@ -14,6 +14,7 @@ pub enum Mode {
     Tier,
     ReviewFire,
     Config,
+    Doctor,
 }
 
 impl Mode {
@@ -23,6 +24,7 @@ impl Mode {
             Mode::Tier => "tier",
             Mode::ReviewFire => "review-fire",
             Mode::Config => "config",
+            Mode::Doctor => "doctor",
         }
     }
 }

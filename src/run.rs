@@ -110,6 +110,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Tier(_) => Mode::Tier,
         Command::ReviewFire(_) => Mode::ReviewFire,
         Command::Config(_) => Mode::Config,
+        Command::Doctor(_) => Mode::Doctor,
         Command::Version => {
             match arguments.format {
                 Format::Text => println!("shipgate {}", env!("CARGO_PKG_VERSION")),
@@ -189,6 +190,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Sync(args) => block_on(mode, crate::sync::run(&invocation, &args)),
         Command::Tier(args) => block_on(mode, crate::tier::run(&invocation, &args)),
         Command::ReviewFire(args) => block_on(mode, crate::review::run(&invocation, &args)),
+        Command::Doctor(args) => block_on(mode, crate::doctor::run(&invocation, &args)),
     };
     finish(&outcome, format, &invocation.ctx)
 }
@@ -219,10 +221,16 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
     );
     if wants_json(args) {
         let mode = args.iter().skip(1).find_map(|arg| {
-            [Mode::Sync, Mode::Tier, Mode::ReviewFire, Mode::Config]
-                .into_iter()
-                .find(|m| arg.to_str() == Some(m.as_str()))
-                .map(Mode::as_str)
+            [
+                Mode::Sync,
+                Mode::Tier,
+                Mode::ReviewFire,
+                Mode::Config,
+                Mode::Doctor,
+            ]
+            .into_iter()
+            .find(|m| arg.to_str() == Some(m.as_str()))
+            .map(Mode::as_str)
         });
         println!(
             "{}",

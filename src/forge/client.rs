@@ -723,6 +723,56 @@ impl Client {
         .map(|_| ())
     }
 
+    /// `GET /version`: the server's version string.
+    pub async fn server_version(&self) -> Result<ServerVersion, Error> {
+        self.get_json("/version", &[]).await
+    }
+
+    /// `GET /repos/{o}/{r}`: default branch and the caller's permissions.
+    pub async fn repository(&self, repo: &RepoRef) -> Result<Repository, Error> {
+        self.get_json(&format!("/repos/{repo}"), &[]).await
+    }
+
+    /// `GET /repos/{o}/{r}/branch_protections` (every rule; Gitea does not page it). Needs
+    /// repository admin: others get 403 (or 404).
+    pub async fn branch_protections(&self, repo: &RepoRef) -> Result<Vec<BranchProtection>, Error> {
+        self.get_json(&format!("/repos/{repo}/branch_protections"), &[])
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/contents/{dir}?ref=…`: the entries of a directory, `None` on a
+    /// 404 (no such directory). A file where a directory was expected is a protocol error.
+    pub async fn dir_entries(
+        &self,
+        repo: &RepoRef,
+        dir: &str,
+        git_ref: &str,
+    ) -> Result<Option<Vec<ContentsEntry>>, Error> {
+        let dir = dir
+            .trim_matches('/')
+            .split('/')
+            .map(segment)
+            .collect::<Vec<_>>()
+            .join("/");
+        let path = format!("/repos/{repo}/contents/{dir}");
+        match self
+            .get_json::<Value>(&path, &[("ref", git_ref.to_owned())])
+            .await
+        {
+            Ok(value @ Value::Array(_)) => decode(
+                &format!("GET {}", self.url(&path)),
+                value.to_string().as_bytes(),
+            )
+            .map(Some),
+            Ok(_) => Err(Error::Protocol {
+                request: format!("GET {}", self.url(&path)),
+                detail: "a file where a directory was expected".into(),
+            }),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
     pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
         self.get_json(
