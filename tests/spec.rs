@@ -363,6 +363,16 @@ fn populated_fake() -> (FakeGitea, i64) {
     fake.read_only("reader");
     fake.add_repo(REPO);
     fake.add_repo("fork/app");
+    fake.add_branch_protection(
+        REPO,
+        json!({
+            "rule_name": "main",
+            "branch_name": "main",
+            "enable_status_check": true,
+            "status_check_contexts": ["qa-review / approved (pull_request_target)"],
+            "dismiss_stale_approvals": true,
+        }),
+    );
     fake.add_pr(
         REPO,
         PrSpec {
@@ -503,6 +513,20 @@ fn every_response_body_matches_the_spec() {
     let probes = vec![
         probe("GET", "/user", "/user"),
         probe("GET", "/settings/api", "/settings/api"),
+        probe("GET", "/version", "/version"),
+        probe("GET", "/repos/{owner}/{repo}", "/repos/acme/app"),
+        probe("GET", "/repos/{owner}/{repo}", "/repos/acme/nothing"),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/branch_protections",
+            "/repos/acme/app/branch_protections",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/branch_protections",
+            "/repos/acme/app/branch_protections",
+        )
+        .token(Some(READ_ONLY)),
         probe("GET", "/user", "/user").token(None),
         probe("GET", "/user", "/user").token(Some("tok-unknown")),
         probe(
@@ -873,6 +897,9 @@ const EXERCISED: &[&str] = &[
     "dispatch_workflow",
     "release_by_tag",
     "api_settings",
+    "server_version",
+    "repository",
+    "branch_protections",
 ];
 
 /// Routes the fake serves for tests to drive (a reviewer approving), not for the client.
@@ -982,6 +1009,19 @@ fn client_session_conforms() {
         assert_eq!(release.assets.len(), 1);
         let settings = client.api_settings().await.expect("settings");
         assert_eq!(settings.max_response_items, 50);
+        assert_eq!(
+            client.server_version().await.expect("version").version,
+            "1.27.3"
+        );
+        let repository = client.repository(&repo).await.expect("repository");
+        assert_eq!(repository.default_branch, "main");
+        assert!(repository.permissions.is_some_and(|p| p.admin));
+        let rules = client.branch_protections(&repo).await.expect("protections");
+        assert_eq!(rules[0].pattern(), "main");
+        assert_eq!(
+            shipgate::forge::BranchProtection::list(&rules[0].status_check_contexts).len(),
+            1
+        );
     });
 
     // Every client method is exercised above.

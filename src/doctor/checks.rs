@@ -204,7 +204,7 @@ pub struct Facts {
     pub server_version: Seen<String>,
     pub default_branch: Seen<String>,
     pub config: ConfigFact,
-    /// Workflow files under `.gitea/workflows/` (and `.github/workflows/`) on the default branch.
+    /// The workflow files found on the default branch (the examples' names and the gates' `workflow`).
     pub workflows: Seen<Vec<Workflow>>,
     /// Branch protection rules (readable with repository admin only).
     pub protections: Seen<Vec<BranchProtection>>,
@@ -1156,10 +1156,10 @@ fn teams_check(facts: &Facts, id: &str, mode: &'static str, named: &[String]) ->
         .ok()
         .cloned()
         .unwrap_or_else(|| "the read token's account".to_owned());
-    let teams =
-        match &facts.read.teams {
-            Seen::Yes(t) => t,
-            Seen::Refused(why) => return check(
+    let teams = match &facts.read.teams {
+        Seen::Yes(t) => t,
+        Seen::Refused(why) => {
+            return check(
                 id,
                 mode,
                 State::Fail,
@@ -1168,17 +1168,18 @@ fn teams_check(facts: &Facts, id: &str, mode: &'static str, named: &[String]) ->
                     "give SHIPGATE_TOKEN read:organization, and make `{reader}` a member of `{}`",
                     facts.org
                 ),
-            ),
-            Seen::Unknown(why) => {
-                return check(
-                    id,
-                    mode,
-                    State::Unknown,
-                    format!("the teams of `{}` could not be listed: {why}", facts.org),
-                    "re-run when the server answers",
-                )
-            }
-        };
+            )
+        }
+        Seen::Unknown(why) => {
+            return check(
+                id,
+                mode,
+                State::Unknown,
+                format!("the teams of `{}` could not be listed: {why}", facts.org),
+                "re-run when the server answers",
+            )
+        }
+    };
     let mut missing = Vec::new();
     let mut forbidden = Vec::new();
     let mut unknown = Vec::new();

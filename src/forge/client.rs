@@ -740,39 +740,6 @@ impl Client {
             .await
     }
 
-    /// `GET /repos/{o}/{r}/contents/{dir}?ref=…`: the entries of a directory, `None` on a
-    /// 404 (no such directory). A file where a directory was expected is a protocol error.
-    pub async fn dir_entries(
-        &self,
-        repo: &RepoRef,
-        dir: &str,
-        git_ref: &str,
-    ) -> Result<Option<Vec<ContentsEntry>>, Error> {
-        let dir = dir
-            .trim_matches('/')
-            .split('/')
-            .map(segment)
-            .collect::<Vec<_>>()
-            .join("/");
-        let path = format!("/repos/{repo}/contents/{dir}");
-        match self
-            .get_json::<Value>(&path, &[("ref", git_ref.to_owned())])
-            .await
-        {
-            Ok(value @ Value::Array(_)) => decode(
-                &format!("GET {}", self.url(&path)),
-                value.to_string().as_bytes(),
-            )
-            .map(Some),
-            Ok(_) => Err(Error::Protocol {
-                request: format!("GET {}", self.url(&path)),
-                detail: "a file where a directory was expected".into(),
-            }),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
     pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
         self.get_json(

@@ -239,13 +239,3 @@ impl BranchProtection {
         }
     }
 }
-
-/// One entry of a directory listing (`GET /repos/{owner}/{repo}/contents/{dir}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ContentsEntry {
-    pub name: String,
-    pub path: String,
-    /// `file`, `dir`, `symlink` or `submodule`.
-    #[serde(rename = "type")]
-    pub kind: String,
-}

@@ -77,6 +77,9 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/orgs/{org}/teams", get_org_teams),
     api("GET", "/teams/{id}/members/{username}", get_team_member),
     api("GET", "/settings/api", get_api_settings),
+    api("GET", "/version", get_version),
+    api("GET", "/repos/{owner}/{repo}", get_repo),
+    api("GET", "/repos/{owner}/{repo}/branch_protections", get_branch_protections),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
     api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
@@ -672,6 +675,53 @@ impl FakeGitea {
         state.push_status(repo, sha, row)
     }
 
+    /// A branch protection rule on `repo` (Gitea's `BranchProtection`; missing fields get
+    /// Gitea's defaults). Only repository admins may read them.
+    pub fn add_branch_protection(&self, repo: &str, rule: Value) {
+        let mut state = self.state();
+        state.repo_id(repo);
+        let mut full = json!({
+            "branch_name": "", "rule_name": "", "enable_push": false, "enable_push_whitelist": false,
+            "push_whitelist_usernames": [], "push_whitelist_teams": [],
+            "push_whitelist_deploy_keys": false, "enable_merge_whitelist": false,
+            "merge_whitelist_usernames": [], "merge_whitelist_teams": [],
+            "enable_status_check": false, "status_check_contexts": [], "required_approvals": 0,
+            "enable_approvals_whitelist": false, "approvals_whitelist_username": [],
+            "approvals_whitelist_teams": [], "block_on_rejected_reviews": false,
+            "block_on_official_review_requests": false, "block_on_outdated_branch": false,
+            "dismiss_stale_approvals": false, "ignore_stale_approvals": false,
+            "require_signed_commits": false, "protected_file_patterns": "",
+            "unprotected_file_patterns": "", "apply_to_admins": false,
+            "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
+        });
+        if let (Some(full), Some(rule)) = (full.as_object_mut(), rule.as_object()) {
+            for (k, v) in rule {
+                full.insert(k.clone(), v.clone());
+            }
+        }
+        state
+            .protections
+            .entry(repo.to_owned())
+            .or_default()
+            .push(full);
+    }
+
+    /// `login` is an admin of `repo` (may read its branch protection).
+    pub fn make_repo_admin(&self, repo: &str, login: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state
+            .repo_admins
+            .insert((repo.to_owned(), login.to_owned()));
+    }
+
+    /// The team's `permission` as `GET /orgs/{org}/teams` shows it (default `write`).
+    pub fn set_team_permission(&self, team: i64, permission: &str) {
+        self.state()
+            .team_permissions
+            .insert(team, permission.to_owned());
+    }
+
     /// Inject a fault. Panics when the route key names no route of the fake.
     pub fn fault(&self, fault: Fault) {
         assert!(
@@ -854,6 +904,12 @@ pub struct StateData {
     releases: Vec<ReleaseRow>,
     dispatches: Vec<(String, String, Value)>,
     faults: Vec<FaultState>,
+    /// `repo → rules` (`GET …/branch_protections`, repository admins only).
+    protections: BTreeMap<String, Vec<Value>>,
+    /// `(repo, login)` with repository admin.
+    repo_admins: BTreeSet<(String, String)>,
+    /// `team id → permission` when not `write`.
+    team_permissions: BTreeMap<i64, String>,
     requests: Vec<Recorded>,
     unmatched: Vec<String>,
 }
@@ -878,6 +934,9 @@ impl StateData {
             hide_private_teams: false,
             contents: HashMap::new(),
             statuses: Vec::new(),
+            protections: BTreeMap::new(),
+            repo_admins: BTreeSet::new(),
+            team_permissions: BTreeMap::new(),
             releases: Vec::new(),
             dispatches: Vec::new(),
             faults: Vec::new(),
@@ -1011,6 +1070,7 @@ impl StateData {
             "id": id,
             "login": login,
             "login_name": "",
+            "pronouns": "",
             "source_id": 0,
             "full_name": full_name,
             "email": email,
@@ -1313,7 +1373,7 @@ impl StateData {
             "description": "",
             "organization": self.org_json(&team.org),
             "includes_all_repositories": false,
-            "permission": "read",
+            "permission": self.team_permissions.get(&team.id).map_or("write", String::as_str),
             "units": ["repo.code", "repo.issues", "repo.pulls"],
             "units_map": {"repo.code": "read", "repo.issues": "read", "repo.pulls": "read"},
             "can_create_org_repo": false,
@@ -2430,4 +2490,50 @@ fn to_response(reply: Reply) -> Response {
         }
     }
     response
+}
+
+fn get_version(_state: &mut StateData, _call: &Call) -> Reply {
+    Reply::json(200, json!({"version": "1.27.3"}))
+}
+
+/// Whether the caller administers the repository: a repository admin or an owner of its org.
+fn is_repo_admin(state: &StateData, call: &Call) -> bool {
+    let caller = call.login.clone().unwrap_or_default();
+    state.repo_admins.contains(&(call.repo(), caller.clone()))
+        || state
+            .owners
+            .get(call.param("owner"))
+            .is_some_and(|o| o.contains(&caller))
+}
+
+fn get_repo(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let caller = call.login.clone().unwrap_or_default();
+    let admin = is_repo_admin(state, call);
+    let mut body = state.repo_json(&repo);
+    body["permissions"] = json!({
+        "admin": admin,
+        "push": admin || (call.login.is_some() && !state.read_only.contains(&caller)),
+        "pull": true,
+    });
+    Reply::json(200, body)
+}
+
+fn get_branch_protections(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    if !is_repo_admin(state, call) {
+        return error(
+            state,
+            403,
+            "user should be an owner or a collaborator with admin write of a repository",
+        );
+    }
+    let rules = state.protections.get(&repo).cloned().unwrap_or_default();
+    Reply::json(200, Value::Array(rules))
 }
