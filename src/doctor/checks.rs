@@ -810,9 +810,9 @@ fn approvals_check(facts: &Facts, config: &Config) -> Check {
     let mut unknown = Vec::new();
     for team in &gate_teams {
         match teams.iter().find(|t| t.name.eq_ignore_ascii_case(team)) {
-            Some(t) if matches!(t.permission.as_str(), "write" | "admin" | "owner") => {}
-            Some(t) if matches!(t.permission.as_str(), "read" | "none") => {
-                weak.push(format!("`{team}` ({})", t.permission));
+            Some(t) if matches!(t.code_access(), "write" | "admin" | "owner") => {}
+            Some(t) if matches!(t.code_access(), "read" | "none") => {
+                weak.push(format!("`{team}` (code: {})", t.code_access()));
             }
             _ => unknown.push(format!("`{team}`")),
         }

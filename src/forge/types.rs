@@ -125,6 +125,20 @@ pub struct Team {
     /// `none`, `read`, `write`, `admin` or `owner` (what the team's members may do).
     #[serde(default)]
     pub permission: String,
+    /// Per unit (`repo.code`, …) access; `null` on servers without units.
+    #[serde(default)]
+    pub units_map: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Team {
+    /// The team's access to code (what makes its approvals official without an allowlist):
+    /// `units_map["repo.code"]` where the server has units, else `permission`.
+    pub fn code_access(&self) -> &str {
+        self.units_map
+            .as_ref()
+            .and_then(|m| m.get("repo.code"))
+            .map_or(self.permission.as_str(), String::as_str)
+    }
 }
 
 /// One row of an issue's timeline (`type` `label` rows say who added a label).

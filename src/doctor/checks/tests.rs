@@ -15,6 +15,7 @@ fn team(name: &str) -> Team {
         id: 1,
         name: name.into(),
         permission: "write".into(),
+        units_map: None,
     }
 }
 
