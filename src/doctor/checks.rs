@@ -136,7 +136,7 @@ pub enum ConfigFact {
     /// No file: the built-in defaults apply.
     Absent,
     /// `--config` given, or the file on the default branch: valid.
-    Valid { origin: String, config: Config },
+    Valid { origin: String, config: Box<Config> },
     /// Does not parse or validate.
     Invalid { origin: String, message: String },
     /// Could not be read.
@@ -220,7 +220,7 @@ impl Facts {
     fn config(&self) -> Option<Config> {
         match &self.config {
             ConfigFact::Absent => Some(Config::default()),
-            ConfigFact::Valid { config, .. } => Some(config.clone()),
+            ConfigFact::Valid { config, .. } => Some((**config).clone()),
             ConfigFact::Invalid { .. } | ConfigFact::Unreadable(_) => None,
         }
     }

@@ -51,7 +51,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
     let config_fact = read_config(invocation, read_client.as_ref(), &repo, &default_branch).await;
     let config = match &config_fact {
         ConfigFact::Absent => Some(Config::default()),
-        ConfigFact::Valid { config, .. } => Some(config.clone()),
+        ConfigFact::Valid { config, .. } => Some((**config).clone()),
         _ => None,
     };
     let org = config
@@ -197,7 +197,7 @@ async fn read_config(
         return match Config::load(path) {
             Ok(config) => ConfigFact::Valid {
                 origin: path.display().to_string(),
-                config,
+                config: Box::new(config),
             },
             Err(e @ config::Error::Read { .. }) => ConfigFact::Unreadable(e.to_string()),
             Err(e) => ConfigFact::Invalid {
@@ -217,7 +217,10 @@ async fn read_config(
         Ok(None) => ConfigFact::Absent,
         Ok(Some(bytes)) => match String::from_utf8(bytes) {
             Ok(text) => match Config::parse(&text, &origin) {
-                Ok(config) => ConfigFact::Valid { origin, config },
+                Ok(config) => ConfigFact::Valid {
+                    origin,
+                    config: Box::new(config),
+                },
                 Err(e) => ConfigFact::Invalid {
                     origin,
                     message: problems(&e),

@@ -487,7 +487,7 @@ fn server_versions_and_missing_features() {
     config.review.gates[0].dispatch = Some("qa.yml".into());
     facts.config = ConfigFact::Valid {
         origin: "x".into(),
-        config,
+        config: Box::new(config),
     };
     let server = &decide(&facts, Scope::Sync)[1];
     assert_eq!(server.state, State::Fail);
