@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec, StatusRow},
-    real_gitea::{Change, RealGitea, Repo},
+    real_gitea::{Api, Auth, Change, RealGitea, Repo},
     test::{Output, Test},
 };
 
@@ -73,34 +73,22 @@ impl Shape {
 
 /// Every difference between the fake's answer and the real one.
 pub fn differences(fake: &Shape, real: &Shape) -> Vec<String> {
+    fn differ<T: PartialEq + std::fmt::Debug>(
+        out: &mut Vec<String>,
+        what: &str,
+        fake: &T,
+        real: &T,
+    ) {
+        if fake != real {
+            out.push(format!("{what}: fake {fake:?} real {real:?}"));
+        }
+    }
     let mut out = Vec::new();
-    if fake.status != real.status {
-        out.push(format!("status: fake {} real {}", fake.status, real.status));
-    }
-    if fake.total != real.total {
-        out.push(format!(
-            "X-Total-Count: fake {:?} real {:?}",
-            fake.total, real.total
-        ));
-    }
-    if fake.link != real.link {
-        out.push(format!(
-            "Link present: fake {} real {}",
-            fake.link, real.link
-        ));
-    }
-    if fake.items != real.items {
-        out.push(format!(
-            "items: fake {:?} real {:?}",
-            fake.items, real.items
-        ));
-    }
-    if fake.kinds != real.kinds {
-        out.push(format!(
-            "row types: fake {:?} real {:?}",
-            fake.kinds, real.kinds
-        ));
-    }
+    differ(&mut out, "status", &fake.status, &real.status);
+    differ(&mut out, "X-Total-Count", &fake.total, &real.total);
+    differ(&mut out, "Link present", &fake.link, &real.link);
+    differ(&mut out, "items", &fake.items, &real.items);
+    differ(&mut out, "row types", &fake.kinds, &real.kinds);
     // Error bodies are `{message, url}` on both; only success bodies are compared by field.
     if (200..300).contains(&real.status) {
         let invented: Vec<&String> = fake.fields.difference(&real.fields).collect();
@@ -201,44 +189,22 @@ fn requests(repo: &str, sha: &str, qa: i64) -> Vec<(String, &'static str, String
     ]
 }
 
-/// A blocking GET to the fake, as `caller`.
+/// A GET to the fake with a token (or none), through the harness's own client.
 fn fake_get(
     fake: &FakeGitea,
     path: &str,
     token: Option<&str>,
 ) -> (u16, BTreeMap<String, String>, Value) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
-    let mut request = client.get(format!("{}/api/v1{path}", fake.url()));
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("token {token}"));
-    }
-    runtime.block_on(async {
-        let response = request.send().await.expect("fake answers");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    v.to_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect();
-        let bytes = response.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, headers, body)
-    })
+    Api::new(&fake.url())
+        .and_then(|api| {
+            api.call(
+                "GET",
+                &format!("/api/v1{path}"),
+                token.map(Auth::Token),
+                None,
+            )
+        })
+        .unwrap_or_else(|e| panic!("GET {path} on the fake: {e}"))
 }
 
 /// The fixture on the real server and its mirror in the fake.
@@ -301,6 +267,7 @@ fn fixture(g: &RealGitea) -> Fixture<'_> {
         "mona",
         "erin",
         "status-bot",
+        "tier-bot",
     ] {
         fake.add_user(login, &format!("tok-{login}"));
     }
@@ -543,6 +510,34 @@ fn a_review_fire_run_makes_the_same_requests_on_both(g: &RealGitea) {
     }
 }
 
+/// The same tier run (a tier label a reviewer set, kept, nothing written) makes the same
+/// API requests on the fake and on the real server: the timeline walk included.
+fn a_tier_run_makes_the_same_requests_on_both(g: &RealGitea) {
+    let Fixture { repo, fake, .. } = fixture(g);
+    let run = |server: &str, token: &str| {
+        Test::new()
+            .args(&["tier", "--pr", "1", "--format", "json", "-v"])
+            .server(server)
+            .repo(&repo.full)
+            .token(token)
+            .success()
+    };
+    let real = run(&g.url, g.token("tier-bot"));
+    let faked = run(&fake.url(), "tok-tier-bot");
+    assert_eq!(real.json()["label_action"], faked.json()["label_action"]);
+    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    assert!(
+        real_requests.iter().any(|r| r.contains("/timeline")),
+        "the run read no timeline: {real_requests:?}"
+    );
+    assert_eq!(
+        fake_requests, real_requests,
+        "API requests differ between the fake and {}",
+        g.name
+    );
+    assert_eq!(repo.labels(1), vec!["tier:low"], "nothing written");
+}
+
 #[test]
 fn differences_name_every_kind_of_divergence() {
     let base = Shape {
@@ -574,6 +569,7 @@ fn differences_name_every_kind_of_divergence() {
 
 real_gitea_tests!(
     a_review_fire_run_makes_the_same_requests_on_both,
+    a_tier_run_makes_the_same_requests_on_both,
     the_fake_answers_like_the_real_server,
     a_fake_that_differs_on_one_route_is_caught,
 );

@@ -463,22 +463,7 @@ ROOT_PATH = {log}
             self.team_ids.insert((*team).to_owned(), id);
         }
         for (login, teams, role) in USERS {
-            self.api_admin(
-                "POST",
-                "/admin/users",
-                Some(json!({
-                    "username": login,
-                    "email": format!("{login}@example.com"),
-                    "password": PASSWORD,
-                    "must_change_password": false,
-                    "full_name": login,
-                })),
-            )?;
-            for team in *teams {
-                let id = self.team_ids[*team];
-                self.api_admin("PUT", &format!("/teams/{id}/members/{login}"), None)?;
-            }
-            let token = self.create_token(login, role.scopes())?;
+            let token = self.create_account(login, teams, role.scopes())?;
             self.tokens.insert((*login).to_owned(), token);
         }
         Ok(())
@@ -504,36 +489,28 @@ ROOT_PATH = {log}
 
     /// Delete every token of `login` (revocation).
     pub fn revoke_tokens(&self, login: &str) {
-        let (status, _, body) = self
-            .api
-            .call(
-                "GET",
-                &format!("/api/v1/users/{login}/tokens"),
-                Some(Auth::Basic(login, PASSWORD)),
-                None,
-            )
-            .expect("list tokens");
+        let as_user = |method: &str, path: String| {
+            self.api
+                .call(method, &path, Some(Auth::Basic(login, PASSWORD)), None)
+                .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        };
+        let (status, _, body) = as_user("GET", format!("/api/v1/users/{login}/tokens"));
         assert_eq!(status, 200, "list tokens of {login}: {body}");
         for token in body.as_array().cloned().unwrap_or_default() {
             let id = token["id"].as_i64().expect("token id");
-            let (status, _, body) = self
-                .api
-                .call(
-                    "DELETE",
-                    &format!("/api/v1/users/{login}/tokens/{id}"),
-                    Some(Auth::Basic(login, PASSWORD)),
-                    None,
-                )
-                .expect("delete token");
+            let (status, _, body) = as_user("DELETE", format!("/api/v1/users/{login}/tokens/{id}"));
             assert_eq!(status, 204, "delete token {id} of {login}: {body}");
         }
     }
 
-    /// A new account of its own (for tests that revoke or break it) in these teams; its
-    /// login and a token with these scopes.
-    pub fn fresh_account(&self, prefix: &str, teams: &[&str], scopes: &[&str]) -> (String, String) {
-        let login = format!("{prefix}-{}", random_hex(6));
-        self.admin(
+    /// A user in these teams with a token of these scopes; the token.
+    fn create_account(
+        &self,
+        login: &str,
+        teams: &[&str],
+        scopes: &[&str],
+    ) -> Result<String, String> {
+        self.api_admin(
             "POST",
             "/admin/users",
             Some(json!({
@@ -541,14 +518,22 @@ ROOT_PATH = {log}
                 "email": format!("{login}@example.com"),
                 "password": PASSWORD,
                 "must_change_password": false,
+                "full_name": login,
             })),
-        );
+        )?;
         for team in teams {
             let id = self.team_ids[*team];
-            self.admin("PUT", &format!("/teams/{id}/members/{login}"), None);
+            self.api_admin("PUT", &format!("/teams/{id}/members/{login}"), None)?;
         }
+        self.create_token(login, scopes)
+    }
+
+    /// A new account of its own (for tests that revoke or break it) in these teams; its
+    /// login and a token with these scopes.
+    pub fn fresh_account(&self, prefix: &str, teams: &[&str], scopes: &[&str]) -> (String, String) {
+        let login = format!("{prefix}-{}", random_hex(6));
         let token = self
-            .create_token(&login, scopes)
+            .create_account(&login, teams, scopes)
             .unwrap_or_else(|e| panic!("{e}\n{}", self.log_tail()));
         (login, token)
     }
@@ -989,15 +974,15 @@ pub enum Auth<'a> {
     Basic(&'a str, &'a str),
 }
 
-/// A small blocking HTTP client for setup and inspection.
-struct Api {
+/// A small blocking HTTP client for setup and inspection (also of the fake, in parity).
+pub struct Api {
     base: String,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Api {
-    fn new(base: &str) -> Result<Api, String> {
+    pub fn new(base: &str) -> Result<Api, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1014,7 +999,9 @@ impl Api {
         })
     }
 
-    fn call(
+    /// `(status, lower-cased headers, body)`: JSON, a string for a non-JSON body, `Null`
+    /// for an empty one.
+    pub fn call(
         &self,
         method: &str,
         path: &str,
