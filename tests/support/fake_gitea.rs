@@ -1070,7 +1070,6 @@ impl StateData {
             "id": id,
             "login": login,
             "login_name": "",
-            "pronouns": "",
             "source_id": 0,
             "full_name": full_name,
             "email": email,
