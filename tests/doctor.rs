@@ -24,6 +24,9 @@ const READER_SCOPES: &[&str] = &[
     "read:user",
 ];
 
+const EXAMPLE_USES: &str = "https://gitea.example.com/acme/shipgate@v1";
+const SHA256SUMS: &str = include_str!("../dist/SHA256SUMS");
+const VERSION: &str = include_str!("../dist/VERSION");
 const REVIEW_FIRE_YML: &str = include_str!("../examples/review-fire.yml");
 const AUTO_TIER_YML: &str = include_str!("../examples/auto-tier.yml");
 const AUTO_SYNC_YML: &str = include_str!("../examples/auto-sync.yml");
@@ -83,18 +86,17 @@ fn fake_world(reader_is_admin: bool) -> FakeGitea {
     for label in ["tier:low", "tier:medium", "tier:high"] {
         fake.add_repo_label("acme/app", label, "00aa00");
     }
-    fake.set_file(
-        "acme/app",
-        "main",
-        ".gitea/workflows/auto-tier.yml",
-        AUTO_TIER_YML,
-    );
-    fake.set_file(
-        "acme/app",
-        "main",
-        ".gitea/workflows/review-fire.yml",
-        REVIEW_FIRE_YML,
-    );
+    // The examples, pinned to a shipgate copy on this server whose `v1` lists the version.
+    fake.add_repo("acme/shipgate");
+    fake.set_file("acme/shipgate", "v1", "dist/SHA256SUMS", SHA256SUMS);
+    fake.set_file("acme/shipgate", "v1", "dist/VERSION", VERSION);
+    let uses = format!("{}/acme/shipgate@v1", fake.url());
+    for (path, text) in [
+        (".gitea/workflows/auto-tier.yml", AUTO_TIER_YML),
+        (".gitea/workflows/review-fire.yml", REVIEW_FIRE_YML),
+    ] {
+        fake.set_file("acme/app", "main", path, &text.replace(EXAMPLE_USES, &uses));
+    }
     fake.add_branch_protection(
         "acme/app",
         json!({"rule_name": "main", "enable_status_check": true,
@@ -127,7 +129,12 @@ fn fake_tier_setup_lists_every_check_and_write_issue_stays_unproven() {
             "tier.teams"
         ]
     );
-    assert_eq!(not_passing(&output), pairs(&[("tier.token", "unknown")]));
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("tier.token", "unknown")]),
+        "{}",
+        output.stdout
+    );
     let (_, found, fix) = find(&output, "tier.token");
     assert!(
         found.contains("`SHIPGATE_TOKEN` belongs to `reader`"),
@@ -189,7 +196,53 @@ fn fake_text_report_shows_symbols_found_and_fix() {
     assert_eq!(output.annotations().len(), 1, "{}", output.stderr);
 }
 
+#[test]
+fn fake_an_action_pinned_elsewhere_or_unlisted_is_not_pass() {
+    let fake = fake_world(true);
+    // The example as shipped: the action on another host cannot be read from here.
+    fake.set_file(
+        "acme/app",
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        AUTO_TIER_YML,
+    );
+    let output = fake_doctor(&fake, "tier").unverified();
+    let (state, found, _) = find(&output, "tier.workflow");
+    assert_eq!(state, "unknown");
+    assert!(
+        found.contains("the action lives on `https://gitea.example.com`"),
+        "{found}"
+    );
+    // Pinned to a ref whose SHA256SUMS does not list the version it downloads.
+    fake.set_file("acme/shipgate", "v2", "dist/SHA256SUMS", SHA256SUMS);
+    fake.set_file("acme/shipgate", "v2", "dist/VERSION", "9.9.9\n");
+    let uses = format!("{}/acme/shipgate@v2", fake.url());
+    fake.set_file(
+        "acme/app",
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &AUTO_TIER_YML.replace(EXAMPLE_USES, &uses),
+    );
+    let output = fake_doctor(&fake, "tier").refused();
+    let (state, found, fix) = find(&output, "tier.workflow");
+    assert_eq!(state, "fail");
+    assert!(found.contains("has no entry for shipgate 9.9.9"), "{found}");
+    assert!(
+        fix.contains("pin `.gitea/workflows/auto-tier.yml` to the tag of a release"),
+        "{fix}"
+    );
+}
+
 // ---- the real Gitea -----------------------------------------------------------------------
+
+/// An example workflow whose `uses:` points at a shipgate copy on this server (a fresh
+/// repository whose `main` holds this tree's `dist/SHA256SUMS` and `dist/VERSION`).
+fn example(g: &RealGitea, text: &str) -> String {
+    let action = g.repo("shipgate");
+    action.put_file("main", "dist/SHA256SUMS", SHA256SUMS);
+    action.put_file("main", "dist/VERSION", VERSION);
+    text.replace(EXAMPLE_USES, &format!("{}/{}@main", g.url, action.full))
+}
 
 /// A reader that may read branch protection: in every gate team, a repository admin.
 fn admin_reader(repo: &Repo<'_>, teams: &[&str]) -> (String, String) {
@@ -214,7 +267,11 @@ fn status_bot(g: &RealGitea) -> String {
 /// needs, requiring these contexts.
 fn review_repo<'g>(g: &'g RealGitea, prefix: &str, contexts: &[&str]) -> Repo<'g> {
     let repo = g.repo(prefix);
-    repo.put_file("main", ".gitea/workflows/review-fire.yml", REVIEW_FIRE_YML);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &example(g, REVIEW_FIRE_YML),
+    );
     repo.protect(json!({
         "rule_name": "main", "branch_name": "main", "enable_push": false,
         "enable_status_check": true, "status_check_contexts": contexts,
@@ -244,7 +301,11 @@ fn review_fire_correct_setup_is_all_pass(g: &RealGitea) {
 
 fn sync_correct_setup_is_all_pass(g: &RealGitea) {
     let repo = g.repo("dr-sync-ok");
-    repo.put_file("main", ".gitea/workflows/auto-sync.yml", AUTO_SYNC_YML);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
     let (login, token) = g.fresh_account(
         "doctor-syncer",
         &["devops"],
@@ -288,7 +349,11 @@ fn context_suffix_differs_is_its_fail_with_the_nearest_match(g: &RealGitea) {
 
 fn sync_account_missing_from_the_allowlist_is_its_fail(g: &RealGitea) {
     let repo = g.repo("dr-sync-allow");
-    repo.put_file("main", ".gitea/workflows/auto-sync.yml", AUTO_SYNC_YML);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
     let (login, token) = g.fresh_account(
         "doctor-syncer",
         &["devops"],
@@ -339,7 +404,11 @@ fn reader_outside_a_gate_team_is_the_teams_fail(g: &RealGitea) {
 
 fn tier_labels_missing_and_no_write_is_the_labels_fail(g: &RealGitea) {
     let repo = g.repo("dr-tier-labels");
-    repo.put_file("main", ".gitea/workflows/auto-tier.yml", AUTO_TIER_YML);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &example(g, AUTO_TIER_YML),
+    );
     // olga's team (everyone) has read access only: her token cannot create labels.
     let output = doctor(&repo, "tier", g.token("olga")).refused();
     assert_eq!(
@@ -359,7 +428,11 @@ fn tier_labels_missing_and_no_write_is_the_labels_fail(g: &RealGitea) {
 
 fn invalid_config_is_the_config_fail(g: &RealGitea) {
     let repo = g.repo("dr-config");
-    repo.put_file("main", ".gitea/workflows/auto-sync.yml", AUTO_SYNC_YML);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
     repo.put_file("main", ".gitea/shipgate.yml", "sync:\n  max_attempts: 0\n");
     let (_, token) = g.fresh_account(
         "doctor-syncer",

@@ -214,6 +214,66 @@ pub struct Facts {
     pub same_token: bool,
     /// Per team name, the read token's probe of its own membership.
     pub probes: BTreeMap<String, Probe>,
+    /// Per shipgate `uses:` string, what its pinned ref holds.
+    pub pins: BTreeMap<String, Seen<Pin>>,
+}
+
+/// What the pinned ref of the action repository holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// `dist/SHA256SUMS` at the ref; `None`: no such file.
+    pub sums: Option<String>,
+    /// `dist/VERSION` at the ref.
+    pub version: Option<String>,
+}
+
+/// One shipgate step of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub uses: String,
+    pub mode: String,
+    /// The step's `version` input.
+    pub version: Option<String>,
+}
+
+/// `https://host[:port]/owner/name[/path]@ref` → `(https://host[:port], owner/name, ref)`.
+pub fn parse_uses(uses: &str) -> Option<(String, String, String)> {
+    let (scheme, rest) = uses.split_once("://")?;
+    let (location, git_ref) = rest.rsplit_once('@')?;
+    let mut parts = location.split('/');
+    let host = parts.next().filter(|h| !h.is_empty())?;
+    let owner = parts.next().filter(|o| !o.is_empty())?;
+    let name = parts.next().filter(|n| !n.is_empty())?;
+    if git_ref.is_empty() {
+        return None;
+    }
+    Some((
+        format!("{scheme}://{host}"),
+        format!("{owner}/{name}"),
+        git_ref.to_owned(),
+    ))
+}
+
+/// The version the action downloads for this step (its `version` input, a full `vX.Y.Z`
+/// ref, else `dist/VERSION` at the ref), as `dist/action.sh` resolves it.
+fn pinned_version(step: &Step, git_ref: &str, pin: &Pin) -> Option<String> {
+    if let Some(v) = step.version.as_ref().filter(|v| !v.trim().is_empty()) {
+        return Some(v.trim().trim_start_matches('v').to_owned());
+    }
+    let full = git_ref.strip_prefix('v').filter(|v| {
+        let parts: Vec<&str> = v.split('.').collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if let Some(v) = full {
+        return Some(v.to_owned());
+    }
+    pin.version
+        .as_ref()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 impl Facts {
@@ -369,7 +429,7 @@ fn server_check(facts: &Facts) -> Check {
 pub struct WorkflowShape {
     pub triggers: Vec<String>,
     /// `(uses, mode)` of each step whose `uses:` names shipgate.
-    pub steps: Vec<(String, String)>,
+    pub steps: Vec<Step>,
 }
 
 /// Read a workflow's triggers and shipgate steps. `Err` when it is not a workflow.
@@ -405,8 +465,9 @@ pub fn workflow_shape(text: &str) -> Result<WorkflowShape, String> {
             let Some(uses) = step.get("uses").and_then(Value::as_str) else {
                 continue;
             };
+            // Any copy of the action: its repository's name contains `shipgate`.
             let repo_part = uses.split('@').next().unwrap_or(uses);
-            if !repo_part.trim_end_matches('/').ends_with("shipgate") {
+            if !repo_part.contains("shipgate") {
                 continue;
             }
             let mode = step
@@ -415,7 +476,16 @@ pub fn workflow_shape(text: &str) -> Result<WorkflowShape, String> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            steps.push((uses.to_owned(), mode));
+            let version = step
+                .get("with")
+                .and_then(|w| w.get("version"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            steps.push(Step {
+                uses: uses.to_owned(),
+                mode,
+                version,
+            });
         }
     }
     Ok(WorkflowShape { triggers, steps })
@@ -447,7 +517,7 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
     for w in workflows {
         match workflow_shape(&w.text) {
             Ok(shape) => {
-                if shape.steps.iter().any(|(_, step_mode)| step_mode == m) {
+                if shape.steps.iter().any(|step| step.mode == m) {
                     matching.push((w.path.clone(), shape));
                 }
             }
@@ -470,6 +540,8 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
     }
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
+    let mut unknown = Vec::new();
+    let mut pinned = Vec::new();
     for (path, shape) in &matching {
         let has = |t: &str| shape.triggers.iter().any(|x| x == t);
         match mode {
@@ -504,31 +576,74 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
                 }
             }
         }
-        for (uses, step_mode) in &shape.steps {
-            if step_mode == m && !(uses.starts_with("https://") || uses.starts_with("http://")) {
+        for step in shape.steps.iter().filter(|step| step.mode == m) {
+            let uses = &step.uses;
+            let Some((_, action_repo, git_ref)) = parse_uses(uses) else {
                 problems.push(format!(
                     "`{path}` says `uses: {uses}`, which Gitea resolves against DEFAULT_ACTIONS_URL (github.com by default)"
                 ));
                 fixes.push(format!(
                     "write the full URL of your shipgate copy in `{path}`: `uses: https://<your-gitea>/{uses}`"
                 ));
+                continue;
+            };
+            match facts.pins.get(uses) {
+                Some(Seen::Yes(pin)) => match (&pin.sums, pinned_version(step, &git_ref, pin)) {
+                    (None, _) => {
+                        problems.push(format!("`{action_repo}` has no `dist/SHA256SUMS` at `{git_ref}` (or that repository or ref does not exist): the action refuses every download"));
+                        fixes.push(format!(
+                            "pin `{path}` to a release tag of `{action_repo}` (`@v1`)"
+                        ));
+                    }
+                    (Some(_), None) => {
+                        problems.push(format!("`{path}`: which version `{uses}` downloads cannot be told (no `version` input, no `vX.Y.Z` ref, no `dist/VERSION` at `{git_ref}`)"));
+                        fixes.push(format!("pin `{path}` to a release tag of `{action_repo}`, or set the step's `version` input"));
+                    }
+                    (Some(sums), Some(version)) => {
+                        let prefix = format!("shipgate-{version}-");
+                        let listed = sums.lines().any(|line| {
+                            line.split_whitespace().nth(1).is_some_and(|file| {
+                                file.starts_with(&prefix) && file.ends_with(".tar.gz")
+                            })
+                        });
+                        if listed {
+                            pinned.push(format!("`{uses}` → {version}"));
+                        } else {
+                            problems.push(format!("`dist/SHA256SUMS` of `{action_repo}` at `{git_ref}` has no entry for shipgate {version}: the action refuses the download"));
+                            fixes.push(format!("pin `{path}` to the tag of a release whose `dist/SHA256SUMS` lists {version}, or set `version` to one it lists"));
+                        }
+                    }
+                },
+                Some(Seen::Refused(why) | Seen::Unknown(why)) => {
+                    unknown.push(format!("the pin of `{uses}`: {why}"))
+                }
+                None => unknown.push(format!("the pin of `{uses}` was not read")),
             }
         }
     }
     let paths: Vec<String> = matching.iter().map(|(p, _)| p.clone()).collect();
-    if problems.is_empty() {
+    if !problems.is_empty() {
+        check(&id, m, State::Fail, problems.join("; "), fixes.join("; "))
+    } else if !unknown.is_empty() {
+        check(
+            &id,
+            m,
+            State::Unknown,
+            format!("{} on `{branch}` runs `mode: {m}` with the right triggers; not checked: {}", ticks(&paths), unknown.join("; ")),
+            "check by hand that the pinned ref's `dist/SHA256SUMS` lists the version the step downloads",
+        )
+    } else {
         check(
             &id,
             m,
             State::Pass,
             format!(
-                "{} on `{branch}` runs `mode: {m}` with the right triggers and a full-URL `uses:`",
-                ticks(&paths)
+                "{} on `{branch}` runs `mode: {m}` with the right triggers, a full-URL `uses:` and a pin whose `dist/SHA256SUMS` lists it ({})",
+                ticks(&paths),
+                pinned.join(", ")
             ),
             "",
         )
-    } else {
-        check(&id, m, State::Fail, problems.join("; "), fixes.join("; "))
     }
 }
 

@@ -158,6 +158,21 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         (Some(a), Some(b)) => a.expose() == b.expose(),
         _ => false,
     };
+    let mut pins = BTreeMap::new();
+    if let (Some(c), Seen::Yes(workflows)) = (&read_client, &workflows) {
+        for workflow in workflows {
+            let Ok(shape) = checks::workflow_shape(&workflow.text) else {
+                continue;
+            };
+            for step in shape.steps {
+                if pins.contains_key(&step.uses) {
+                    continue;
+                }
+                let pin = read_pin(c, &server, &step.uses).await;
+                pins.insert(step.uses, pin);
+            }
+        }
+    }
     let facts = Facts {
         repo: repo.to_string(),
         org,
@@ -170,6 +185,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         status,
         same_token,
         probes,
+        pins,
     };
     Ok(outcome(scope, &checks::decide(&facts, scope)))
 }
@@ -281,6 +297,31 @@ async fn read_workflows(
         }
     }
     Seen::Yes(workflows)
+}
+
+/// `dist/SHA256SUMS` and `dist/VERSION` at the pinned ref of a `uses:` on this server.
+async fn read_pin(client: &forge::Client, server: &str, uses: &str) -> Seen<checks::Pin> {
+    let Some((base, action_repo, git_ref)) = checks::parse_uses(uses) else {
+        return Seen::Unknown(format!("`{uses}` is not a full URL"));
+    };
+    if base.trim_end_matches('/') != server.trim_end_matches('/') {
+        return Seen::Unknown(format!(
+            "the action lives on `{base}`, not on this server (`{server}`); doctor reads only this server"
+        ));
+    }
+    let Some(action) = RepoRef::parse(&action_repo) else {
+        return Seen::Unknown(format!("`{action_repo}` is not OWNER/NAME"));
+    };
+    let text = |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let sums = match client.file_at(&action, "dist/SHA256SUMS", &git_ref).await {
+        Ok(bytes) => text(bytes),
+        Err(e) => return seen(Err(e)),
+    };
+    let version = match client.file_at(&action, "dist/VERSION", &git_ref).await {
+        Ok(bytes) => text(bytes),
+        Err(e) => return seen(Err(e)),
+    };
+    Seen::Yes(checks::Pin { sums, version })
 }
 
 /// An authenticated receive-pack advertisement: proves the token may push (code write and

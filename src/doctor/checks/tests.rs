@@ -92,6 +92,16 @@ fn good() -> Facts {
             .into_iter()
             .map(|t| (t.to_owned(), Probe::Answered))
             .collect(),
+        pins: [(USES.to_owned(), Seen::Yes(pin()))].into_iter().collect(),
+    }
+}
+
+const USES: &str = "https://git.example/acme/shipgate@v1";
+
+fn pin() -> Pin {
+    Pin {
+        sums: Some("ab  shipgate-0.1.0-x86_64-unknown-linux-musl.tar.gz\ncd  shipgate-0.1.0-x86_64-unknown-linux-musl/shipgate\n".into()),
+        version: Some("0.1.0\n".into()),
     }
 }
 
@@ -493,4 +503,73 @@ fn server_versions_and_missing_features() {
     assert_eq!(server.state, State::Fail);
     facts.server_version = Seen::Unknown("timed out".into());
     assert_eq!(decide(&facts, Scope::Sync)[1].state, State::Unknown);
+}
+
+#[test]
+fn the_pinned_ref_must_list_the_version_in_its_sha256sums() {
+    assert_eq!(
+        parse_uses("https://git.example:3000/acme/shipgate@v1.2.3"),
+        Some((
+            "https://git.example:3000".into(),
+            "acme/shipgate".into(),
+            "v1.2.3".into()
+        ))
+    );
+    assert_eq!(parse_uses("acme/shipgate@v1"), None);
+    let mut facts = good();
+    facts.pins.insert(
+        USES.into(),
+        Seen::Yes(Pin {
+            version: Some("0.2.0".into()),
+            ..pin()
+        }),
+    );
+    let c = only(&facts, Scope::Sync);
+    assert_eq!((c.id.as_str(), c.state), ("sync.workflow", State::Fail));
+    assert!(
+        c.found.contains("has no entry for shipgate 0.2.0"),
+        "{}",
+        c.found
+    );
+    facts.pins.insert(
+        USES.into(),
+        Seen::Yes(Pin {
+            sums: None,
+            version: None,
+        }),
+    );
+    assert!(only(&facts, Scope::Sync)
+        .found
+        .contains("has no `dist/SHA256SUMS` at `v1`"));
+    facts.pins.insert(
+        USES.into(),
+        Seen::Unknown("the action lives on `https://git.example`, not on this server".into()),
+    );
+    let c = only(&facts, Scope::Sync);
+    assert_eq!(c.state, State::Unknown);
+    assert!(c.found.contains("not on this server"), "{}", c.found);
+    // A `vX.Y.Z` ref names the version, and the step's `version` input wins over both.
+    let mut facts = good();
+    let tagged = "https://git.example/acme/shipgate@v0.1.0";
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/auto-sync.yml".into(),
+        text: SYNC_WF.replace(USES, tagged),
+    }]);
+    facts.pins.insert(
+        tagged.into(),
+        Seen::Yes(Pin {
+            version: None,
+            ..pin()
+        }),
+    );
+    assert!(not_passing(&facts, Scope::Sync).is_empty());
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/auto-sync.yml".into(),
+        text: SYNC_WF
+            .replace(USES, tagged)
+            .replace("mode: sync\n", "mode: sync\n          version: 9.9.9\n"),
+    }]);
+    assert!(only(&facts, Scope::Sync)
+        .found
+        .contains("no entry for shipgate 9.9.9"));
 }
