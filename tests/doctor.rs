@@ -475,7 +475,62 @@ fn protection_without_admin_is_unknown_not_pass(g: &RealGitea) {
     assert_eq!(json["result"], "cannot-verify");
 }
 
+fn review_workflow_without_pull_request_review_is_the_workflow_fail(g: &RealGitea) {
+    let repo = g.repo("dr-rf-wf");
+    let text = example(g, REVIEW_FIRE_YML).replace("  pull_request_review:\n", "");
+    repo.put_file("main", ".gitea/workflows/review-fire.yml", &text);
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": [QA, SEC],
+        "dismiss_stale_approvals": true,
+    }));
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.workflow", "fail")])
+    );
+    let (_, found, fix) = find(&output, "review-fire.workflow");
+    assert_eq!(
+        found,
+        "`.gitea/workflows/review-fire.yml` has no `pull_request_review` trigger: approvals fire nothing"
+    );
+    assert!(fix.contains("add `pull_request_review:`"), "{fix}");
+}
+
+fn stale_approvals_kept_is_the_dismiss_stale_fail(g: &RealGitea) {
+    let repo = g.repo("dr-rf-stale");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &example(g, REVIEW_FIRE_YML),
+    );
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": [QA, SEC],
+        "dismiss_stale_approvals": false,
+    }));
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.dismiss-stale", "fail")])
+    );
+    let (_, found, fix) = find(&output, "review-fire.dismiss-stale");
+    assert_eq!(
+        found,
+        "stale approvals are not dismissed on the rule `main` for `main`"
+    );
+    assert!(fix.contains("dismiss_stale_approvals: true"), "{fix}");
+}
+
 real_gitea_tests!(
+    review_workflow_without_pull_request_review_is_the_workflow_fail,
+    stale_approvals_kept_is_the_dismiss_stale_fail,
     review_fire_correct_setup_is_all_pass,
     sync_correct_setup_is_all_pass,
     context_suffix_differs_is_its_fail_with_the_nearest_match,
