@@ -141,12 +141,12 @@ unset INPUT_TOKEN INPUT_STATUS_TOKEN
 
 sg_mode=${INPUT_MODE:-}
 case "${sg_mode}" in
-    sync | tier | review-fire | promote | retarget) set -- "${sg_mode}" ;;
+    sync | tier | review-fire | promote | retarget | doctor) set -- "${sg_mode}" ;;
     config-check) set -- config check ;;
     version) set -- version ;;
     '') sg_bail 64 "missing input" "input \`mode\` is required" "set \`mode: sync\`, \`tier\`, \`review-fire\`, \`promote\` or \`retarget\`" ;;
     *) sg_bail 64 "invalid input" "invalid \`mode\` \`$(sg_shown "${sg_mode}")\`: not a shipgate mode" \
-        "expected one of sync, tier, review-fire, promote, retarget, config-check, version" ;;
+        "expected one of sync, tier, review-fire, promote, retarget, doctor, config-check, version" ;;
 esac
 
 sg_server=${INPUT_SERVER_URL:-}

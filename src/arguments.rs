@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{builder::FalseyValueParser, Args, Parser, Subcommand};
 
-use crate::report::Format;
+use crate::{doctor::Scope, report::Format};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok or not applicable · 1 verified, and the answer is no · 2 could not verify \
@@ -169,6 +169,26 @@ pub enum Command {
     /// Token: SHIPGATE_TOKEN with write:repository (the base) and write:issue (the comment).
     #[command(after_help = "Example:\n  SHIPGATE_TOKEN=… shipgate retarget --pr 42")]
     Retarget(RetargetArgs),
+    /// Check whether this repository provides what shipgate needs; reads, never writes
+    ///
+    /// For each check prints ✓ (verified), ✗ (verified, wrong) or ? (could not check),
+    /// what was found and the exact fix: the config on the default branch, the workflows
+    /// and their triggers, the required status contexts of main's branch protection
+    /// (byte for byte, with the nearest match), staging's push allowlist, dismiss-stale
+    /// approvals, each token's account and scopes (proven by harmless reads), the teams the
+    /// config names, the tier labels and the server version. Exit 0 all ✓, 1 any ✗, 2 any ?
+    /// and no ✗. Branch protection is readable only with repository admin: without it those
+    /// checks are ? with the manual steps, never ✓.
+    ///
+    /// Tokens (from the environment, as the mode checked uses them): SHIPGATE_TOKEN with
+    /// the mode's scopes (tier: read:repository, write:issue, read:user; review-fire:
+    /// read:repository, read:issue, read:organization, read:user; sync: write:repository,
+    /// read:user), of a repository admin to read branch protection; for review-fire also
+    /// SHIPGATE_STATUS_TOKEN (write:repository, + read:user so doctor can name its account).
+    #[command(
+        after_help = "Examples:\n  SHIPGATE_TOKEN=… SHIPGATE_STATUS_TOKEN=… shipgate doctor --mode review-fire --server https://gitea.example --repo acme/app\n  shipgate doctor --mode all --format json"
+    )]
+    Doctor(DoctorArgs),
 
     /// Check or print the configuration
     ///
@@ -312,6 +332,13 @@ pub struct RetargetArgs {
     pub pr: Option<u64>,
 }
 
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Which mode's needs to check
+    #[arg(long, env = "SHIPGATE_DOCTOR_MODE", value_enum, default_value_t = Scope::All)]
+    pub mode: Scope,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a config file: unknown keys, wrong types and bad values, with line and column
@@ -410,6 +437,7 @@ mod tests {
             (&["retarget", "--pr", "3"], "retarget"),
             (&["config", "default"], "config"),
             (&["version"], "version"),
+            (&["doctor", "--mode", "review-fire"], "doctor"),
         ];
         for (argv, expected) in cases {
             let args = parse(argv).expect("parses");
@@ -421,6 +449,7 @@ mod tests {
                 Command::Retarget(_) => "retarget",
                 Command::Config(_) => "config",
                 Command::Version => "version",
+                Command::Doctor(_) => "doctor",
             };
             assert_eq!(name, *expected, "{argv:?}");
         }

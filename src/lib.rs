@@ -8,6 +8,7 @@
 pub mod arguments;
 pub mod config;
 pub mod context;
+pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod git;

@@ -16,6 +16,7 @@ pub enum Mode {
     Promote,
     Retarget,
     Config,
+    Doctor,
 }
 
 impl Mode {
@@ -27,6 +28,7 @@ impl Mode {
             Mode::Promote => "promote",
             Mode::Retarget => "retarget",
             Mode::Config => "config",
+            Mode::Doctor => "doctor",
         }
     }
 }

@@ -112,6 +112,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Promote(_) => Mode::Promote,
         Command::Retarget(_) => Mode::Retarget,
         Command::Config(_) => Mode::Config,
+        Command::Doctor(_) => Mode::Doctor,
         Command::Version => {
             match arguments.format {
                 Format::Text => println!("shipgate {}", env!("CARGO_PKG_VERSION")),
@@ -193,6 +194,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::ReviewFire(args) => block_on(mode, crate::review::run(&invocation, &args)),
         Command::Promote(args) => block_on(mode, crate::promote::run(&invocation, &args)),
         Command::Retarget(args) => block_on(mode, crate::retarget::run(&invocation, &args)),
+        Command::Doctor(args) => block_on(mode, crate::doctor::run(&invocation, &args)),
     };
     finish(&outcome, format, &invocation.ctx)
 }
@@ -230,6 +232,7 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
                 Mode::Promote,
                 Mode::Retarget,
                 Mode::Config,
+                Mode::Doctor,
             ]
             .into_iter()
             .find(|m| arg.to_str() == Some(m.as_str()))

@@ -20,7 +20,7 @@ fn help_lists_every_command() {
         .filter_map(|l| l.strip_prefix("  "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    for command in ["sync", "tier", "review-fire", "config", "version"] {
+    for command in ["sync", "tier", "review-fire", "doctor", "config", "version"] {
         assert!(
             commands.contains(&command),
             "{command} missing:\n{}",
@@ -46,6 +46,17 @@ fn every_subcommand_help_teaches_scopes_and_an_example() {
                 "SHIPGATE_STATUS_TOKEN",
                 "read:organization",
                 "write:repository",
+            ],
+        ),
+        (
+            &["doctor"],
+            &[
+                "SHIPGATE_TOKEN",
+                "SHIPGATE_STATUS_TOKEN",
+                "write:issue",
+                "read:organization",
+                "--mode",
+                "Examples:",
             ],
         ),
         (&["config"], &["Token: none"]),
@@ -478,4 +489,13 @@ fn a_timeout_that_is_not_a_finite_positive_number_is_a_usage_error() {
             .status(64);
         assert_eq!(out.annotations().len(), 1, "{value}: {}", out.stderr);
     }
+}
+
+#[test]
+fn doctor_rejects_an_unknown_mode_as_a_usage_error() {
+    let out = Test::new()
+        .args(&["doctor", "--mode", "promote", "--format", "json"])
+        .status(64);
+    assert_eq!(out.json()["mode"], "doctor", "{}", out.stdout);
+    assert_eq!(out.json()["result"], "usage");
 }

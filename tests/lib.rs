@@ -7,6 +7,7 @@ mod support;
 
 mod action;
 mod cli;
+mod doctor;
 mod forge_client;
 mod parity;
 mod promote;

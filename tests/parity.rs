@@ -267,6 +267,7 @@ fn fixture(g: &RealGitea) -> Fixture<'_> {
         "mona",
         "erin",
         "status-bot",
+        "tier-bot",
     ] {
         fake.add_user(login, &format!("tok-{login}"));
     }
@@ -509,6 +510,34 @@ fn a_review_fire_run_makes_the_same_requests_on_both(g: &RealGitea) {
     }
 }
 
+/// The same tier run (a tier label a reviewer set, kept, nothing written) makes the same
+/// API requests on the fake and on the real server: the timeline walk included.
+fn a_tier_run_makes_the_same_requests_on_both(g: &RealGitea) {
+    let Fixture { repo, fake, .. } = fixture(g);
+    let run = |server: &str, token: &str| {
+        Test::new()
+            .args(&["tier", "--pr", "1", "--format", "json", "-v"])
+            .server(server)
+            .repo(&repo.full)
+            .token(token)
+            .success()
+    };
+    let real = run(&g.url, g.token("tier-bot"));
+    let faked = run(&fake.url(), "tok-tier-bot");
+    assert_eq!(real.json()["label_action"], faked.json()["label_action"]);
+    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    assert!(
+        real_requests.iter().any(|r| r.contains("/timeline")),
+        "the run read no timeline: {real_requests:?}"
+    );
+    assert_eq!(
+        fake_requests, real_requests,
+        "API requests differ between the fake and {}",
+        g.name
+    );
+    assert_eq!(repo.labels(1), vec!["tier:low"], "nothing written");
+}
+
 #[test]
 fn differences_name_every_kind_of_divergence() {
     let base = Shape {
@@ -540,6 +569,7 @@ fn differences_name_every_kind_of_divergence() {
 
 real_gitea_tests!(
     a_review_fire_run_makes_the_same_requests_on_both,
+    a_tier_run_makes_the_same_requests_on_both,
     the_fake_answers_like_the_real_server,
     a_fake_that_differs_on_one_route_is_caught,
 );

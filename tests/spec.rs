@@ -20,6 +20,9 @@ use shipgate::{
 
 use crate::support::fake_gitea::{api_routes, FakeGitea, FileSpec, PrSpec, StatusRow, ROUTES};
 
+/// The context main's protection requires in the populated fake.
+const QA_CONTEXT: &str = "qa-review / approved (pull_request_target)";
+
 // ---- the spec ------------------------------------------------------------------------
 
 const SPEC_RELATIVE: &str = "shared/gitea-api/forgejo-swagger.v1.json";
@@ -364,6 +367,16 @@ fn populated_fake() -> (FakeGitea, i64) {
     fake.read_only("reader");
     fake.add_repo(REPO);
     fake.add_repo("fork/app");
+    fake.add_branch_protection(
+        REPO,
+        json!({
+            "rule_name": "main",
+            "branch_name": "main",
+            "enable_status_check": true,
+            "status_check_contexts": ["qa-review / approved (pull_request_target)"],
+            "dismiss_stale_approvals": true,
+        }),
+    );
     fake.add_pr(
         REPO,
         PrSpec {
@@ -391,7 +404,6 @@ fn populated_fake() -> (FakeGitea, i64) {
     fake.set_branch(REPO, "main", &base);
     fake.set_branch(REPO, "feature", &head);
     fake.set_branch(REPO, "staging", &head);
-    fake.protect_branch(REPO, "main", &["ci / *"]);
     fake.add_comment(REPO, 7, "bob", "first");
     fake.set_files(
         REPO,
@@ -513,6 +525,20 @@ fn every_response_body_matches_the_spec() {
     let probes = vec![
         probe("GET", "/user", "/user"),
         probe("GET", "/settings/api", "/settings/api"),
+        probe("GET", "/version", "/version"),
+        probe("GET", "/repos/{owner}/{repo}", "/repos/acme/app"),
+        probe("GET", "/repos/{owner}/{repo}", "/repos/acme/nothing"),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/branch_protections",
+            "/repos/acme/app/branch_protections",
+        ),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/branch_protections",
+            "/repos/acme/app/branch_protections",
+        )
+        .token(Some(READ_ONLY)),
         probe("GET", "/user", "/user").token(None),
         probe("GET", "/user", "/user").token(Some("tok-unknown")),
         probe(
@@ -735,7 +761,7 @@ fn every_response_body_matches_the_spec() {
             "/repos/{owner}/{repo}/statuses/{sha}",
             format!("/repos/acme/app/statuses/{sha}"),
         )
-        .body(json!({"state": "success", "context": "ci / build", "description": "", "target_url": ""})),
+        .body(json!({"state": "success", "context": "qa-review / approved (pull_request_target)", "description": "", "target_url": ""})),
         probe(
             "POST",
             "/repos/{owner}/{repo}/pulls/{index}/merge",
@@ -974,6 +1000,8 @@ const EXERCISED: &[&str] = &[
     "issue_comments",
     "create_comment",
     "api_settings",
+    "server_version",
+    "branch_protections",
 ];
 
 /// Routes the fake serves for tests to drive (a reviewer approving), not for the client.
@@ -1089,7 +1117,10 @@ fn client_session_conforms() {
         );
         let main = client.branch(&repo, "main").await.expect("branch");
         assert!(main.protected && main.enable_status_check);
-        assert_eq!(main.status_check_contexts, Some(vec!["ci / *".to_owned()]));
+        assert_eq!(
+            main.status_check_contexts,
+            Some(vec![QA_CONTEXT.to_owned()])
+        );
         let staging = client.branch(&repo, "staging").await.expect("branch");
         assert_eq!(staging.commit.id, sha);
         assert_eq!(
@@ -1123,7 +1154,7 @@ fn client_session_conforms() {
         assert_eq!(moved.base.git_ref, "staging");
         let status = CreateStatus {
             state: "success".into(),
-            context: "ci / build".into(),
+            context: QA_CONTEXT.into(),
             description: String::new(),
             target_url: String::new(),
         };
@@ -1169,6 +1200,19 @@ fn client_session_conforms() {
         );
         let settings = client.api_settings().await.expect("settings");
         assert_eq!(settings.max_response_items, 50);
+        assert_eq!(
+            client.server_version().await.expect("version").version,
+            "1.27.3"
+        );
+        let repository = client.repository(&repo).await.expect("repository");
+        assert_eq!(repository.default_branch, "main");
+        assert!(repository.permissions.is_some_and(|p| p.admin));
+        let rules = client.branch_protections(&repo).await.expect("protections");
+        assert_eq!(rules[0].pattern(), "main");
+        assert_eq!(
+            shipgate::forge::BranchProtection::list(&rules[0].status_check_contexts).len(),
+            1
+        );
     });
 
     // Every client method is exercised above.

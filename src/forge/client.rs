@@ -723,7 +723,12 @@ impl Client {
         .map(|_| ())
     }
 
-    /// `GET /repos/{o}/{r}`: the repository (its default branch).
+    /// `GET /version`: the server's version string.
+    pub async fn server_version(&self) -> Result<ServerVersion, Error> {
+        self.get_json("/version", &[]).await
+    }
+
+    /// `GET /repos/{o}/{r}`: default branch and the caller's permissions.
     pub async fn repository(&self, repo: &RepoRef) -> Result<Repository, Error> {
         self.get_json(&format!("/repos/{repo}"), &[]).await
     }
@@ -870,6 +875,13 @@ impl Client {
             false,
         )
         .await
+    }
+
+    /// `GET /repos/{o}/{r}/branch_protections` (every rule; Gitea does not page it). Needs
+    /// repository admin: others get 403 (or 404).
+    pub async fn branch_protections(&self, repo: &RepoRef) -> Result<Vec<BranchProtection>, Error> {
+        self.get_json(&format!("/repos/{repo}/branch_protections"), &[])
+            .await
     }
 
     /// `GET /repos/{o}/{r}/releases/tags/{tag}`.

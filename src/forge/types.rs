@@ -125,6 +125,23 @@ pub struct CreateStatus {
 pub struct Team {
     pub id: i64,
     pub name: String,
+    /// `none`, `read`, `write`, `admin` or `owner` (what the team's members may do).
+    #[serde(default)]
+    pub permission: String,
+    /// Per unit (`repo.code`, …) access; `null` on servers without units.
+    #[serde(default)]
+    pub units_map: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Team {
+    /// The team's access to code (what makes its approvals official without an allowlist):
+    /// `units_map["repo.code"]` where the server has units, else `permission`.
+    pub fn code_access(&self) -> &str {
+        self.units_map
+            .as_ref()
+            .and_then(|m| m.get("repo.code"))
+            .map_or(self.permission.as_str(), String::as_str)
+    }
 }
 
 /// One row of an issue's timeline (`type` `label` rows say who added a label).
@@ -159,14 +176,6 @@ pub struct Release {
     pub tag_name: String,
     #[serde(default)]
     pub assets: Vec<Attachment>,
-}
-
-/// The part of `GET /repos/{owner}/{repo}` shipgate reads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Repository {
-    pub id: i64,
-    pub full_name: String,
-    pub default_branch: String,
 }
 
 /// `PayloadCommit`: the commit a branch points at.
@@ -233,4 +242,76 @@ pub enum Merged {
 pub struct ApiSettings {
     /// `[api] MAX_RESPONSE_ITEMS`: the largest page the server serves.
     pub max_response_items: i64,
+}
+
+/// `GET /version`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ServerVersion {
+    pub version: String,
+}
+
+/// What the caller may do on a repository (`Repository.permissions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct Permission {
+    #[serde(default)]
+    pub admin: bool,
+    #[serde(default)]
+    pub push: bool,
+    #[serde(default)]
+    pub pull: bool,
+}
+
+/// `GET /repos/{owner}/{repo}` (only the fields shipgate reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Repository {
+    pub full_name: String,
+    pub default_branch: String,
+    #[serde(default)]
+    pub permissions: Option<Permission>,
+}
+
+/// One branch protection rule. Gitea sends `null` for empty lists, so every list is an
+/// `Option`; [`BranchProtection::list`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct BranchProtection {
+    #[serde(default)]
+    pub branch_name: String,
+    #[serde(default)]
+    pub rule_name: String,
+    #[serde(default)]
+    pub enable_push: bool,
+    #[serde(default)]
+    pub enable_push_whitelist: bool,
+    #[serde(default)]
+    pub push_whitelist_usernames: Option<Vec<String>>,
+    #[serde(default)]
+    pub push_whitelist_teams: Option<Vec<String>>,
+    #[serde(default)]
+    pub enable_status_check: bool,
+    #[serde(default)]
+    pub status_check_contexts: Option<Vec<String>>,
+    #[serde(default)]
+    pub dismiss_stale_approvals: bool,
+    #[serde(default)]
+    pub enable_approvals_whitelist: bool,
+    #[serde(default)]
+    pub approvals_whitelist_username: Option<Vec<String>>,
+    #[serde(default)]
+    pub approvals_whitelist_teams: Option<Vec<String>>,
+}
+
+impl BranchProtection {
+    /// A list field, `null` read as empty.
+    pub fn list(field: &Option<Vec<String>>) -> &[String] {
+        field.as_deref().unwrap_or(&[])
+    }
+
+    /// The rule's pattern: `rule_name`, else the older `branch_name`.
+    pub fn pattern(&self) -> &str {
+        if self.rule_name.is_empty() {
+            &self.branch_name
+        } else {
+            &self.rule_name
+        }
+    }
 }

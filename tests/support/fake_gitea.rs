@@ -77,6 +77,8 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/orgs/{org}/teams", get_org_teams),
     api("GET", "/teams/{id}/members/{username}", get_team_member),
     api("GET", "/settings/api", get_api_settings),
+    api("GET", "/version", get_version),
+    api("GET", "/repos/{owner}/{repo}/branch_protections", get_branch_protections),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
     api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
@@ -707,6 +709,53 @@ impl FakeGitea {
         state.push_status(repo, sha, row)
     }
 
+    /// A branch protection rule on `repo` (Gitea's `BranchProtection`; missing fields get
+    /// Gitea's defaults). Only repository admins may read them.
+    pub fn add_branch_protection(&self, repo: &str, rule: Value) {
+        let mut state = self.state();
+        state.repo_id(repo);
+        let mut full = json!({
+            "branch_name": "", "rule_name": "", "enable_push": false, "enable_push_whitelist": false,
+            "push_whitelist_usernames": [], "push_whitelist_teams": [],
+            "push_whitelist_deploy_keys": false, "enable_merge_whitelist": false,
+            "merge_whitelist_usernames": [], "merge_whitelist_teams": [],
+            "enable_status_check": false, "status_check_contexts": [], "required_approvals": 0,
+            "enable_approvals_whitelist": false, "approvals_whitelist_username": [],
+            "approvals_whitelist_teams": [], "block_on_rejected_reviews": false,
+            "block_on_official_review_requests": false, "block_on_outdated_branch": false,
+            "dismiss_stale_approvals": false, "ignore_stale_approvals": false,
+            "require_signed_commits": false, "protected_file_patterns": "",
+            "unprotected_file_patterns": "", "apply_to_admins": false,
+            "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
+        });
+        if let (Some(full), Some(rule)) = (full.as_object_mut(), rule.as_object()) {
+            for (k, v) in rule {
+                full.insert(k.clone(), v.clone());
+            }
+        }
+        state
+            .protections
+            .entry(repo.to_owned())
+            .or_default()
+            .push(full);
+    }
+
+    /// `login` is an admin of `repo` (may read its branch protection).
+    pub fn make_repo_admin(&self, repo: &str, login: &str) {
+        let mut state = self.state();
+        state.user_id(login);
+        state
+            .repo_admins
+            .insert((repo.to_owned(), login.to_owned()));
+    }
+
+    /// The team's `permission` as `GET /orgs/{org}/teams` shows it (default `write`).
+    pub fn set_team_permission(&self, team: i64, permission: &str) {
+        self.state()
+            .team_permissions
+            .insert(team, permission.to_owned());
+    }
+
     /// Inject a fault. Panics when the route key names no route of the fake.
     pub fn fault(&self, fault: Fault) {
         assert!(
@@ -813,11 +862,17 @@ impl FakeGitea {
             .cloned()
     }
 
-    /// Protect a branch; its rule requires these status contexts (globs, as in Gitea).
+    /// Protect a branch with a rule of its own name requiring these status contexts
+    /// (globs, as in Gitea); none: protected without a status check.
     pub fn protect_branch(&self, repo: &str, branch: &str, contexts: &[&str]) {
-        self.state().protections.insert(
-            (repo.to_owned(), branch.to_owned()),
-            contexts.iter().map(|c| (*c).to_owned()).collect(),
+        self.add_branch_protection(
+            repo,
+            json!({
+                "branch_name": branch,
+                "rule_name": branch,
+                "enable_status_check": !contexts.is_empty(),
+                "status_check_contexts": contexts,
+            }),
         );
     }
 
@@ -997,8 +1052,6 @@ pub struct StateData {
     commits: HashMap<(String, String), Vec<String>>,
     /// `(repo, branch)` → tip.
     branches: BTreeMap<(String, String), String>,
-    /// `(repo, branch)` → the status contexts its protection rule requires.
-    protections: BTreeMap<(String, String), Vec<String>>,
     /// PRs whose merge is scheduled for when checks succeed.
     scheduled: BTreeSet<(String, u64)>,
     /// Merges answered 405 "Please try again later" before mergeability is known.
@@ -1007,6 +1060,12 @@ pub struct StateData {
     compare_names_only: bool,
     triggers: Vec<(String, usize, usize, Action)>,
     faults: Vec<FaultState>,
+    /// `repo → rules` (`GET …/branch_protections`, repository admins only).
+    protections: BTreeMap<String, Vec<Value>>,
+    /// `(repo, login)` with repository admin.
+    repo_admins: BTreeSet<(String, String)>,
+    /// `team id → permission` when not `write`.
+    team_permissions: BTreeMap<i64, String>,
     requests: Vec<Recorded>,
     unmatched: Vec<String>,
 }
@@ -1031,6 +1090,8 @@ impl StateData {
             hide_private_teams: false,
             contents: HashMap::new(),
             statuses: Vec::new(),
+            repo_admins: BTreeSet::new(),
+            team_permissions: BTreeMap::new(),
             releases: Vec::new(),
             dispatches: Vec::new(),
             commits: HashMap::new(),
@@ -1210,6 +1271,32 @@ impl StateData {
             }
         }
         pr
+    }
+
+    /// The protection rule that applies to `branch` (the first whose name, a glob,
+    /// matches), as the status contexts it requires; `None` when unprotected.
+    fn required_contexts(&self, repo: &str, branch: &str) -> Option<Vec<String>> {
+        let rule = self.protections.get(repo)?.iter().find(|rule| {
+            let name = rule["rule_name"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .or_else(|| rule["branch_name"].as_str())
+                .unwrap_or_default();
+            glob_match(name, branch)
+        })?;
+        let enabled = rule["enable_status_check"].as_bool().unwrap_or(false);
+        Some(if enabled {
+            rule["status_check_contexts"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        })
     }
 
     /// Gitea's rule: every required pattern matches a status of `sha`, and every status it
@@ -1597,15 +1684,15 @@ impl StateData {
     }
 
     fn api_branch_json(&self, repo: &str, name: &str, sha: &str, login: Option<&str>) -> Value {
-        let protection = self.protections.get(&(repo.to_owned(), name.to_owned()));
+        let protection = self.required_contexts(repo, name);
         let writer = login.is_some_and(|l| !self.read_only.contains(l));
         json!({
             "name": name,
             "commit": self.payload_commit_json(repo, sha),
             "protected": protection.is_some(),
             "required_approvals": 0,
-            "enable_status_check": protection.is_some_and(|c| !c.is_empty()),
-            "status_check_contexts": protection.cloned().unwrap_or_default(),
+            "enable_status_check": protection.as_ref().is_some_and(|c| !c.is_empty()),
+            "status_check_contexts": protection.clone().unwrap_or_default(),
             "user_can_push": writer && protection.is_none(),
             "user_can_merge": writer,
             "effective_branch_protection_name": "",
@@ -1658,7 +1745,7 @@ impl StateData {
             "description": "",
             "organization": self.org_json(&team.org),
             "includes_all_repositories": false,
-            "permission": "read",
+            "permission": self.team_permissions.get(&team.id).map_or("write", String::as_str),
             "units": ["repo.code", "repo.issues", "repo.pulls"],
             "units_map": {"repo.code": "read", "repo.issues": "read", "repo.pulls": "read"},
             "can_create_org_repo": false,
@@ -2452,14 +2539,6 @@ fn post_dispatch(state: &mut StateData, call: &Call) -> Reply {
     Reply::empty(204)
 }
 
-fn get_repo(state: &mut StateData, call: &Call) -> Reply {
-    let repo = call.repo();
-    if !state.repos.contains_key(&repo) {
-        return not_found(state);
-    }
-    Reply::json(200, state.repo_json(&repo))
-}
-
 fn get_branch(state: &mut StateData, call: &Call) -> Reply {
     let repo = call.repo();
     if !state.repos.contains_key(&repo) {
@@ -2730,9 +2809,7 @@ fn post_merge(state: &mut StateData, call: &Call) -> Reply {
         return error(state, 405, "Please try again later");
     }
     let required = state
-        .protections
-        .get(&(repo.clone(), pr.base_ref.clone()))
-        .cloned()
+        .required_contexts(&repo, &pr.base_ref)
         .unwrap_or_default();
     let green = state.checks_pass(&repo, &pr.head_sha, &required);
     let force = body
@@ -3172,4 +3249,50 @@ fn to_response(reply: Reply) -> Response {
         }
     }
     response
+}
+
+fn get_version(_state: &mut StateData, _call: &Call) -> Reply {
+    Reply::json(200, json!({"version": "1.27.3"}))
+}
+
+/// Whether the caller administers the repository: a repository admin or an owner of its org.
+fn is_repo_admin(state: &StateData, call: &Call) -> bool {
+    let caller = call.login.clone().unwrap_or_default();
+    state.repo_admins.contains(&(call.repo(), caller.clone()))
+        || state
+            .owners
+            .get(call.param("owner"))
+            .is_some_and(|o| o.contains(&caller))
+}
+
+fn get_repo(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let caller = call.login.clone().unwrap_or_default();
+    let admin = is_repo_admin(state, call);
+    let mut body = state.repo_json(&repo);
+    body["permissions"] = json!({
+        "admin": admin,
+        "push": admin || (call.login.is_some() && !state.read_only.contains(&caller)),
+        "pull": true,
+    });
+    Reply::json(200, body)
+}
+
+fn get_branch_protections(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    if !is_repo_admin(state, call) {
+        return error(
+            state,
+            403,
+            "user should be an owner or a collaborator with admin write of a repository",
+        );
+    }
+    let rules = state.protections.get(&repo).cloned().unwrap_or_default();
+    Reply::json(200, Value::Array(rules))
 }

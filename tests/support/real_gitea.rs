@@ -1091,3 +1091,31 @@ macro_rules! real_gitea_tests {
         }
     };
 }
+
+// ---- helpers for `shipgate doctor` (added at the end to keep merges simple) ------------
+
+impl Repo<'_> {
+    /// A branch protection rule, created as the site admin (`CreateBranchProtectionOption`).
+    pub fn protect(&self, rule: Value) {
+        self.gitea
+            .admin("POST", &self.path("/branch_protections"), Some(rule));
+    }
+
+    /// Make `login` a collaborator with this permission (`read`, `write` or `admin`).
+    pub fn add_collaborator(&self, login: &str, permission: &str) {
+        self.gitea.admin(
+            "PUT",
+            &self.path(&format!("/collaborators/{login}")),
+            Some(json!({"permission": permission})),
+        );
+    }
+
+    /// Create a file on `branch` as the site admin (works before the branch is protected).
+    pub fn put_file(&self, branch: &str, path: &str, text: &str) {
+        self.gitea.admin(
+            "POST",
+            &self.path(&format!("/contents/{path}")),
+            Some(json!({"branch": branch, "content": b64(text), "message": format!("add {path}")})),
+        );
+    }
+}

@@ -1,0 +1,575 @@
+//! Table tests of the pure decider: a correct setup is all ✓, each misconfiguration is
+//! exactly its ✗ (or `?`) with the fix.
+
+use super::*;
+
+const QA: &str = "qa-review / approved (pull_request_target)";
+const SEC: &str = "security-review / approved (pull_request_target)";
+
+const TIER_WF: &str = "on:\n  pull_request_target:\n    types: [opened]\njobs:\n  tier:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: tier\n";
+const REVIEW_WF: &str = "on:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\n    types: [created]\njobs:\n  fire:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: review-fire\n";
+const SYNC_WF: &str = "on:\n  push:\n    branches: [main]\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: sync\n";
+
+fn team(name: &str) -> Team {
+    Team {
+        id: 1,
+        name: name.into(),
+        permission: "write".into(),
+        units_map: None,
+    }
+}
+
+fn strings(items: &[&str]) -> Option<Vec<String>> {
+    Some(items.iter().map(|s| (*s).to_owned()).collect())
+}
+
+fn good() -> Facts {
+    let teams: Vec<Team> = ["engineers", "managers", "executive", "qa", "security"]
+        .into_iter()
+        .map(team)
+        .collect();
+    let token = |var, login: &str| TokenFacts {
+        var,
+        present: true,
+        login: Seen::Yes(login.to_owned()),
+        repo: Seen::Yes(Permission {
+            admin: true,
+            push: true,
+            pull: true,
+        }),
+        labels: Seen::Yes(vec![
+            "tier:low".into(),
+            "tier:medium".into(),
+            "tier:high".into(),
+        ]),
+        teams: Seen::Yes(teams.clone()),
+        push: Seen::Yes(()),
+    };
+    Facts {
+        repo: "acme/app".into(),
+        org: "acme".into(),
+        server_version: Seen::Yes("1.27.3".into()),
+        default_branch: Seen::Yes("main".into()),
+        config: ConfigFact::Absent,
+        workflows: Seen::Yes(vec![
+            Workflow {
+                path: ".gitea/workflows/auto-tier.yml".into(),
+                text: TIER_WF.into(),
+            },
+            Workflow {
+                path: ".gitea/workflows/review-fire.yml".into(),
+                text: REVIEW_WF.into(),
+            },
+            Workflow {
+                path: ".gitea/workflows/auto-sync.yml".into(),
+                text: SYNC_WF.into(),
+            },
+        ]),
+        protections: Seen::Yes(vec![
+            BranchProtection {
+                rule_name: "main".into(),
+                enable_status_check: true,
+                status_check_contexts: strings(&[
+                    QA,
+                    SEC,
+                    "auto-tier / tier (pull_request_target)",
+                ]),
+                dismiss_stale_approvals: true,
+                ..BranchProtection::default()
+            },
+            BranchProtection {
+                rule_name: "staging".into(),
+                enable_push: true,
+                enable_push_whitelist: true,
+                push_whitelist_usernames: strings(&["reader"]),
+                ..BranchProtection::default()
+            },
+        ]),
+        read: token("SHIPGATE_TOKEN", "reader"),
+        status: token("SHIPGATE_STATUS_TOKEN", "status-bot"),
+        same_token: false,
+        probes: ["engineers", "managers", "executive", "qa", "security"]
+            .into_iter()
+            .map(|t| (t.to_owned(), Probe::Answered))
+            .collect(),
+        pins: [(USES.to_owned(), Seen::Yes(pin()))].into_iter().collect(),
+    }
+}
+
+const USES: &str = "https://git.example/acme/shipgate@v1";
+
+fn pin() -> Pin {
+    Pin {
+        sums: Some("ab  shipgate-0.1.0-x86_64-unknown-linux-musl.tar.gz\ncd  shipgate-0.1.0-x86_64-unknown-linux-musl/shipgate\n".into()),
+        version: Some("0.1.0\n".into()),
+    }
+}
+
+fn states(checks: &[Check]) -> Vec<(String, State)> {
+    checks.iter().map(|c| (c.id.clone(), c.state)).collect()
+}
+
+/// The checks that are not ✓.
+fn not_passing(facts: &Facts, scope: Scope) -> Vec<Check> {
+    decide(facts, scope)
+        .into_iter()
+        .filter(|c| c.state != State::Pass)
+        .collect()
+}
+
+fn only(facts: &Facts, scope: Scope) -> Check {
+    let bad = not_passing(facts, scope);
+    assert_eq!(bad.len(), 1, "{bad:#?}");
+    bad.into_iter().next().expect("one")
+}
+
+#[test]
+fn a_correct_setup_is_all_pass_for_sync_and_review_fire() {
+    for scope in [Scope::Sync, Scope::ReviewFire] {
+        let checks = decide(&good(), scope);
+        assert!(checks.iter().all(|c| c.state == State::Pass), "{checks:#?}");
+        assert!(checks.iter().all(|c| c.fix.is_empty()));
+        assert_eq!(exit_code(&checks), 0);
+    }
+}
+
+#[test]
+fn tier_cannot_prove_write_issue_by_a_read() {
+    let c = only(&good(), Scope::Tier);
+    assert_eq!((c.id.as_str(), c.state), ("tier.token", State::Unknown));
+    assert!(
+        c.found
+            .contains("write:issue cannot be proven without a write"),
+        "{}",
+        c.found
+    );
+}
+
+#[test]
+fn ids_are_stable_and_unique() {
+    let checks = decide(&good(), Scope::All);
+    let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "config",
+            "server",
+            "sync.workflow",
+            "sync.token",
+            "sync.staging-push",
+            "tier.workflow",
+            "tier.token",
+            "tier.labels",
+            "tier.teams",
+            "review-fire.workflow",
+            "review-fire.contexts",
+            "review-fire.dismiss-stale",
+            "review-fire.approvals",
+            "review-fire.read-token",
+            "review-fire.status-token",
+            "review-fire.distinct-tokens",
+            "review-fire.teams",
+        ]
+    );
+}
+
+#[test]
+fn exit_mapping() {
+    let c = |state| check("x", "common", state, "f", "fix");
+    assert_eq!(exit_code(&[]), 0);
+    assert_eq!(exit_code(&[c(State::Pass)]), 0);
+    assert_eq!(exit_code(&[c(State::Pass), c(State::Unknown)]), 2);
+    assert_eq!(exit_code(&[c(State::Unknown), c(State::Fail)]), 1);
+    assert_eq!(exit_code(&[c(State::Fail)]), 1);
+}
+
+#[test]
+fn nearest_context_by_suffix_spacing_and_case() {
+    let required: Vec<String> = [
+        "qa-review / approved (pull_request_review)",
+        "security-review /  approved (pull_request_target)",
+        "Tier-Check / approvals (pull_request_target)",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(
+        nearest(QA, &required),
+        Some((required[0].as_str(), "suffix"))
+    );
+    assert_eq!(
+        nearest(SEC, &required),
+        Some((required[1].as_str(), "spacing"))
+    );
+    assert_eq!(
+        nearest("tier-check / approvals (pull_request_target)", &required),
+        Some((required[2].as_str(), "letter case"))
+    );
+    assert_eq!(nearest("deploy / ok (push)", &required), None);
+    assert_eq!(
+        nearest("qa-review / approved", &required),
+        Some((required[0].as_str(), "suffix"))
+    );
+}
+
+#[test]
+fn a_context_that_differs_by_its_suffix_is_the_one_fail_with_the_nearest_match() {
+    let mut facts = good();
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules[0].status_check_contexts =
+            strings(&["qa-review / approved (pull_request_review)", SEC]);
+    }
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!(
+        (c.id.as_str(), c.state),
+        ("review-fire.contexts", State::Fail)
+    );
+    assert_eq!(
+        c.found,
+        "`main` requires `qa-review / approved (pull_request_review)`, shipgate posts `qa-review / approved (pull_request_target)` (they differ in suffix)"
+    );
+    assert!(c.fix.contains("replace `qa-review / approved (pull_request_review)` with `qa-review / approved (pull_request_target)`"), "{}", c.fix);
+}
+
+#[test]
+fn missing_rule_and_disabled_status_check_fail() {
+    let mut facts = good();
+    facts.protections = Seen::Yes(vec![]);
+    let bad = not_passing(&facts, Scope::ReviewFire);
+    assert_eq!(
+        states(&bad),
+        [
+            ("review-fire.contexts".to_owned(), State::Fail),
+            ("review-fire.dismiss-stale".to_owned(), State::Fail)
+        ]
+    );
+    let mut facts = good();
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules[0].enable_status_check = false;
+        rules[0].dismiss_stale_approvals = false;
+    }
+    let bad = not_passing(&facts, Scope::ReviewFire);
+    assert_eq!(bad.len(), 2, "{bad:#?}");
+    assert!(bad[0].found.contains("does not enable status checks"));
+    assert!(bad[1].fix.contains("Dismiss stale approvals"));
+}
+
+#[test]
+fn protection_without_admin_is_unknown_never_pass() {
+    let mut facts = good();
+    facts.protections = Seen::Refused("403 Forbidden".into());
+    for scope in [Scope::Sync, Scope::ReviewFire] {
+        let bad = not_passing(&facts, scope);
+        assert!(!bad.is_empty());
+        for c in &bad {
+            assert_eq!(c.state, State::Unknown, "{c:?}");
+            assert!(
+                c.fix.contains("Repository → Settings → Branches"),
+                "{}",
+                c.fix
+            );
+        }
+        assert_eq!(exit_code(&decide(&facts, scope)), 2);
+    }
+    let ids: Vec<String> = not_passing(&facts, Scope::All)
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "sync.staging-push",
+            "tier.token",
+            "review-fire.contexts",
+            "review-fire.dismiss-stale",
+            "review-fire.approvals"
+        ]
+    );
+}
+
+#[test]
+fn sync_account_not_on_the_allowlist_fails() {
+    let mut facts = good();
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules[1].push_whitelist_usernames = strings(&["someone-else"]);
+    }
+    let c = only(&facts, Scope::Sync);
+    assert_eq!((c.id.as_str(), c.state), ("sync.staging-push", State::Fail));
+    assert_eq!(
+        c.found,
+        "`reader` is not on the push allowlist of `staging` (it lists `someone-else`)"
+    );
+    assert!(c.fix.contains("push_whitelist_usernames"));
+    // Pushes disabled outright.
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules[1].enable_push = false;
+    }
+    assert!(only(&facts, Scope::Sync).found.contains("disables pushes"));
+    // No rule at all: anyone with write may push.
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules.truncate(1);
+    }
+    assert!(not_passing(&facts, Scope::Sync).is_empty());
+}
+
+#[test]
+fn a_reader_outside_a_gate_team_fails_teams() {
+    let mut facts = good();
+    facts.probes.insert(
+        "qa".into(),
+        Probe::Forbidden("Must be a team member".into()),
+    );
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!((c.id.as_str(), c.state), ("review-fire.teams", State::Fail));
+    assert!(
+        c.found
+            .contains("`reader` may not probe the members of `qa`"),
+        "{}",
+        c.found
+    );
+    assert!(c.fix.contains("add `reader` to `qa`"), "{}", c.fix);
+    // A team that does not exist (or is hidden).
+    let mut facts = good();
+    if let Seen::Yes(teams) = &mut facts.read.teams {
+        teams.retain(|t| t.name != "security");
+    }
+    let bad = not_passing(&facts, Scope::ReviewFire);
+    assert_eq!(
+        bad.len(),
+        2,
+        "approvals cannot see the team's permission either: {bad:#?}"
+    );
+    assert_eq!(bad[0].id, "review-fire.approvals");
+    assert_eq!(bad[0].state, State::Unknown);
+    assert_eq!(bad[1].id, "review-fire.teams");
+    assert!(
+        bad[1].found.contains("`security` do not exist"),
+        "{}",
+        bad[1].found
+    );
+}
+
+#[test]
+fn missing_labels_fail_only_when_the_token_cannot_create_them() {
+    let mut facts = good();
+    facts.read.labels = Seen::Yes(vec!["bug".into()]);
+    let labels = |f: &Facts| {
+        decide(f, Scope::Tier)
+            .into_iter()
+            .find(|c| c.id == "tier.labels")
+            .expect("labels")
+    };
+    assert_eq!(labels(&facts).state, State::Pass);
+    facts.read.repo = Seen::Yes(Permission {
+        admin: false,
+        push: false,
+        pull: true,
+    });
+    let c = labels(&facts);
+    assert_eq!(c.state, State::Fail);
+    assert!(
+        c.found
+            .starts_with("`tier:low`, `tier:medium`, `tier:high` missing"),
+        "{}",
+        c.found
+    );
+    assert!(c.fix.contains("POST /repos/acme/app/labels"));
+}
+
+#[test]
+fn an_invalid_config_is_its_fail_and_what_it_names_is_unknown() {
+    let mut facts = good();
+    facts.config = ConfigFact::Invalid {
+        origin: ".gitea/shipgate.yml@main".into(),
+        message: "`sync.max_attempts` must be at least 1".into(),
+    };
+    let checks = decide(&facts, Scope::Sync);
+    let fails: Vec<&Check> = checks.iter().filter(|c| c.state == State::Fail).collect();
+    assert_eq!(fails.len(), 1);
+    assert_eq!(fails[0].id, "config");
+    assert!(fails[0].fix.contains("shipgate config check"));
+    assert_eq!(exit_code(&checks), 1);
+}
+
+#[test]
+fn tokens_missing_refused_same_or_unknown() {
+    let mut facts = good();
+    facts.read = TokenFacts::absent("SHIPGATE_TOKEN");
+    let bad = not_passing(&facts, Scope::Sync);
+    assert_eq!(bad[0].id, "sync.token");
+    assert_eq!(bad[0].state, State::Fail);
+    assert_eq!(bad[0].found, "`SHIPGATE_TOKEN` is not set");
+
+    let mut facts = good();
+    facts.read.teams = Seen::Refused(
+        "403: token does not have at least one of required scope(s): [read:organization]".into(),
+    );
+    let bad = not_passing(&facts, Scope::ReviewFire);
+    let read = bad
+        .iter()
+        .find(|c| c.id == "review-fire.read-token")
+        .expect("read token");
+    assert_eq!(read.state, State::Fail);
+    assert!(
+        read.found.contains("refused: read:organization"),
+        "{}",
+        read.found
+    );
+
+    let mut facts = good();
+    facts.status.login = Seen::Yes("reader".into());
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!(
+        (c.id.as_str(), c.state),
+        ("review-fire.distinct-tokens", State::Fail)
+    );
+
+    let mut facts = good();
+    facts.same_token = true;
+    assert_eq!(
+        only(&facts, Scope::ReviewFire).found,
+        "SHIPGATE_TOKEN and SHIPGATE_STATUS_TOKEN are the same token"
+    );
+
+    let mut facts = good();
+    facts.status.login = Seen::Refused("no read:user".into());
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!(
+        (c.id.as_str(), c.state),
+        ("review-fire.distinct-tokens", State::Unknown)
+    );
+
+    let mut facts = good();
+    facts.read.push = Seen::Unknown("timed out".into());
+    assert_eq!(only(&facts, Scope::Sync).state, State::Unknown);
+}
+
+#[test]
+fn workflows_need_the_right_triggers_and_full_urls() {
+    let mut facts = good();
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/review-fire.yml".into(),
+        text: REVIEW_WF
+            .replace("  pull_request_review:\n", "")
+            .replace("https://git.example/", ""),
+    }]);
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!(c.id, "review-fire.workflow");
+    assert!(
+        c.found.contains("no `pull_request_review` trigger"),
+        "{}",
+        c.found
+    );
+    assert!(c.found.contains("`uses: acme/shipgate@v1`"), "{}", c.found);
+    let bad = not_passing(&facts, Scope::Sync);
+    assert_eq!(bad[0].id, "sync.workflow");
+    assert!(bad[0].fix.contains("examples/auto-sync.yml"));
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/auto-tier.yml".into(),
+        text: TIER_WF.replace("pull_request_target", "pull_request"),
+    }]);
+    let c = decide(&facts, Scope::Tier)
+        .into_iter()
+        .find(|c| c.id == "tier.workflow")
+        .expect("wf");
+    assert_eq!(c.state, State::Fail);
+    assert!(
+        c.fix
+            .contains("replace `pull_request:` with `pull_request_target:`"),
+        "{}",
+        c.fix
+    );
+}
+
+#[test]
+fn server_versions_and_missing_features() {
+    assert_eq!(gitea_version("1.22.6"), Some((1, 22, 6)));
+    assert_eq!(gitea_version("1.27.3+dev-4-g1"), Some((1, 27, 3)));
+    assert_eq!(gitea_version("11.0.1+gitea-1.22.0"), Some((1, 22, 0)));
+    assert_eq!(gitea_version("dev"), None);
+    let mut facts = good();
+    facts.server_version = Seen::Yes("1.22.6".into());
+    let server = &decide(&facts, Scope::Sync)[1];
+    assert_eq!(server.state, State::Pass);
+    assert!(server.found.contains("job summaries"), "{}", server.found);
+    facts.server_version = Seen::Yes("1.23.1".into());
+    let mut config = Config::default();
+    config.review.gates[0].dispatch = Some("qa.yml".into());
+    facts.config = ConfigFact::Valid {
+        origin: "x".into(),
+        config: Box::new(config),
+    };
+    let server = &decide(&facts, Scope::Sync)[1];
+    assert_eq!(server.state, State::Fail);
+    facts.server_version = Seen::Unknown("timed out".into());
+    assert_eq!(decide(&facts, Scope::Sync)[1].state, State::Unknown);
+}
+
+#[test]
+fn the_pinned_ref_must_list_the_version_in_its_sha256sums() {
+    assert_eq!(
+        parse_uses("https://git.example:3000/acme/shipgate@v1.2.3"),
+        Some((
+            "https://git.example:3000".into(),
+            "acme/shipgate".into(),
+            "v1.2.3".into()
+        ))
+    );
+    assert_eq!(parse_uses("acme/shipgate@v1"), None);
+    let mut facts = good();
+    facts.pins.insert(
+        USES.into(),
+        Seen::Yes(Pin {
+            version: Some("0.2.0".into()),
+            ..pin()
+        }),
+    );
+    let c = only(&facts, Scope::Sync);
+    assert_eq!((c.id.as_str(), c.state), ("sync.workflow", State::Fail));
+    assert!(
+        c.found.contains("has no entry for shipgate 0.2.0"),
+        "{}",
+        c.found
+    );
+    facts.pins.insert(
+        USES.into(),
+        Seen::Yes(Pin {
+            sums: None,
+            version: None,
+        }),
+    );
+    assert!(only(&facts, Scope::Sync)
+        .found
+        .contains("has no `dist/SHA256SUMS` at `v1`"));
+    facts.pins.insert(
+        USES.into(),
+        Seen::Unknown("the action lives on `https://git.example`, not on this server".into()),
+    );
+    let c = only(&facts, Scope::Sync);
+    assert_eq!(c.state, State::Unknown);
+    assert!(c.found.contains("not on this server"), "{}", c.found);
+    // A `vX.Y.Z` ref names the version, and the step's `version` input wins over both.
+    let mut facts = good();
+    let tagged = "https://git.example/acme/shipgate@v0.1.0";
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/auto-sync.yml".into(),
+        text: SYNC_WF.replace(USES, tagged),
+    }]);
+    facts.pins.insert(
+        tagged.into(),
+        Seen::Yes(Pin {
+            version: None,
+            ..pin()
+        }),
+    );
+    assert!(not_passing(&facts, Scope::Sync).is_empty());
+    facts.workflows = Seen::Yes(vec![Workflow {
+        path: ".gitea/workflows/auto-sync.yml".into(),
+        text: SYNC_WF
+            .replace(USES, tagged)
+            .replace("mode: sync\n", "mode: sync\n          version: 9.9.9\n"),
+    }]);
+    assert!(only(&facts, Scope::Sync)
+        .found
+        .contains("no entry for shipgate 9.9.9"));
+}

@@ -1,0 +1,542 @@
+//! Integration tests: `shipgate doctor` against the fake Gitea and the real Gitea (every
+//! version in `VERSIONS`). Harness: fake_gitea, real_gitea, test.
+//!
+//! Each real-server test builds one setup on the server, then asserts the exit code and the
+//! state of every check: a correct setup is all ✓; each misconfiguration is exactly its ✗
+//! (other checks ✓, or `?` where the server cannot prove them) with its fix.
+
+use serde_json::{json, Value};
+
+use crate::real_gitea_tests;
+use crate::support::{
+    fake_gitea::FakeGitea,
+    real_gitea::{RealGitea, Repo},
+    test::{Output, Test},
+};
+
+const QA: &str = "qa-review / approved (pull_request_target)";
+const SEC: &str = "security-review / approved (pull_request_target)";
+const GATE_TEAMS: &[&str] = &["engineers", "managers", "executive", "qa", "security"];
+const READER_SCOPES: &[&str] = &[
+    "read:repository",
+    "read:issue",
+    "read:organization",
+    "read:user",
+];
+
+const EXAMPLE_USES: &str = "https://gitea.example.com/acme/shipgate@v1";
+const SHA256SUMS: &str = include_str!("../dist/SHA256SUMS");
+const VERSION: &str = include_str!("../dist/VERSION");
+const REVIEW_FIRE_YML: &str = include_str!("../examples/review-fire.yml");
+const AUTO_TIER_YML: &str = include_str!("../examples/auto-tier.yml");
+const AUTO_SYNC_YML: &str = include_str!("../examples/auto-sync.yml");
+
+/// `id → (state, found, fix)` of a doctor run's JSON.
+fn checks(output: &Output) -> Vec<(String, String, String, String)> {
+    let json = output.json();
+    json["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks in {}", output.stdout))
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (s("id"), s("state"), s("found"), s("fix"))
+        })
+        .collect()
+}
+
+/// The checks that are not `pass`, as `(id, state)`.
+fn not_passing(output: &Output) -> Vec<(String, String)> {
+    checks(output)
+        .into_iter()
+        .filter(|(_, state, _, _)| state != "pass")
+        .map(|(id, state, _, _)| (id, state))
+        .collect()
+}
+
+fn find(output: &Output, id: &str) -> (String, String, String) {
+    checks(output)
+        .into_iter()
+        .find(|(i, ..)| i == id)
+        .map(|(_, state, found, fix)| (state, found, fix))
+        .unwrap_or_else(|| panic!("no check `{id}` in {}", output.stdout))
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+// ---- the fake -----------------------------------------------------------------------------
+
+const TOKEN: &str = "tok-doctor-reader";
+
+fn fake_world(reader_is_admin: bool) -> FakeGitea {
+    let fake = FakeGitea::start();
+    fake.add_user("reader", TOKEN);
+    fake.add_repo("acme/app");
+    if reader_is_admin {
+        fake.make_repo_admin("acme/app", "reader");
+    }
+    for team in GATE_TEAMS {
+        fake.add_team("acme", team, &["reader"]);
+    }
+    for label in ["tier:low", "tier:medium", "tier:high"] {
+        fake.add_repo_label("acme/app", label, "00aa00");
+    }
+    // The examples, pinned to a shipgate copy on this server whose `v1` lists the version.
+    fake.add_repo("acme/shipgate");
+    fake.set_file("acme/shipgate", "v1", "dist/SHA256SUMS", SHA256SUMS);
+    fake.set_file("acme/shipgate", "v1", "dist/VERSION", VERSION);
+    let uses = format!("{}/acme/shipgate@v1", fake.url());
+    for (path, text) in [
+        (".gitea/workflows/auto-tier.yml", AUTO_TIER_YML),
+        (".gitea/workflows/review-fire.yml", REVIEW_FIRE_YML),
+    ] {
+        fake.set_file("acme/app", "main", path, &text.replace(EXAMPLE_USES, &uses));
+    }
+    fake.add_branch_protection(
+        "acme/app",
+        json!({"rule_name": "main", "enable_status_check": true,
+               "status_check_contexts": [QA, SEC], "dismiss_stale_approvals": true}),
+    );
+    fake
+}
+
+fn fake_doctor(fake: &FakeGitea, mode: &str) -> Test {
+    Test::new()
+        .args(&["doctor", "--mode", mode, "--format", "json"])
+        .forge(fake)
+        .repo("acme/app")
+        .token(TOKEN)
+}
+
+#[test]
+fn fake_tier_setup_lists_every_check_and_write_issue_stays_unproven() {
+    let fake = fake_world(true);
+    let output = fake_doctor(&fake, "tier").unverified();
+    let ids: Vec<String> = checks(&output).into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        ids,
+        [
+            "config",
+            "server",
+            "tier.workflow",
+            "tier.token",
+            "tier.labels",
+            "tier.teams"
+        ]
+    );
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("tier.token", "unknown")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "tier.token");
+    assert!(
+        found.contains("`SHIPGATE_TOKEN` belongs to `reader`"),
+        "{found}"
+    );
+    assert!(fix.contains("write:issue"), "{fix}");
+    assert_eq!(output.json()["result"], "cannot-verify");
+    // Doctor only reads.
+    assert!(
+        fake.requests().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+#[test]
+fn fake_protection_without_admin_is_unknown_never_pass() {
+    let fake = fake_world(false);
+    let output = fake_doctor(&fake, "review-fire").run();
+    for id in [
+        "review-fire.contexts",
+        "review-fire.dismiss-stale",
+        "review-fire.approvals",
+    ] {
+        let (state, found, fix) = find(&output, id);
+        assert_eq!(state, "unknown", "{id}: {found}");
+        assert!(fix.contains("Repository → Settings → Branches"), "{fix}");
+    }
+}
+
+#[test]
+fn fake_text_report_shows_symbols_found_and_fix() {
+    let fake = fake_world(true);
+    fake.set_file(
+        "acme/app",
+        "main",
+        ".gitea/shipgate.yml",
+        "sync:\n  max_attempts: 0\n",
+    );
+    let output = Test::new()
+        .args(&["doctor", "--mode", "tier"])
+        .forge(&fake)
+        .repo("acme/app")
+        .token(TOKEN)
+        .refused();
+    assert!(output.stdout.contains("✗ config — `.gitea/shipgate.yml@main` is invalid: `sync.max_attempts` must be at least 1"), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .contains("    fix: fix `.gitea/shipgate.yml` on `main`"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("✓ server — Gitea 1.27.3"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(output.annotations().len(), 1, "{}", output.stderr);
+}
+
+#[test]
+fn fake_an_action_pinned_elsewhere_or_unlisted_is_not_pass() {
+    let fake = fake_world(true);
+    // The example as shipped: the action on another host cannot be read from here.
+    fake.set_file(
+        "acme/app",
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        AUTO_TIER_YML,
+    );
+    let output = fake_doctor(&fake, "tier").unverified();
+    let (state, found, _) = find(&output, "tier.workflow");
+    assert_eq!(state, "unknown");
+    assert!(
+        found.contains("the action lives on `https://gitea.example.com`"),
+        "{found}"
+    );
+    // Pinned to a ref whose SHA256SUMS does not list the version it downloads.
+    fake.set_file("acme/shipgate", "v2", "dist/SHA256SUMS", SHA256SUMS);
+    fake.set_file("acme/shipgate", "v2", "dist/VERSION", "9.9.9\n");
+    let uses = format!("{}/acme/shipgate@v2", fake.url());
+    fake.set_file(
+        "acme/app",
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &AUTO_TIER_YML.replace(EXAMPLE_USES, &uses),
+    );
+    let output = fake_doctor(&fake, "tier").refused();
+    let (state, found, fix) = find(&output, "tier.workflow");
+    assert_eq!(state, "fail");
+    assert!(found.contains("has no entry for shipgate 9.9.9"), "{found}");
+    assert!(
+        fix.contains("pin `.gitea/workflows/auto-tier.yml` to the tag of a release"),
+        "{fix}"
+    );
+}
+
+// ---- the real Gitea -----------------------------------------------------------------------
+
+/// An example workflow whose `uses:` points at a shipgate copy on this server (a fresh
+/// repository whose `main` holds this tree's `dist/SHA256SUMS` and `dist/VERSION`).
+fn example(g: &RealGitea, text: &str) -> String {
+    let action = g.repo("shipgate");
+    action.put_file("main", "dist/SHA256SUMS", SHA256SUMS);
+    action.put_file("main", "dist/VERSION", VERSION);
+    text.replace(EXAMPLE_USES, &format!("{}/{}@main", g.url, action.full))
+}
+
+/// A reader that may read branch protection: in every gate team, a repository admin.
+fn admin_reader(repo: &Repo<'_>, teams: &[&str]) -> (String, String) {
+    let (login, token) = repo
+        .gitea
+        .fresh_account("doctor-reader", teams, READER_SCOPES);
+    repo.add_collaborator(&login, "admin");
+    (login, token)
+}
+
+/// A status bot whose token doctor can name (write:repository + read:user).
+fn status_bot(g: &RealGitea) -> String {
+    g.fresh_account(
+        "doctor-status",
+        &["developers"],
+        &["write:repository", "read:user"],
+    )
+    .1
+}
+
+/// A repository with the review-fire workflow on main and main protected as review-fire
+/// needs, requiring these contexts.
+fn review_repo<'g>(g: &'g RealGitea, prefix: &str, contexts: &[&str]) -> Repo<'g> {
+    let repo = g.repo(prefix);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &example(g, REVIEW_FIRE_YML),
+    );
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": contexts,
+        "dismiss_stale_approvals": true,
+    }));
+    repo
+}
+
+fn doctor(repo: &Repo<'_>, mode: &str, token: &str) -> Test {
+    Test::new()
+        .args(&["doctor", "--mode", mode, "--format", "json"])
+        .server(&repo.gitea.url)
+        .repo(&repo.full)
+        .token(token)
+}
+
+fn review_fire_correct_setup_is_all_pass(g: &RealGitea) {
+    let repo = review_repo(g, "dr-rf-ok", &[QA, SEC]);
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .success();
+    assert_eq!(not_passing(&output), Vec::<(String, String)>::new());
+    assert_eq!(checks(&output).len(), 10, "{}", output.stdout);
+    assert!(output.annotations().is_empty(), "{}", output.stderr);
+}
+
+fn sync_correct_setup_is_all_pass(g: &RealGitea) {
+    let repo = g.repo("dr-sync-ok");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
+    let (login, token) = g.fresh_account(
+        "doctor-syncer",
+        &["devops"],
+        &["write:repository", "read:user"],
+    );
+    repo.add_collaborator(&login, "admin");
+    repo.protect(json!({
+        "rule_name": "staging", "branch_name": "staging", "enable_push": true,
+        "enable_push_whitelist": true, "push_whitelist_usernames": [login],
+    }));
+    let output = doctor(&repo, "sync", &token).success();
+    assert_eq!(not_passing(&output), Vec::<(String, String)>::new());
+    let (_, found, _) = find(&output, "sync.staging-push");
+    assert_eq!(
+        found,
+        format!("`{login}` is on the push allowlist of `staging`")
+    );
+}
+
+fn context_suffix_differs_is_its_fail_with_the_nearest_match(g: &RealGitea) {
+    let wrong = "qa-review / approved (pull_request_review)";
+    let repo = review_repo(g, "dr-rf-ctx", &[wrong, SEC]);
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.contexts", "fail")])
+    );
+    let (_, found, fix) = find(&output, "review-fire.contexts");
+    assert_eq!(
+        found,
+        format!("`main` requires `{wrong}`, shipgate posts `{QA}` (they differ in suffix)")
+    );
+    assert!(
+        fix.contains(&format!("replace `{wrong}` with `{QA}`")),
+        "{fix}"
+    );
+}
+
+fn sync_account_missing_from_the_allowlist_is_its_fail(g: &RealGitea) {
+    let repo = g.repo("dr-sync-allow");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
+    let (login, token) = g.fresh_account(
+        "doctor-syncer",
+        &["devops"],
+        &["write:repository", "read:user"],
+    );
+    repo.add_collaborator(&login, "admin");
+    repo.protect(json!({
+        "rule_name": "staging", "branch_name": "staging", "enable_push": true,
+        "enable_push_whitelist": true, "push_whitelist_usernames": ["devops-engineer"],
+    }));
+    let output = doctor(&repo, "sync", &token).refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("sync.staging-push", "fail")])
+    );
+    let (_, found, fix) = find(&output, "sync.staging-push");
+    assert_eq!(
+        found,
+        format!("`{login}` is not on the push allowlist of `staging` (it lists `devops-engineer`)")
+    );
+    assert!(fix.contains("push_whitelist_usernames"), "{fix}");
+}
+
+fn reader_outside_a_gate_team_is_the_teams_fail(g: &RealGitea) {
+    let repo = review_repo(g, "dr-rf-team", &[QA, SEC]);
+    let (login, reader) = admin_reader(&repo, &["engineers", "managers", "executive", "security"]);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    let bad = not_passing(&output);
+    let fails: Vec<&(String, String)> = bad.iter().filter(|(_, s)| s == "fail").collect();
+    assert_eq!(
+        fails,
+        [&("review-fire.teams".to_owned(), "fail".to_owned())],
+        "{bad:?}"
+    );
+    let (_, found, fix) = find(&output, "review-fire.teams");
+    assert!(found.contains("`qa`"), "{found}");
+    assert!(
+        fix.contains(&format!("add `{login}`")) || fix.contains(&login),
+        "{fix}"
+    );
+    eprintln!(
+        "{}: teams found: {found}\nfix: {fix}\nother: {bad:?}",
+        g.name
+    );
+}
+
+fn tier_labels_missing_and_no_write_is_the_labels_fail(g: &RealGitea) {
+    let repo = g.repo("dr-tier-labels");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &example(g, AUTO_TIER_YML),
+    );
+    // olga's team (everyone) has read access only: her token cannot create labels.
+    let output = doctor(&repo, "tier", g.token("olga")).refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("tier.token", "unknown"), ("tier.labels", "fail")])
+    );
+    let (_, found, fix) = find(&output, "tier.labels");
+    assert_eq!(
+        found,
+        "`tier:low`, `tier:medium`, `tier:high` missing, and the token's account has no write access to create them"
+    );
+    assert!(
+        fix.contains(&format!("POST /repos/{}/labels", repo.full)),
+        "{fix}"
+    );
+}
+
+fn invalid_config_is_the_config_fail(g: &RealGitea) {
+    let repo = g.repo("dr-config");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
+    repo.put_file("main", ".gitea/shipgate.yml", "sync:\n  max_attempts: 0\n");
+    let (_, token) = g.fresh_account(
+        "doctor-syncer",
+        &["devops"],
+        &["write:repository", "read:user"],
+    );
+    let output = doctor(&repo, "sync", &token).refused();
+    let bad = not_passing(&output);
+    assert_eq!(bad[0], ("config".to_owned(), "fail".to_owned()), "{bad:?}");
+    assert!(bad[1..].iter().all(|(_, s)| s == "unknown"), "{bad:?}");
+    let (_, found, fix) = find(&output, "config");
+    assert_eq!(
+        found,
+        "`.gitea/shipgate.yml@main` is invalid: `sync.max_attempts` must be at least 1"
+    );
+    assert!(fix.contains("shipgate config check"), "{fix}");
+}
+
+fn protection_without_admin_is_unknown_not_pass(g: &RealGitea) {
+    let repo = review_repo(g, "dr-rf-noadmin", &[QA, SEC]);
+    // gate-reader: every gate team, not a repository admin.
+    let output = doctor(&repo, "review-fire", g.token("gate-reader"))
+        .status_token(&status_bot(g))
+        .unverified();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[
+            ("review-fire.contexts", "unknown"),
+            ("review-fire.dismiss-stale", "unknown"),
+            ("review-fire.approvals", "unknown"),
+        ])
+    );
+    let (_, found, fix) = find(&output, "review-fire.contexts");
+    assert!(
+        found.starts_with("branch protection could not be read"),
+        "{found}"
+    );
+    assert!(fix.contains("Repository → Settings → Branches"), "{fix}");
+    let json: Value = output.json();
+    assert_eq!(json["result"], "cannot-verify");
+}
+
+fn review_workflow_without_pull_request_review_is_the_workflow_fail(g: &RealGitea) {
+    let repo = g.repo("dr-rf-wf");
+    let text = example(g, REVIEW_FIRE_YML).replace("  pull_request_review:\n", "");
+    repo.put_file("main", ".gitea/workflows/review-fire.yml", &text);
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": [QA, SEC],
+        "dismiss_stale_approvals": true,
+    }));
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.workflow", "fail")])
+    );
+    let (_, found, fix) = find(&output, "review-fire.workflow");
+    assert_eq!(
+        found,
+        "`.gitea/workflows/review-fire.yml` has no `pull_request_review` trigger: approvals fire nothing"
+    );
+    assert!(fix.contains("add `pull_request_review:`"), "{fix}");
+}
+
+fn stale_approvals_kept_is_the_dismiss_stale_fail(g: &RealGitea) {
+    let repo = g.repo("dr-rf-stale");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &example(g, REVIEW_FIRE_YML),
+    );
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": [QA, SEC],
+        "dismiss_stale_approvals": false,
+    }));
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.dismiss-stale", "fail")])
+    );
+    let (_, found, fix) = find(&output, "review-fire.dismiss-stale");
+    assert_eq!(
+        found,
+        "stale approvals are not dismissed on the rule `main` for `main`"
+    );
+    assert!(fix.contains("dismiss_stale_approvals: true"), "{fix}");
+}
+
+real_gitea_tests!(
+    review_workflow_without_pull_request_review_is_the_workflow_fail,
+    stale_approvals_kept_is_the_dismiss_stale_fail,
+    review_fire_correct_setup_is_all_pass,
+    sync_correct_setup_is_all_pass,
+    context_suffix_differs_is_its_fail_with_the_nearest_match,
+    sync_account_missing_from_the_allowlist_is_its_fail,
+    reader_outside_a_gate_team_is_the_teams_fail,
+    tier_labels_missing_and_no_write_is_the_labels_fail,
+    invalid_config_is_the_config_fail,
+    protection_without_admin_is_unknown_not_pass,
+);
