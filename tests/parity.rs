@@ -17,7 +17,7 @@ use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec, StatusRow},
     real_gitea::{Api, Auth, Change, RealGitea, Repo},
-    test::{Output, Test},
+    test::Test,
 };
 
 const QA: &str = "qa-review / approved (pull_request_target)";
@@ -190,7 +190,7 @@ fn requests(repo: &str, sha: &str, qa: i64) -> Vec<(String, &'static str, String
 }
 
 /// A GET to the fake with a token (or none), through the harness's own client.
-fn fake_get(
+pub fn fake_get(
     fake: &FakeGitea,
     path: &str,
     token: Option<&str>,
@@ -435,36 +435,6 @@ fn a_fake_that_differs_on_one_route_is_caught(g: &RealGitea) {
     );
 }
 
-/// The API requests a run made, from its `-v` log, as `METHOD /path` with the host and
-/// team ids taken out.
-fn requests_of(output: &Output) -> Vec<String> {
-    let mut requests: Vec<String> = output
-        .stderr
-        .lines()
-        .filter(|l| l.contains("forge request"))
-        .filter_map(|l| l.split("request=").nth(1))
-        .map(|r| {
-            let r = r.split(" attempt=").next().unwrap_or(r);
-            let (method, url) = r.split_once(' ').unwrap_or((r, ""));
-            let path = url.split_once("/api/v1").map_or(url, |(_, p)| p);
-            let path: Vec<String> = path
-                .split('/')
-                .enumerate()
-                .map(|(i, seg)| {
-                    if i == 2 && path.starts_with("/teams/") {
-                        "{id}".to_owned()
-                    } else {
-                        seg.to_owned()
-                    }
-                })
-                .collect();
-            format!("{method} {}", path.join("/"))
-        })
-        .collect();
-    requests.sort();
-    requests
-}
-
 /// The same review-fire run (two genuine approvals, another user's unsubmitted review)
 /// against the real server and the fake mirror makes the same API requests, and both
 /// post success on both gates.
@@ -483,7 +453,7 @@ fn a_review_fire_run_makes_the_same_requests_on_both(g: &RealGitea) {
     };
     let real = run(&g.url, g.token("gate-reader"), g.token("status-bot"));
     let faked = run(&fake.url(), "tok-gate-reader", "tok-status-bot");
-    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    let (real_requests, fake_requests) = (real.api_requests(), faked.api_requests());
     assert!(
         !real_requests.is_empty(),
         "no request seen in the -v log:\n{}",
@@ -525,7 +495,7 @@ fn a_tier_run_makes_the_same_requests_on_both(g: &RealGitea) {
     let real = run(&g.url, g.token("tier-bot"));
     let faked = run(&fake.url(), "tok-tier-bot");
     assert_eq!(real.json()["label_action"], faked.json()["label_action"]);
-    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    let (real_requests, fake_requests) = (real.api_requests(), faked.api_requests());
     assert!(
         real_requests.iter().any(|r| r.contains("/timeline")),
         "the run read no timeline: {real_requests:?}"

@@ -17,7 +17,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::parity::{differences, Shape};
+use crate::parity::{differences, fake_get, Shape};
 use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, StatusRow},
@@ -333,64 +333,6 @@ fn an_account_off_main_s_merge_allowlist_gets_gitea_s_refusal(g: &RealGitea) {
 
 // ---- parity: the same promotion against the fake mirror ---------------------------------
 
-/// The API requests of a run, from its `-v` log, as `METHOD /path` (host dropped), sorted
-/// (the reads of one attempt run concurrently).
-fn requests_of(output: &Output) -> Vec<String> {
-    let mut requests: Vec<String> = output
-        .stderr
-        .lines()
-        .filter(|l| l.contains("forge request"))
-        .filter_map(|l| l.split("request=").nth(1))
-        .map(|r| {
-            let r = r.split(" attempt=").next().unwrap_or(r);
-            let (method, url) = r.split_once(' ').unwrap_or((r, ""));
-            let path = url.split_once("/api/v1").map_or(url, |(_, p)| p);
-            format!("{method} {path}")
-        })
-        .collect();
-    requests.sort();
-    requests
-}
-
-/// A blocking GET to the fake.
-fn fake_get(
-    fake: &FakeGitea,
-    path: &str,
-    token: &str,
-) -> (
-    u16,
-    std::collections::BTreeMap<String, String>,
-    serde_json::Value,
-) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    runtime.block_on(async {
-        let response = reqwest::Client::new()
-            .get(format!("{}/api/v1{path}", fake.url()))
-            .header("Authorization", format!("token {token}"))
-            .send()
-            .await
-            .expect("the fake answers");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    v.to_str().unwrap_or("").to_owned(),
-                )
-            })
-            .collect();
-        let bytes = response.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        (status, headers, body)
-    })
-}
-
 /// The promotion world of [`world`] on the real server, mirrored into the fake with the
 /// same names and SHAs; the same promote run against both makes the same API requests,
 /// and the answers of the routes promote reads agree in shape (see `parity.rs`).
@@ -441,7 +383,7 @@ fn a_promotion_makes_the_same_requests_on_the_fake_and_the_real_server(g: &RealG
     for path in &reads {
         let (status, headers, body) = g.call("GET", path, Some(g.token(PROMOTER)), None);
         let real = Shape::of(status, &headers, &body);
-        let (status, headers, body) = fake_get(&fake, path, TOKEN);
+        let (status, headers, body) = fake_get(&fake, path, Some(TOKEN));
         let faked = Shape::of(status, &headers, &body);
         for difference in differences(&faked, &real) {
             problems.push(format!("{path}: {difference}"));
@@ -465,7 +407,7 @@ fn a_promotion_makes_the_same_requests_on_the_fake_and_the_real_server(g: &RealG
         .success();
     assert_eq!(real.json()["plan"], "promoted");
     assert_eq!(faked.json()["plan"], "promoted");
-    let (real_requests, fake_requests) = (requests_of(&real), requests_of(&faked));
+    let (real_requests, fake_requests) = (real.api_requests(), faked.api_requests());
     assert_eq!(
         fake_requests, real_requests,
         "API requests differ between the fake and {}",

@@ -73,6 +73,37 @@ impl Output {
         value
     }
 
+    /// The API requests the run made, from its `-v` log (`forge request` lines), as
+    /// `METHOD /path` with the host and team ids taken out, sorted (the reads of one step
+    /// run concurrently).
+    pub fn api_requests(&self) -> Vec<String> {
+        let mut requests: Vec<String> = self
+            .stderr
+            .lines()
+            .filter(|l| l.contains("forge request"))
+            .filter_map(|l| l.split("request=").nth(1))
+            .map(|r| {
+                let r = r.split(" attempt=").next().unwrap_or(r);
+                let (method, url) = r.split_once(' ').unwrap_or((r, ""));
+                let path = url.split_once("/api/v1").map_or(url, |(_, p)| p);
+                let path: Vec<&str> = path
+                    .split('/')
+                    .enumerate()
+                    .map(|(i, seg)| {
+                        if i == 2 && path.starts_with("/teams/") {
+                            "{id}"
+                        } else {
+                            seg
+                        }
+                    })
+                    .collect();
+                format!("{method} {}", path.join("/"))
+            })
+            .collect();
+        requests.sort();
+        requests
+    }
+
     /// The `::error …` lines on stderr.
     pub fn annotations(&self) -> Vec<&str> {
         self.stderr
