@@ -114,9 +114,10 @@ fn fake_doctor(fake: &FakeGitea, mode: &str) -> Test {
 }
 
 #[test]
-fn fake_tier_setup_lists_every_check_and_write_issue_stays_unproven() {
+fn fake_tier_setup_lists_every_check_and_proves_write_issue_by_the_listed_scopes() {
     let fake = fake_world(true);
-    let output = fake_doctor(&fake, "tier").unverified();
+    fake.set_token_scopes("reader", &["read:repository", "write:issue", "read:user"]);
+    let output = fake_doctor(&fake, "tier").success();
     let ids: Vec<String> = checks(&output).into_iter().map(|c| c.0).collect();
     assert_eq!(
         ids,
@@ -129,6 +130,47 @@ fn fake_tier_setup_lists_every_check_and_write_issue_stays_unproven() {
             "tier.teams"
         ]
     );
+    assert_eq!(not_passing(&output), pairs(&[]), "{}", output.stdout);
+    let (_, found, _) = find(&output, "tier.token");
+    assert!(
+        found.contains("`SHIPGATE_TOKEN` belongs to `reader`")
+            && found.contains(
+                "write:issue (listed by the server in its refusal of GET /notifications/new)"
+            ),
+        "{found}"
+    );
+    // Doctor only reads.
+    assert!(
+        fake.requests().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+#[test]
+fn fake_tier_token_without_write_issue_fails_and_unlisted_scopes_stay_unproven() {
+    let fake = fake_world(true);
+    fake.set_token_scopes("reader", &["read:repository", "read:issue", "read:user"]);
+    let output = fake_doctor(&fake, "tier").refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("tier.token", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "tier.token");
+    assert!(
+        found.ends_with("refused: write:issue (listed by the server in its refusal of GET /notifications/new: the token's scopes are read:repository,read:issue,read:user)"),
+        "{found}"
+    );
+    assert!(
+        fix.starts_with("issue a token with read:repository, read:user, read:issue, write:issue"),
+        "{fix}"
+    );
+
+    // A token that holds a notification scope gets no refusal, so no list: `?`, not ✓.
+    let fake = fake_world(true);
+    let output = fake_doctor(&fake, "tier").unverified();
     assert_eq!(
         not_passing(&output),
         pairs(&[("tier.token", "unknown")]),
@@ -137,17 +179,11 @@ fn fake_tier_setup_lists_every_check_and_write_issue_stays_unproven() {
     );
     let (_, found, fix) = find(&output, "tier.token");
     assert!(
-        found.contains("`SHIPGATE_TOKEN` belongs to `reader`"),
+        found.contains("the token holds read:notification"),
         "{found}"
     );
     assert!(fix.contains("write:issue"), "{fix}");
     assert_eq!(output.json()["result"], "cannot-verify");
-    // Doctor only reads.
-    assert!(
-        fake.requests().iter().all(|r| r.method == "GET"),
-        "{:?}",
-        fake.requests()
-    );
 }
 
 #[test]
@@ -409,12 +445,15 @@ fn tier_labels_missing_and_no_write_is_the_labels_fail(g: &RealGitea) {
         ".gitea/workflows/auto-tier.yml",
         &example(g, AUTO_TIER_YML),
     );
-    // olga's team (everyone) has read access only: her token cannot create labels.
+    // olga's team (everyone) has read access only: her token cannot create labels. Her
+    // token holds write:issue: a server that lists scopes proves it, an older one cannot.
     let output = doctor(&repo, "tier", g.token("olga")).refused();
-    assert_eq!(
-        not_passing(&output),
+    let expected = if lists_scopes(g) {
+        pairs(&[("tier.labels", "fail")])
+    } else {
         pairs(&[("tier.token", "unknown"), ("tier.labels", "fail")])
-    );
+    };
+    assert_eq!(not_passing(&output), expected, "{}", output.stdout);
     let (_, found, fix) = find(&output, "tier.labels");
     assert_eq!(
         found,
@@ -424,6 +463,93 @@ fn tier_labels_missing_and_no_write_is_the_labels_fail(g: &RealGitea) {
         fix.contains(&format!("POST /repos/{}/labels", repo.full)),
         "{fix}"
     );
+}
+
+/// Whether this server's missing-scope 403 lists the token's scopes (so doctor can prove
+/// write:issue): Gitea 1.27.3 does, 1.22.6 does not.
+fn lists_scopes(g: &RealGitea) -> bool {
+    let minor = |v: &str| -> Option<(u32, u32)> {
+        let mut parts = v.split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    minor(&g.version).is_some_and(|v| v >= (1, 27))
+}
+
+/// The auto-tier example on main and the three labels: what tier needs.
+fn tier_repo<'g>(g: &'g RealGitea, prefix: &str) -> Repo<'g> {
+    let repo = g.repo(prefix);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &example(g, AUTO_TIER_YML),
+    );
+    for label in ["tier:low", "tier:medium", "tier:high"] {
+        repo.create_label(label);
+    }
+    repo
+}
+
+fn tier_correct_setup_is_all_pass_where_the_server_lists_scopes(g: &RealGitea) {
+    let repo = tier_repo(g, "dr-tier-ok");
+    // tier-bot: the README's tier token (read:repository, write:issue, read:user), in a team
+    // with write access.
+    let test = doctor(&repo, "tier", g.token("tier-bot"));
+    if lists_scopes(g) {
+        let output = test.success();
+        assert_eq!(not_passing(&output), pairs(&[]), "{}", output.stdout);
+        let (_, found, _) = find(&output, "tier.token");
+        assert!(
+            found.contains("`SHIPGATE_TOKEN` belongs to `tier-bot`")
+                && found.contains(
+                    "write:issue (listed by the server in its refusal of GET /notifications/new)"
+                ),
+            "{found}"
+        );
+    } else {
+        let output = test.unverified();
+        assert_eq!(
+            not_passing(&output),
+            pairs(&[("tier.token", "unknown")]),
+            "{}",
+            output.stdout
+        );
+        let (_, found, fix) = find(&output, "tier.token");
+        assert!(found.contains("Gitea before 1.27"), "{found}");
+        assert!(
+            fix.starts_with("check by hand that the token has write:issue"),
+            "{fix}"
+        );
+    }
+}
+
+fn tier_token_without_write_issue_is_the_token_fail_where_the_server_lists_scopes(g: &RealGitea) {
+    let repo = tier_repo(g, "dr-tier-scope");
+    let (_, token) = g.fresh_account(
+        "doctor-tier",
+        &["developers"],
+        &["read:repository", "read:issue", "read:user"],
+    );
+    let test = doctor(&repo, "tier", &token);
+    let (output, state) = if lists_scopes(g) {
+        (test.refused(), "fail")
+    } else {
+        (test.unverified(), "unknown")
+    };
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("tier.token", state)]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "tier.token");
+    if lists_scopes(g) {
+        assert!(
+            found.contains("refused: write:issue (listed by the server"),
+            "{found}"
+        );
+        assert!(fix.contains("write:issue"), "{fix}");
+    }
+    eprintln!("{}: tier.token: {found}\nfix: {fix}", g.name);
 }
 
 fn invalid_config_is_the_config_fail(g: &RealGitea) {
@@ -537,6 +663,8 @@ real_gitea_tests!(
     sync_account_missing_from_the_allowlist_is_its_fail,
     reader_outside_a_gate_team_is_the_teams_fail,
     tier_labels_missing_and_no_write_is_the_labels_fail,
+    tier_correct_setup_is_all_pass_where_the_server_lists_scopes,
+    tier_token_without_write_issue_is_the_token_fail_where_the_server_lists_scopes,
     invalid_config_is_the_config_fail,
     protection_without_admin_is_unknown_not_pass,
 );

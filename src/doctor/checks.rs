@@ -159,6 +159,9 @@ pub struct TokenFacts {
     pub teams: Seen<Vec<Team>>,
     /// An authenticated receive-pack advertisement (write:repository and code write).
     pub push: Seen<()>,
+    /// The token's scopes as the server listed them in a missing-scope 403 of a harmless
+    /// read (`GET /notifications/new`); newer Gitea only.
+    pub disclosed: Seen<Vec<String>>,
 }
 
 impl TokenFacts {
@@ -173,6 +176,7 @@ impl TokenFacts {
             labels: Seen::Unknown(why()),
             teams: Seen::Unknown(why()),
             push: Seen::Unknown(why()),
+            disclosed: Seen::Unknown(why()),
         }
     }
 }
@@ -1118,10 +1122,34 @@ fn token_check(
             "write:repository" => seen_state(&token.push),
             _ => (State::Unknown, "no read proves it".to_owned()),
         };
+        // A read that could not be made proves nothing; but when the server's own list of
+        // the token's scopes lacks the scope, that is a verified ✗. (The list never makes a
+        // ✓: a read also proves the account may see the resource.)
+        let (state, why, proof) = match (state, &token.disclosed) {
+            (State::Unknown, Seen::Yes(scopes)) if !holds(scopes, need.scope) => (
+                State::Fail,
+                format!("the token's scopes are {}", scopes.join(",")),
+                DISCLOSED,
+            ),
+            (state, _) => (state, why, need.proof),
+        };
         match state {
-            State::Pass => proven.push(format!("{} ({})", need.scope, need.proof)),
-            State::Fail => failed.push(format!("{} ({}: {why})", need.scope, need.proof)),
-            State::Unknown => unknown.push(format!("{} ({}: {why})", need.scope, need.proof)),
+            State::Pass => proven.push(format!("{} ({proof})", need.scope)),
+            State::Fail => failed.push(format!("{} ({proof}: {why})", need.scope)),
+            State::Unknown => unknown.push(format!("{} ({proof}: {why})", need.scope)),
+        }
+    }
+    let mut unproven = Vec::new();
+    for scope in unprovable {
+        match &token.disclosed {
+            Seen::Yes(scopes) if holds(scopes, scope) => {
+                proven.push(format!("{scope} ({DISCLOSED})"))
+            }
+            Seen::Yes(scopes) => failed.push(format!(
+                "{scope} ({DISCLOSED}: the token's scopes are {})",
+                scopes.join(",")
+            )),
+            Seen::Refused(why) | Seen::Unknown(why) => unproven.push((*scope, why.clone())),
         }
     }
     let who = match &token.login {
@@ -1140,7 +1168,11 @@ fn token_check(
         }
     }
     if !failed.is_empty() {
-        let scopes: Vec<&str> = needs.iter().map(|n| n.scope).collect();
+        let scopes: Vec<&str> = needs
+            .iter()
+            .map(|n| n.scope)
+            .chain(unprovable.iter().copied())
+            .collect();
         return check(
             id,
             mode,
@@ -1170,10 +1202,15 @@ fn token_check(
             "re-run when the server answers; a read that could not be made proves nothing",
         );
     }
-    if !unprovable.is_empty() {
+    if !unproven.is_empty() {
+        let names: Vec<&str> = unproven.iter().map(|(scope, _)| *scope).collect();
+        let why = unproven
+            .first()
+            .map(|(_, why)| why.clone())
+            .unwrap_or_default();
         found.push_str(&format!(
-            "; {} cannot be proven without a write",
-            unprovable.join(", ")
+            "; {} cannot be proven by a read, and the server did not list the token's scopes ({why})",
+            names.join(", ")
         ));
         return check(
             id,
@@ -1181,12 +1218,26 @@ fn token_check(
             State::Unknown,
             found,
             format!(
-                "check by hand that the token has {} (Settings → Applications lists each token's scopes)",
-                unprovable.join(", ")
+                "check by hand that the token has {} (Settings → Applications lists each token's scopes); Gitea 1.27 lists them itself, so doctor proves it there",
+                names.join(", ")
             ),
         );
     }
     check(id, mode, State::Pass, found, "")
+}
+
+/// The proof of a scope read off the server's missing-scope refusal.
+const DISCLOSED: &str = "listed by the server in its refusal of GET /notifications/new";
+
+/// Whether a token with `scopes` may do what `wanted` allows: the scope itself, its write
+/// form for a read, or `all`.
+pub fn holds(scopes: &[String], wanted: &str) -> bool {
+    let write = wanted
+        .strip_prefix("read:")
+        .map(|category| format!("write:{category}"));
+    scopes
+        .iter()
+        .any(|s| s == wanted || s == "all" || write.as_deref() == Some(s.as_str()))
 }
 
 const USER: Need = Need {

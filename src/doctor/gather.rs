@@ -96,6 +96,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
                 ),
                 teams: seen(c.org_teams(&org).await),
                 push,
+                disclosed: disclosed_scopes(c).await,
             }
         }
         _ => TokenFacts::absent("SHIPGATE_TOKEN"),
@@ -116,6 +117,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
             labels: Seen::Unknown("not needed".into()),
             teams: Seen::Unknown("not needed".into()),
             push: push_probe(&remote_url, token, invocation).await,
+            disclosed: disclosed_scopes(c).await,
         },
         _ => TokenFacts::absent("SHIPGATE_STATUS_TOKEN"),
     };
@@ -322,6 +324,24 @@ async fn read_pin(client: &forge::Client, server: &str, uses: &str) -> Seen<chec
         Err(e) => return seen(Err(e)),
     };
     Seen::Yes(checks::Pin { sums, version })
+}
+
+/// The token's scopes, as the server lists them when it refuses a read the token has no
+/// scope for (`GET /notifications/new`, read:notification, which shipgate's tokens lack).
+async fn disclosed_scopes(client: &forge::Client) -> Seen<Vec<String>> {
+    match client.new_notifications().await {
+        Ok(_) => Seen::Unknown(
+            "the token holds read:notification, so the server had no reason to list its scopes"
+                .into(),
+        ),
+        Err(e) => match e.disclosed_scopes() {
+            Some(scopes) => Seen::Yes(scopes),
+            None if e.is_missing_scope() => Seen::Unknown(
+                "this server's refusal does not list the token's scopes (Gitea before 1.27)".into(),
+            ),
+            None => Seen::Unknown(format!("the scope probe gave no list: {e}")),
+        },
+    }
 }
 
 /// An authenticated receive-pack advertisement: proves the token may push (code write and

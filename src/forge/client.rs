@@ -728,6 +728,15 @@ impl Client {
         self.get_json("/version", &[]).await
     }
 
+    /// `GET /notifications/new` (read:notification). shipgate's tokens lack that scope, so
+    /// newer Gitea refuses with a 403 that lists the token's scopes (1.27.3 does, 1.22.6 does
+    /// not): the one
+    /// harmless way to learn whether a token holds a write scope. See
+    /// [`Error::disclosed_scopes`].
+    pub async fn new_notifications(&self) -> Result<NotificationCount, Error> {
+        self.get_json("/notifications/new", &[]).await
+    }
+
     /// `GET /repos/{o}/{r}`: default branch and the caller's permissions.
     pub async fn repository(&self, repo: &RepoRef) -> Result<Repository, Error> {
         self.get_json(&format!("/repos/{repo}"), &[]).await

@@ -61,6 +61,22 @@ impl Error {
         matches!(self, Error::Forbidden { message, .. } if message.contains("required scope"))
     }
 
+    /// The token's own scopes, when a missing-scope 403 lists them (newer Gitea: "…,
+    /// required=[read:notification], token scope=read:repository,write:issue"). `None`
+    /// when the refusal does not list them (Gitea 1.22: "…required scope(s): [x]").
+    pub fn disclosed_scopes(&self) -> Option<Vec<String>> {
+        let Error::Forbidden { message, .. } = self else {
+            return None;
+        };
+        let (_, listed) = message.split_once("token scope=")?;
+        let scopes: Vec<String> = listed
+            .split(',')
+            .map(|s| s.trim().trim_end_matches(['.', ']', '"']).to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        (!scopes.is_empty()).then_some(scopes)
+    }
+
     /// True when retrying could succeed; alone decides retries.
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Transient { .. })
@@ -117,5 +133,39 @@ mod tests {
         assert!(e
             .hint()
             .starts_with("the token's account lacks a permission"));
+    }
+
+    #[test]
+    fn a_refusal_that_lists_the_tokens_scopes_discloses_them() {
+        let forbidden = |message: &str| Error::Forbidden {
+            request: "GET http://h/api/v1/notifications/new".into(),
+            message: message.into(),
+        };
+        let table: &[(&str, Option<&[&str]>)] = &[
+            (
+                "token does not have at least one of required scope(s), required=[read:notification], token scope=read:repository,write:issue,read:user",
+                Some(&["read:repository", "write:issue", "read:user"]),
+            ),
+            (
+                "token does not have at least one of required scope(s), required=[read:notification], token scope=write:repository",
+                Some(&["write:repository"]),
+            ),
+            // Gitea 1.22 names only what was required.
+            (
+                "token does not have at least one of required scope(s): [read:notification]",
+                None,
+            ),
+            ("token does not have at least one of required scope(s), required=[x], token scope=", None),
+            ("Must be a team member", None),
+        ];
+        for (message, want) in table {
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(forbidden(message).disclosed_scopes(), want, "{message}");
+        }
+        let not_found = Error::NotFound {
+            request: "GET x".into(),
+            message: "token scope=write:issue".into(),
+        };
+        assert_eq!(not_found.disclosed_scopes(), None);
     }
 }

@@ -250,6 +250,12 @@ pub struct ServerVersion {
     pub version: String,
 }
 
+/// `GET /notifications/new`: the caller's unread notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NotificationCount {
+    pub new: i64,
+}
+
 /// What the caller may do on a repository (`Repository.permissions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 pub struct Permission {

@@ -78,6 +78,7 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/teams/{id}/members/{username}", get_team_member),
     api("GET", "/settings/api", get_api_settings),
     api("GET", "/version", get_version),
+    api("GET", "/notifications/new", get_notifications_new),
     api("GET", "/repos/{owner}/{repo}/branch_protections", get_branch_protections),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
@@ -442,6 +443,18 @@ impl FakeGitea {
         let mut state = self.state();
         state.user_id(login);
         state.read_only.insert(login.to_owned());
+    }
+
+    /// This user's token carries exactly these scopes (Gitea 1.27's names). Only
+    /// `GET /notifications/new` checks them: without a notification scope it answers
+    /// 1.27's 403, which lists the token's scopes. Unset: every scope.
+    pub fn set_token_scopes(&self, login: &str, scopes: &[&str]) {
+        let mut state = self.state();
+        state.user_id(login);
+        state.token_scopes.insert(
+            login.to_owned(),
+            scopes.iter().map(|s| (*s).to_owned()).collect(),
+        );
     }
 
     /// A repository `owner/name` with default branch `main`.
@@ -1036,6 +1049,8 @@ pub struct StateData {
     details: HashMap<String, (String, String)>,
     tokens: HashMap<String, String>,
     read_only: BTreeSet<String>,
+    /// `login → scopes` of its token, when not every scope (see `set_token_scopes`).
+    token_scopes: HashMap<String, Vec<String>>,
     repos: BTreeMap<String, i64>,
     orgs: BTreeMap<String, i64>,
     issues: BTreeMap<(String, u64), IssueRow>,
@@ -1081,6 +1096,7 @@ impl StateData {
             details: HashMap::new(),
             tokens: HashMap::new(),
             read_only: BTreeSet::new(),
+            token_scopes: HashMap::new(),
             repos: BTreeMap::new(),
             orgs: BTreeMap::new(),
             issues: BTreeMap::new(),
@@ -3253,6 +3269,27 @@ fn to_response(reply: Reply) -> Response {
 
 fn get_version(_state: &mut StateData, _call: &Call) -> Reply {
     Reply::json(200, json!({"version": "1.27.3"}))
+}
+
+/// `GET /notifications/new`: Gitea 1.27's scope check first (its 403 lists the token's
+/// scopes), then the count (the fake has no notifications).
+fn get_notifications_new(state: &mut StateData, call: &Call) -> Reply {
+    let Some(login) = &call.login else {
+        return error(state, 401, "token is required");
+    };
+    if let Some(scopes) = state.token_scopes.get(login) {
+        if !scopes
+            .iter()
+            .any(|s| s == "read:notification" || s == "write:notification")
+        {
+            let message = format!(
+                "token does not have at least one of required scope(s), required=[read:notification], token scope={}",
+                scopes.join(",")
+            );
+            return error(state, 403, &message);
+        }
+    }
+    Reply::json(200, json!({"new": 0}))
 }
 
 /// Whether the caller administers the repository: a repository admin or an owner of its org.

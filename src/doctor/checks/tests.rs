@@ -44,6 +44,16 @@ fn good() -> Facts {
         ]),
         teams: Seen::Yes(teams.clone()),
         push: Seen::Yes(()),
+        disclosed: Seen::Yes(
+            [
+                "write:repository",
+                "write:issue",
+                "read:organization",
+                "read:user",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ),
     };
     Facts {
         repo: "acme/app".into(),
@@ -124,8 +134,8 @@ fn only(facts: &Facts, scope: Scope) -> Check {
 }
 
 #[test]
-fn a_correct_setup_is_all_pass_for_sync_and_review_fire() {
-    for scope in [Scope::Sync, Scope::ReviewFire] {
+fn a_correct_setup_is_all_pass() {
+    for scope in [Scope::Sync, Scope::Tier, Scope::ReviewFire, Scope::All] {
         let checks = decide(&good(), scope);
         assert!(checks.iter().all(|c| c.state == State::Pass), "{checks:#?}");
         assert!(checks.iter().all(|c| c.fix.is_empty()));
@@ -134,15 +144,92 @@ fn a_correct_setup_is_all_pass_for_sync_and_review_fire() {
 }
 
 #[test]
-fn tier_cannot_prove_write_issue_by_a_read() {
-    let c = only(&good(), Scope::Tier);
+fn write_issue_is_proven_only_by_the_servers_list_of_scopes() {
+    let c = decide(&good(), Scope::Tier)
+        .into_iter()
+        .find(|c| c.id == "tier.token")
+        .expect("tier.token");
+    assert_eq!(
+        c.found,
+        "`SHIPGATE_TOKEN` belongs to `reader`; proven by reads: read:repository (GET /repos/{o}/{r}), read:user (GET /user), read:issue (GET /repos/{o}/{r}/labels), write:issue (listed by the server in its refusal of GET /notifications/new)"
+    );
+
+    // Gitea 1.22: the refusal names no scopes, so write:issue stays unverified.
+    let mut facts = good();
+    facts.read.disclosed = Seen::Unknown(
+        "this server's refusal does not list the token's scopes (Gitea before 1.27)".into(),
+    );
+    let c = only(&facts, Scope::Tier);
     assert_eq!((c.id.as_str(), c.state), ("tier.token", State::Unknown));
     assert!(
-        c.found
-            .contains("write:issue cannot be proven without a write"),
+        c.found.ends_with("; write:issue cannot be proven by a read, and the server did not list the token's scopes (this server's refusal does not list the token's scopes (Gitea before 1.27))"),
         "{}",
         c.found
     );
+    assert!(c
+        .fix
+        .starts_with("check by hand that the token has write:issue"));
+
+    // A listed set without write:issue is a verified ✗ naming the new token's scopes.
+    let mut facts = good();
+    facts.read.disclosed = Seen::Yes(vec![
+        "read:repository".into(),
+        "read:issue".into(),
+        "read:user".into(),
+    ]);
+    let c = only(&facts, Scope::Tier);
+    assert_eq!((c.id.as_str(), c.state), ("tier.token", State::Fail));
+    assert!(
+        c.found.ends_with("refused: write:issue (listed by the server in its refusal of GET /notifications/new: the token's scopes are read:repository,read:issue,read:user)"),
+        "{}",
+        c.found
+    );
+    assert!(
+        c.fix
+            .starts_with("issue a token with read:repository, read:user, read:issue, write:issue"),
+        "{}",
+        c.fix
+    );
+}
+
+#[test]
+fn a_read_that_could_not_be_made_fails_only_when_the_listed_scopes_lack_it() {
+    let read_token = |facts: &Facts| {
+        decide(facts, Scope::ReviewFire)
+            .into_iter()
+            .find(|c| c.id == "review-fire.read-token")
+            .expect("read-token")
+    };
+    let mut facts = good();
+    facts.read.teams = Seen::Unknown("timed out".into());
+    // The list holds read:organization, but only the read proves the org's teams are visible.
+    assert_eq!(read_token(&facts).state, State::Unknown);
+    facts.read.disclosed = Seen::Yes(vec!["read:repository".into(), "read:user".into()]);
+    let c = read_token(&facts);
+    assert_eq!(c.state, State::Fail, "{c:?}");
+    assert!(
+        c.found.contains("read:organization (listed by the server in its refusal of GET /notifications/new: the token's scopes are read:repository,read:user)"),
+        "{}",
+        c.found
+    );
+}
+
+#[test]
+fn holds_reads_write_scopes_and_all() {
+    let s = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect::<Vec<_>>();
+    let table: &[(&[&str], &str, bool)] = &[
+        (&["write:issue"], "write:issue", true),
+        (&["write:issue"], "read:issue", true),
+        (&["read:issue"], "write:issue", false),
+        (&["read:issue"], "read:issue", true),
+        (&["all"], "write:issue", true),
+        (&["write:repository"], "write:issue", false),
+        (&["write:repository"], "read:issue", false),
+        (&[], "read:user", false),
+    ];
+    for (scopes, wanted, want) in table {
+        assert_eq!(holds(&s(scopes), wanted), *want, "{scopes:?} {wanted}");
+    }
 }
 
 #[test]
@@ -279,7 +366,6 @@ fn protection_without_admin_is_unknown_never_pass() {
         ids,
         [
             "sync.staging-push",
-            "tier.token",
             "review-fire.contexts",
             "review-fire.dismiss-stale",
             "review-fire.approvals"
