@@ -30,6 +30,7 @@ const VERSION: &str = include_str!("../dist/VERSION");
 const REVIEW_FIRE_YML: &str = include_str!("../examples/review-fire.yml");
 const AUTO_TIER_YML: &str = include_str!("../examples/auto-tier.yml");
 const AUTO_SYNC_YML: &str = include_str!("../examples/auto-sync.yml");
+const AUTO_PROMOTE_YML: &str = include_str!("../examples/auto-promote.yml");
 
 /// `id → (state, found, fix)` of a doctor run's JSON.
 fn checks(output: &Output) -> Vec<(String, String, String, String)> {
@@ -552,6 +553,160 @@ fn tier_token_without_write_issue_is_the_token_fail_where_the_server_lists_scope
     eprintln!("{}: tier.token: {found}\nfix: {fix}", g.name);
 }
 
+/// A repository with staging, the auto-sync example, and staging's push allowlist naming
+/// team `devops` only (no users).
+fn team_allowlist_repo<'g>(g: &'g RealGitea, prefix: &str) -> Repo<'g> {
+    let repo = g.repo(prefix);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-sync.yml",
+        &example(g, AUTO_SYNC_YML),
+    );
+    repo.protect(json!({
+        "rule_name": "staging", "branch_name": "staging", "enable_push": true,
+        "enable_push_whitelist": true, "push_whitelist_teams": ["devops"],
+    }));
+    repo
+}
+
+fn sync_account_in_an_allowlisted_team_is_pass_without_admin(g: &RealGitea) {
+    let repo = team_allowlist_repo(g, "dr-sync-team");
+    // Not an admin: the rules are unreadable, and the account is no listed user anyway;
+    // the server's `user_can_push` for the token's own account decides.
+    let (login, token) = g.fresh_account(
+        "doctor-team-syncer",
+        &["devops"],
+        &["write:repository", "read:user"],
+    );
+    let output = doctor(&repo, "sync", &token).success();
+    assert_eq!(not_passing(&output), pairs(&[]), "{}", output.stdout);
+    let (_, found, _) = find(&output, "sync.staging-push");
+    assert_eq!(
+        found,
+        format!("`{login}` may push to `staging` (GET /repos/{}/branches/staging says `user_can_push`: true)", repo.full)
+    );
+}
+
+fn sync_account_outside_the_allowlisted_team_is_its_fail_without_admin(g: &RealGitea) {
+    let repo = team_allowlist_repo(g, "dr-sync-noteam");
+    // Code write through `developers`, but not in `devops`.
+    let (login, token) = g.fresh_account(
+        "doctor-dev-syncer",
+        &["developers"],
+        &["write:repository", "read:user"],
+    );
+    let output = doctor(&repo, "sync", &token).refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("sync.staging-push", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "sync.staging-push");
+    assert_eq!(
+        found,
+        format!("`{login}` may not push to `staging` (GET /repos/{}/branches/staging says `user_can_push`: false)", repo.full)
+    );
+    assert!(fix.contains("push_whitelist_teams"), "{fix}");
+}
+
+/// The auto-promote example on main, main protected requiring `contexts`, and a promote
+/// account (code write through `developers`, no admin).
+fn promote_repo<'g>(g: &'g RealGitea, prefix: &str, rule: Value) -> (Repo<'g>, String, String) {
+    let repo = g.repo(prefix);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-promote.yml",
+        &example(g, AUTO_PROMOTE_YML),
+    );
+    repo.protect(rule);
+    let (login, token) = g.fresh_account(
+        "doctor-promoter",
+        &["developers"],
+        &["write:repository", "read:user"],
+    );
+    (repo, login, token)
+}
+
+fn promote_correct_setup_is_all_pass(g: &RealGitea) {
+    let (repo, login, token) = promote_repo(
+        g,
+        "dr-promote-ok",
+        json!({"rule_name": "main", "branch_name": "main", "enable_push": false,
+               "enable_status_check": true, "status_check_contexts": ["ci / build (push)"]}),
+    );
+    let output = doctor(&repo, "promote", &token).success();
+    assert_eq!(not_passing(&output), pairs(&[]), "{}", output.stdout);
+    let ids: Vec<String> = checks(&output).into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        ids,
+        [
+            "config",
+            "server",
+            "promote.workflow",
+            "promote.token",
+            "promote.contexts",
+            "promote.merge"
+        ]
+    );
+    let (_, found, _) = find(&output, "promote.contexts");
+    assert_eq!(found, "promote waits for `ci / build (push)` on staging's head (0 from the config, 1 from `main`'s protection)");
+    let (_, found, _) = find(&output, "promote.merge");
+    assert_eq!(
+        found,
+        format!("`{login}` may merge into `main` (GET /repos/{}/branches/main: `user_can_merge` true), fast-forward-only merges are allowed", repo.full)
+    );
+}
+
+fn promote_without_contexts_or_fast_forward_merges_is_their_fail(g: &RealGitea) {
+    let (repo, _, token) = promote_repo(
+        g,
+        "dr-promote-bare",
+        json!({"rule_name": "main", "branch_name": "main", "enable_push": false}),
+    );
+    g.admin(
+        "PATCH",
+        &repo.path(""),
+        Some(json!({"allow_fast_forward_only_merge": false})),
+    );
+    let output = doctor(&repo, "promote", &token).refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("promote.contexts", "fail"), ("promote.merge", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, _) = find(&output, "promote.contexts");
+    assert!(
+        found.contains("promote cannot know what green means"),
+        "{found}"
+    );
+    let (_, _, fix) = find(&output, "promote.merge");
+    assert!(fix.contains("allow_fast_forward_only_merge"), "{fix}");
+}
+
+fn promote_account_off_the_merge_allowlist_is_the_merge_fail(g: &RealGitea) {
+    let (repo, login, token) = promote_repo(
+        g,
+        "dr-promote-merge",
+        json!({"rule_name": "main", "branch_name": "main", "enable_push": false,
+               "enable_status_check": true, "status_check_contexts": ["ci / build (push)"],
+               "enable_merge_whitelist": true, "merge_whitelist_usernames": ["alice"]}),
+    );
+    let output = doctor(&repo, "promote", &token).refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("promote.merge", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, _) = find(&output, "promote.merge");
+    assert_eq!(
+        found,
+        format!("`{login}` may not merge into `main` (GET /repos/{}/branches/main: `user_can_merge` false)", repo.full)
+    );
+}
+
 fn invalid_config_is_the_config_fail(g: &RealGitea) {
     let repo = g.repo("dr-config");
     repo.put_file(
@@ -664,6 +819,11 @@ real_gitea_tests!(
     reader_outside_a_gate_team_is_the_teams_fail,
     tier_labels_missing_and_no_write_is_the_labels_fail,
     tier_correct_setup_is_all_pass_where_the_server_lists_scopes,
+    sync_account_in_an_allowlisted_team_is_pass_without_admin,
+    sync_account_outside_the_allowlisted_team_is_its_fail_without_admin,
+    promote_correct_setup_is_all_pass,
+    promote_without_contexts_or_fast_forward_merges_is_their_fail,
+    promote_account_off_the_merge_allowlist_is_the_merge_fail,
     tier_token_without_write_issue_is_the_token_fail_where_the_server_lists_scopes,
     invalid_config_is_the_config_fail,
     protection_without_admin_is_unknown_not_pass,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::{self, Config};
-use crate::forge::{BranchProtection, Permission, Team};
+use crate::forge::{Branch, BranchProtection, Permission, Team};
 
 /// Which mode's needs to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,6 +16,7 @@ pub enum Scope {
     Sync,
     Tier,
     ReviewFire,
+    Promote,
     All,
 }
 
@@ -26,7 +27,8 @@ impl Scope {
             Scope::Sync => &[Scope::Sync],
             Scope::Tier => &[Scope::Tier],
             Scope::ReviewFire => &[Scope::ReviewFire],
-            Scope::All => &[Scope::Sync, Scope::Tier, Scope::ReviewFire],
+            Scope::Promote => &[Scope::Promote],
+            Scope::All => &[Scope::Sync, Scope::Tier, Scope::ReviewFire, Scope::Promote],
         }
     }
 
@@ -35,6 +37,7 @@ impl Scope {
             Scope::Sync => "sync",
             Scope::Tier => "tier",
             Scope::ReviewFire => "review-fire",
+            Scope::Promote => "promote",
             Scope::All => "all",
         }
     }
@@ -220,6 +223,12 @@ pub struct Facts {
     pub probes: BTreeMap<String, Probe>,
     /// Per shipgate `uses:` string, what its pinned ref holds.
     pub pins: BTreeMap<String, Seen<Pin>>,
+    /// `GET /repos/{o}/{r}/branches/{b}` with SHIPGATE_TOKEN, for sync's and promote's
+    /// target branches: readable without admin, and the server itself says whether the
+    /// token's account may push or merge there (allowlisted teams included).
+    pub branches: BTreeMap<String, Seen<Branch>>,
+    /// The repository's `allow_fast_forward_only_merge` (promote's pull-request merge).
+    pub fast_forward_only: Seen<bool>,
 }
 
 /// What the pinned ref of the action repository holds.
@@ -238,6 +247,8 @@ pub struct Step {
     pub mode: String,
     /// The step's `version` input.
     pub version: Option<String>,
+    /// The step's `args` input.
+    pub args: Option<String>,
 }
 
 /// `https://host[:port]/owner/name[/path]@ref` → `(https://host[:port], owner/name, ref)`.
@@ -309,6 +320,7 @@ pub fn decide(facts: &Facts, scope: Scope) -> Vec<Check> {
             Scope::Sync => sync_checks(facts, &mut checks),
             Scope::Tier => tier_checks(facts, &mut checks),
             Scope::ReviewFire => review_checks(facts, &mut checks),
+            Scope::Promote => promote_checks(facts, &mut checks),
             Scope::All => {}
         }
     }
@@ -480,15 +492,17 @@ pub fn workflow_shape(text: &str) -> Result<WorkflowShape, String> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let version = step
-                .get("with")
-                .and_then(|w| w.get("version"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let input = |name: &str| {
+                step.get("with")
+                    .and_then(|w| w.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
             steps.push(Step {
                 uses: uses.to_owned(),
                 mode,
-                version,
+                version: input("version"),
+                args: input("args"),
             });
         }
     }
@@ -503,6 +517,7 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
         Scope::Sync => "auto-sync.yml",
         Scope::Tier => "auto-tier.yml",
         Scope::ReviewFire | Scope::All => "review-fire.yml",
+        Scope::Promote => "auto-promote.yml",
     };
     let workflows = match &facts.workflows {
         Seen::Yes(w) => w,
@@ -568,6 +583,16 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
                     ));
                     fixes.push(format!(
                         "add `pull_request_review:` (no `types:`) under `on:` in `{path}`"
+                    ));
+                }
+            }
+            Scope::Promote => {
+                if !["schedule", "workflow_run", "push"].iter().any(|t| has(t)) {
+                    problems.push(format!(
+                        "`{path}` has no `schedule`, `workflow_run` or `push` trigger: nothing promotes but a hand"
+                    ));
+                    fixes.push(format!(
+                        "add `schedule: [{{cron: \"*/15 * * * *\"}}]` under `on:` in `{path}` (as in examples/{example})"
                     ));
                 }
             }
@@ -977,9 +1002,14 @@ fn staging_push_check(facts: &Facts, config: &Config) -> Check {
         .expect_login
         .clone()
         .or_else(|| facts.read.login.ok().cloned());
+    // The server's own answer for the token's account, when the token is the sync account.
+    let server_says = server_may_push(facts, to, account.as_deref());
     let rules = match &facts.protections {
         Seen::Yes(r) => r,
         Seen::Refused(why) | Seen::Unknown(why) => {
+            if let Some(said) = server_says {
+                return said;
+            }
             return protection_unknown(
                 id,
                 "sync",
@@ -988,7 +1018,7 @@ fn staging_push_check(facts: &Facts, config: &Config) -> Check {
                 &format!(
                     "the rule for `{to}` → \"Enable Push\" with the sync account on \"Allowlisted users\""
                 ),
-            )
+            );
         }
     };
     let Some(rule) = rule_for(rules, to) else {
@@ -1048,6 +1078,9 @@ fn staging_push_check(facts: &Facts, config: &Config) -> Check {
     }
     let teams = BranchProtection::list(&rule.push_whitelist_teams);
     if !teams.is_empty() {
+        if let Some(said) = server_says {
+            return said;
+        }
         return check(
             id,
             "sync",
@@ -1074,6 +1107,255 @@ fn staging_push_check(facts: &Facts, config: &Config) -> Check {
             rule.pattern()
         ),
     )
+}
+
+/// `sync.staging-push` from `user_can_push` of `GET …/branches/{to}`, read with the sync
+/// token: the server's decision for that account, allowlisted teams included. `None` when
+/// the token is not the sync account's or the server did not say.
+fn server_may_push(facts: &Facts, to: &str, account: Option<&str>) -> Option<Check> {
+    let login = facts.read.login.ok()?;
+    if !account.is_some_and(|a| a.eq_ignore_ascii_case(login)) {
+        return None;
+    }
+    let branch = facts.branches.get(to)?.ok()?;
+    let proof = format!(
+        "GET /repos/{}/branches/{to} says `user_can_push`",
+        facts.repo
+    );
+    match branch.user_can_push? {
+        true => Some(check(
+            "sync.staging-push",
+            "sync",
+            State::Pass,
+            format!("`{login}` may push to `{to}` ({proof}: true)"),
+            "",
+        )),
+        false => Some(check(
+            "sync.staging-push",
+            "sync",
+            State::Fail,
+            format!("`{login}` may not push to `{to}` ({proof}: false)"),
+            format!(
+                "in `{to}`'s branch protection (Repository → Settings → Branches) choose \"Enable Push\" → allowlist and add `{login}` or a team of it (`push_whitelist_usernames` / `push_whitelist_teams`); the account needs code write"
+            ),
+        )),
+    }
+}
+
+// ---- promote ---------------------------------------------------------------------------
+
+/// How the promote workflow moves main: `--via push` in a step's `args`, else a pull request.
+fn promote_via(facts: &Facts) -> &'static str {
+    let pushes = facts.workflows.ok().is_some_and(|workflows| {
+        workflows.iter().any(|w| {
+            workflow_shape(&w.text).is_ok_and(|shape| {
+                shape.steps.iter().any(|step| {
+                    step.mode == "promote"
+                        && step.args.as_deref().is_some_and(|args| {
+                            let words: Vec<&str> = args.split_whitespace().collect();
+                            words.windows(2).any(|w| w == ["--via", "push"])
+                                || words.contains(&"--via=push")
+                        })
+                })
+            })
+        })
+    });
+    if pushes {
+        "push"
+    } else {
+        "pull-request"
+    }
+}
+
+fn promote_contexts_check(facts: &Facts, config: &Config) -> Check {
+    let id = "promote.contexts";
+    let to = &config.promote.to;
+    let configured: Vec<String> = config
+        .promote
+        .required_contexts
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let protection = match facts.branches.get(to) {
+        Some(Seen::Yes(b)) if b.protected && b.enable_status_check => {
+            Seen::Yes(BranchProtection::list(&b.status_check_contexts).to_vec())
+        }
+        Some(Seen::Yes(_)) => Seen::Yes(Vec::new()),
+        Some(Seen::Refused(why) | Seen::Unknown(why)) => Seen::Unknown(why.clone()),
+        None => Seen::Unknown(format!("`{to}` was not read")),
+    };
+    let fix = format!(
+        "list staging's CI contexts under `promote.required_contexts` in .gitea/shipgate.yml on `{}`, or require them in `{to}`'s branch protection (\"Enable Status Check\")",
+        facts.branch()
+    );
+    match protection {
+        Seen::Yes(required) => {
+            let mut all = configured.clone();
+            for c in required.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+                if !all.iter().any(|a| a == c) {
+                    all.push(c.to_owned());
+                }
+            }
+            if all.is_empty() {
+                check(
+                    id,
+                    "promote",
+                    State::Fail,
+                    format!("`promote.required_contexts` is empty and `{to}`'s protection requires no status check: promote cannot know what green means (exit 2)"),
+                    fix,
+                )
+            } else {
+                check(
+                    id,
+                    "promote",
+                    State::Pass,
+                    format!(
+                        "promote waits for {} on staging's head ({} from the config, {} from `{to}`'s protection)",
+                        ticks(&all),
+                        configured.len(),
+                        required.len()
+                    ),
+                    "",
+                )
+            }
+        }
+        Seen::Refused(why) | Seen::Unknown(why) if configured.is_empty() => check(
+            id,
+            "promote",
+            State::Unknown,
+            format!("`promote.required_contexts` is empty and `{to}` could not be read ({why}), so whether promote knows what green means is unverified"),
+            fix,
+        ),
+        Seen::Refused(why) | Seen::Unknown(why) => check(
+            id,
+            "promote",
+            State::Pass,
+            format!(
+                "promote waits for {} from the config (`{to}`'s protection could not be read: {why}; promote adds its contexts when it runs)",
+                ticks(&configured)
+            ),
+            "",
+        ),
+    }
+}
+
+fn promote_merge_check(facts: &Facts, config: &Config) -> Check {
+    let id = "promote.merge";
+    let to = &config.promote.to;
+    let via = promote_via(facts);
+    let who = facts
+        .read
+        .login
+        .ok()
+        .map_or_else(|| "the token's account".to_owned(), |l| format!("`{l}`"));
+    let branch = match facts.branches.get(to) {
+        Some(Seen::Yes(b)) => b,
+        Some(Seen::Refused(why) | Seen::Unknown(why)) => {
+            return check(
+                id,
+                "promote",
+                State::Unknown,
+                format!(
+                    "`{to}` could not be read ({why}), so whether {who} may move it is unverified"
+                ),
+                "give SHIPGATE_TOKEN read:repository on this repository and re-run",
+            )
+        }
+        None => {
+            return check(
+                id,
+                "promote",
+                State::Unknown,
+                format!("`{to}` was not read"),
+                "re-run doctor with SHIPGATE_TOKEN set",
+            )
+        }
+    };
+    let proof = format!("GET /repos/{}/branches/{to}", facts.repo);
+    if via == "push" {
+        return match branch.user_can_push {
+            Some(true) => check(id, "promote", State::Pass, format!("`--via push`: {who} may push to `{to}` ({proof}: `user_can_push` true)"), ""),
+            Some(false) => check(
+                id,
+                "promote",
+                State::Fail,
+                format!("`--via push`: {who} may not push to `{to}` ({proof}: `user_can_push` false)"),
+                format!("put the promote account on the push allowlist of `{to}`'s rule (Repository → Settings → Branches → \"Enable Push\"; `push_whitelist_usernames`), or drop `--via push` to merge a pull request"),
+            ),
+            None => check(id, "promote", State::Unknown, format!("{proof} did not say whether {who} may push"), "check by hand that the promote account is on the push allowlist of the rule"),
+        };
+    }
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let mut unknown = Vec::new();
+    match &facts.fast_forward_only {
+        Seen::Yes(true) => {}
+        Seen::Yes(false) => {
+            problems.push("the repository does not allow fast-forward-only merges, the only style promote uses".to_owned());
+            fixes.push("enable \"Fast-forward only\" under Repository → Settings → Repository → Pull Requests (`allow_fast_forward_only_merge`)".to_owned());
+        }
+        Seen::Refused(why) | Seen::Unknown(why) => {
+            unknown.push(format!("the merge styles ({why})"))
+        }
+    }
+    match branch.user_can_merge {
+        Some(true) => {}
+        Some(false) => {
+            problems.push(format!(
+                "{who} may not merge into `{to}` ({proof}: `user_can_merge` false)"
+            ));
+            fixes.push(format!("give the promote account code write, and put it on the merge allowlist of `{to}`'s rule when that is on (`merge_whitelist_usernames`)"));
+        }
+        None => unknown.push(format!("whether {who} may merge ({proof} did not say)")),
+    }
+    if !problems.is_empty() {
+        check(
+            id,
+            "promote",
+            State::Fail,
+            problems.join("; "),
+            fixes.join("; "),
+        )
+    } else if !unknown.is_empty() {
+        check(
+            id,
+            "promote",
+            State::Unknown,
+            format!("not checked: {}", unknown.join("; ")),
+            "check by hand: fast-forward-only merges allowed, and the promote account may merge into the branch",
+        )
+    } else {
+        check(
+            id,
+            "promote",
+            State::Pass,
+            format!("{who} may merge into `{to}` ({proof}: `user_can_merge` true), fast-forward-only merges are allowed"),
+            "",
+        )
+    }
+}
+
+fn promote_checks(facts: &Facts, checks: &mut Vec<Check>) {
+    checks.push(workflow_check(facts, Scope::Promote));
+    let Some(config) = facts.config() else {
+        config_dependent(
+            checks,
+            &["promote.token", "promote.contexts", "promote.merge"],
+            "promote",
+        );
+        return;
+    };
+    checks.push(token_check(
+        "promote.token",
+        "promote",
+        &facts.read,
+        &[REPOSITORY, PUSH],
+        None,
+        &[],
+    ));
+    checks.push(promote_contexts_check(facts, &config));
+    checks.push(promote_merge_check(facts, &config));
 }
 
 // ---- tokens ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
     let remote_url = format!("{server}/{repo}.git");
     let mut read = match (&read_client, &read_token) {
         (Some(c), Some(token)) => {
-            let push = if wants(Scope::Sync) {
+            let push = if wants(Scope::Sync) || wants(Scope::Promote) {
                 push_probe(&remote_url, token, invocation).await
             } else {
                 Seen::Unknown("not needed for this mode".into())
@@ -101,7 +101,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         }
         _ => TokenFacts::absent("SHIPGATE_TOKEN"),
     };
-    if !wants(Scope::Sync) && read.present {
+    if !(wants(Scope::Sync) || wants(Scope::Promote)) && read.present {
         read.push = Seen::Unknown("not needed for this mode".into());
     }
     let status = match (&status_client, &status_token) {
@@ -175,6 +175,31 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
             }
         }
     }
+    // sync's and promote's target branches, as the token's account sees them.
+    let mut branches = BTreeMap::new();
+    if let (Some(c), Some(config)) = (&read_client, &config) {
+        let mut names = Vec::new();
+        if wants(Scope::Sync) {
+            names.push(config.sync.to.clone());
+        }
+        if wants(Scope::Promote) {
+            names.push(config.promote.to.clone());
+        }
+        for name in names {
+            if let std::collections::btree_map::Entry::Vacant(slot) = branches.entry(name) {
+                let branch = seen(c.branch(&repo, slot.key()).await);
+                slot.insert(branch);
+            }
+        }
+    }
+    let fast_forward_only = match &repository {
+        Seen::Yes(r) => r.allow_fast_forward_only_merge.map_or_else(
+            || Seen::Unknown("the repository came without `allow_fast_forward_only_merge`".into()),
+            Seen::Yes,
+        ),
+        Seen::Refused(why) => Seen::Refused(why.clone()),
+        Seen::Unknown(why) => Seen::Unknown(why.clone()),
+    };
     let facts = Facts {
         repo: repo.to_string(),
         org,
@@ -188,6 +213,8 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         same_token,
         probes,
         pins,
+        branches,
+        fast_forward_only,
     };
     Ok(outcome(scope, &checks::decide(&facts, scope)))
 }
@@ -273,7 +300,12 @@ async fn read_workflows(
 ) -> Seen<Vec<Workflow>> {
     let mut paths: Vec<String> = Vec::new();
     for dir in [".gitea/workflows", ".github/workflows"] {
-        for name in ["auto-sync.yml", "auto-tier.yml", "review-fire.yml"] {
+        for name in [
+            "auto-sync.yml",
+            "auto-tier.yml",
+            "review-fire.yml",
+            "auto-promote.yml",
+        ] {
             paths.push(format!("{dir}/{name}"));
         }
     }

@@ -196,6 +196,13 @@ pub struct Branch {
     pub enable_status_check: bool,
     #[serde(default)]
     pub status_check_contexts: Option<Vec<String>>,
+    /// Whether the caller may push to it, as the server decides (its rule's push
+    /// allowlist, teams included). `None`: the server did not say.
+    #[serde(default)]
+    pub user_can_push: Option<bool>,
+    /// Whether the caller may merge into it (the merge allowlist, or code write).
+    #[serde(default)]
+    pub user_can_merge: Option<bool>,
 }
 
 /// `GET /repos/{owner}/{repo}/compare/{base}...{head}`: the commits of `head` that `base`
@@ -274,6 +281,9 @@ pub struct Repository {
     pub default_branch: String,
     #[serde(default)]
     pub permissions: Option<Permission>,
+    /// Whether pull requests may be merged fast-forward-only (Gitea 1.22 and later).
+    #[serde(default)]
+    pub allow_fast_forward_only_merge: Option<bool>,
 }
 
 /// One branch protection rule. Gitea sends `null` for empty lists, so every list is an

@@ -8,6 +8,7 @@ const SEC: &str = "security-review / approved (pull_request_target)";
 
 const TIER_WF: &str = "on:\n  pull_request_target:\n    types: [opened]\njobs:\n  tier:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: tier\n";
 const REVIEW_WF: &str = "on:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\n    types: [created]\njobs:\n  fire:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: review-fire\n";
+const PROMOTE_WF: &str = "on:\n  schedule:\n    - cron: \"*/15 * * * *\"\n  workflow_dispatch:\njobs:\n  promote:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: promote\n          args: --wait 20m\n";
 const SYNC_WF: &str = "on:\n  push:\n    branches: [main]\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: sync\n";
 
 fn team(name: &str) -> Team {
@@ -74,6 +75,10 @@ fn good() -> Facts {
                 path: ".gitea/workflows/auto-sync.yml".into(),
                 text: SYNC_WF.into(),
             },
+            Workflow {
+                path: ".gitea/workflows/auto-promote.yml".into(),
+                text: PROMOTE_WF.into(),
+            },
         ]),
         protections: Seen::Yes(vec![
             BranchProtection {
@@ -103,6 +108,27 @@ fn good() -> Facts {
             .map(|t| (t.to_owned(), Probe::Answered))
             .collect(),
         pins: [(USES.to_owned(), Seen::Yes(pin()))].into_iter().collect(),
+        branches: [("staging", true, true), ("main", false, true)]
+            .into_iter()
+            .map(|(name, push, merge)| {
+                (
+                    name.to_owned(),
+                    Seen::Yes(Branch {
+                        name: name.to_owned(),
+                        commit: crate::forge::BranchCommit {
+                            id: "ab".repeat(20),
+                        },
+                        protected: true,
+                        enable_status_check: name == "main",
+                        status_check_contexts: (name == "main")
+                            .then(|| vec!["ci / build (push)".to_owned()]),
+                        user_can_push: Some(push),
+                        user_can_merge: Some(merge),
+                    }),
+                )
+            })
+            .collect(),
+        fast_forward_only: Seen::Yes(true),
     }
 }
 
@@ -135,7 +161,13 @@ fn only(facts: &Facts, scope: Scope) -> Check {
 
 #[test]
 fn a_correct_setup_is_all_pass() {
-    for scope in [Scope::Sync, Scope::Tier, Scope::ReviewFire, Scope::All] {
+    for scope in [
+        Scope::Sync,
+        Scope::Tier,
+        Scope::ReviewFire,
+        Scope::Promote,
+        Scope::All,
+    ] {
         let checks = decide(&good(), scope);
         assert!(checks.iter().all(|c| c.state == State::Pass), "{checks:#?}");
         assert!(checks.iter().all(|c| c.fix.is_empty()));
@@ -256,8 +288,159 @@ fn ids_are_stable_and_unique() {
             "review-fire.status-token",
             "review-fire.distinct-tokens",
             "review-fire.teams",
+            "promote.workflow",
+            "promote.token",
+            "promote.contexts",
+            "promote.merge",
         ]
     );
+}
+
+fn branch_mut<'a>(facts: &'a mut Facts, name: &str) -> &'a mut Branch {
+    match facts.branches.get_mut(name) {
+        Some(Seen::Yes(b)) => b,
+        _ => panic!("no branch {name}"),
+    }
+}
+
+#[test]
+fn promote_without_any_required_context_fails() {
+    let mut facts = good();
+    let main = branch_mut(&mut facts, "main");
+    main.enable_status_check = false;
+    let c = only(&facts, Scope::Promote);
+    assert_eq!((c.id.as_str(), c.state), ("promote.contexts", State::Fail));
+    assert!(
+        c.found.contains("promote cannot know what green means"),
+        "{}",
+        c.found
+    );
+    assert!(c.fix.contains("promote.required_contexts"), "{}", c.fix);
+
+    // The config's contexts alone are enough, even when main cannot be read.
+    let mut facts = good();
+    let mut config = Config::default();
+    config.promote.required_contexts = vec!["ci / *".into()];
+    facts.config = ConfigFact::Valid {
+        origin: "x".into(),
+        config: Box::new(config),
+    };
+    facts
+        .branches
+        .insert("main".into(), Seen::Unknown("timed out".into()));
+    let bad = not_passing(&facts, Scope::Promote);
+    assert_eq!(
+        states(&bad),
+        [("promote.merge".to_owned(), State::Unknown)],
+        "{bad:#?}"
+    );
+    let c = decide(&facts, Scope::Promote)
+        .into_iter()
+        .find(|c| c.id == "promote.contexts")
+        .expect("contexts");
+    assert_eq!(c.state, State::Pass);
+    assert!(c.found.contains("`ci / *` from the config"), "{}", c.found);
+}
+
+#[test]
+fn promote_merge_needs_fast_forward_only_and_the_servers_leave() {
+    let mut facts = good();
+    facts.fast_forward_only = Seen::Yes(false);
+    let c = only(&facts, Scope::Promote);
+    assert_eq!((c.id.as_str(), c.state), ("promote.merge", State::Fail));
+    assert!(c.fix.contains("allow_fast_forward_only_merge"), "{}", c.fix);
+
+    let mut facts = good();
+    branch_mut(&mut facts, "main").user_can_merge = Some(false);
+    let c = only(&facts, Scope::Promote);
+    assert_eq!(
+        c.found,
+        "`reader` may not merge into `main` (GET /repos/acme/app/branches/main: `user_can_merge` false)"
+    );
+
+    let mut facts = good();
+    branch_mut(&mut facts, "main").user_can_merge = None;
+    assert_eq!(only(&facts, Scope::Promote).state, State::Unknown);
+
+    // `--via push`: the push allowlist decides, not the merge.
+    let mut facts = good();
+    if let Seen::Yes(workflows) = &mut facts.workflows {
+        for w in workflows.iter_mut() {
+            w.text = w.text.replace("args: --wait 20m", "args: --via push");
+        }
+    }
+    let c = only(&facts, Scope::Promote);
+    assert_eq!(
+        (c.id.as_str(), c.state, c.found.as_str()),
+        (
+            "promote.merge",
+            State::Fail,
+            "`--via push`: `reader` may not push to `main` (GET /repos/acme/app/branches/main: `user_can_push` false)"
+        )
+    );
+    branch_mut(&mut facts, "main").user_can_push = Some(true);
+    assert!(not_passing(&facts, Scope::Promote).is_empty());
+}
+
+#[test]
+fn promote_workflow_needs_an_automatic_trigger() {
+    let mut facts = good();
+    if let Seen::Yes(workflows) = &mut facts.workflows {
+        for w in workflows.iter_mut() {
+            w.text = w
+                .text
+                .replace("  schedule:\n    - cron: \"*/15 * * * *\"\n", "");
+        }
+    }
+    let c = only(&facts, Scope::Promote);
+    assert_eq!((c.id.as_str(), c.state), ("promote.workflow", State::Fail));
+    assert!(
+        c.found.contains("nothing promotes but a hand"),
+        "{}",
+        c.found
+    );
+}
+
+#[test]
+fn the_servers_user_can_push_decides_staging_push_without_admin_and_for_teams() {
+    // No admin: the rules are unreadable, the branch says.
+    let mut facts = good();
+    facts.protections = Seen::Refused("403".into());
+    let c = decide(&facts, Scope::Sync)
+        .into_iter()
+        .find(|c| c.id == "sync.staging-push")
+        .expect("staging-push");
+    assert_eq!(c.state, State::Pass, "{c:?}");
+    assert_eq!(
+        c.found,
+        "`reader` may push to `staging` (GET /repos/acme/app/branches/staging says `user_can_push`: true)"
+    );
+    branch_mut(&mut facts, "staging").user_can_push = Some(false);
+    let c = only(&facts, Scope::Sync);
+    assert_eq!((c.id.as_str(), c.state), ("sync.staging-push", State::Fail));
+    // The server's word is about the token's account only: another expected login is `?`.
+    let mut config = Config::default();
+    config.sync.expect_login = Some("devops".into());
+    facts.config = ConfigFact::Valid {
+        origin: "x".into(),
+        config: Box::new(config),
+    };
+    let bad = not_passing(&facts, Scope::Sync);
+    assert!(
+        bad.iter()
+            .any(|c| c.id == "sync.staging-push" && c.state == State::Unknown),
+        "{bad:#?}"
+    );
+
+    // A team allowlist with the account not a listed user: the server expands the teams.
+    let mut facts = good();
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules[1].push_whitelist_usernames = None;
+        rules[1].push_whitelist_teams = strings(&["devops"]);
+    }
+    assert!(not_passing(&facts, Scope::Sync).is_empty());
+    branch_mut(&mut facts, "staging").user_can_push = None;
+    assert_eq!(only(&facts, Scope::Sync).state, State::Unknown);
 }
 
 #[test]
@@ -345,6 +528,8 @@ fn missing_rule_and_disabled_status_check_fail() {
 fn protection_without_admin_is_unknown_never_pass() {
     let mut facts = good();
     facts.protections = Seen::Refused("403 Forbidden".into());
+    // …and the branch does not say whether the token's account may push.
+    branch_mut(&mut facts, "staging").user_can_push = None;
     for scope in [Scope::Sync, Scope::ReviewFire] {
         let bad = not_passing(&facts, scope);
         assert!(!bad.is_empty());
