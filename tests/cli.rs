@@ -494,7 +494,7 @@ fn a_timeout_that_is_not_a_finite_positive_number_is_a_usage_error() {
 #[test]
 fn doctor_rejects_an_unknown_mode_as_a_usage_error() {
     let out = Test::new()
-        .args(&["doctor", "--mode", "promote", "--format", "json"])
+        .args(&["doctor", "--mode", "retarget", "--format", "json"])
         .status(64);
     assert_eq!(out.json()["mode"], "doctor", "{}", out.stdout);
     assert_eq!(out.json()["result"], "usage");
