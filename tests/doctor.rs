@@ -188,6 +188,20 @@ fn fake_tier_token_without_write_issue_fails_and_unlisted_scopes_stay_unproven()
 }
 
 #[test]
+fn fake_a_workflows_directory_listed_in_part_is_unknown_never_pass() {
+    let fake = fake_world(true);
+    fake.set_token_scopes("reader", &["read:repository", "write:issue", "read:user"]);
+    fake.truncate_trees();
+    let output = fake_doctor(&fake, "tier").unverified();
+    let (state, found, _) = find(&output, "tier.workflow");
+    assert_eq!(state, "unknown");
+    assert!(
+        found.contains("could not be listed") && found.contains("truncated"),
+        "{found}"
+    );
+}
+
+#[test]
 fn fake_protection_without_admin_is_unknown_never_pass() {
     let fake = fake_world(false);
     let output = fake_doctor(&fake, "review-fire").run();
@@ -338,9 +352,10 @@ fn review_fire_correct_setup_is_all_pass(g: &RealGitea) {
 
 fn sync_correct_setup_is_all_pass(g: &RealGitea) {
     let repo = g.repo("dr-sync-ok");
+    // Under a name of the team's own: doctor lists the workflows directory.
     repo.put_file(
         "main",
-        ".gitea/workflows/auto-sync.yml",
+        ".gitea/workflows/keep-staging.yaml",
         &example(g, AUTO_SYNC_YML),
     );
     let (login, token) = g.fresh_account(
@@ -355,6 +370,11 @@ fn sync_correct_setup_is_all_pass(g: &RealGitea) {
     }));
     let output = doctor(&repo, "sync", &token).success();
     assert_eq!(not_passing(&output), Vec::<(String, String)>::new());
+    let (_, found, _) = find(&output, "sync.workflow");
+    assert!(
+        found.starts_with("`.gitea/workflows/keep-staging.yaml` on `main` runs `mode: sync`"),
+        "{found}"
+    );
     let (_, found, _) = find(&output, "sync.staging-push");
     assert_eq!(
         found,

@@ -360,6 +360,24 @@ fn body_of_the_wrong_shape_is_protocol() {
 }
 
 #[test]
+fn a_truncated_tree_listing_is_protocol() {
+    let fake = fake_with_pr(0);
+    fake.set_file(REPO, "main", ".gitea/workflows/a.yml", "on: push\n");
+    let listed = block_on(client(&fake, TOKEN).tree(&repo(), "main")).expect("tree");
+    assert_eq!(
+        listed
+            .tree
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.path.as_str())
+            .collect::<Vec<_>>(),
+        [".gitea"]
+    );
+    fake.truncate_trees();
+    assert_protocol(block_on(client(&fake, TOKEN).tree(&repo(), "main")));
+}
+
+#[test]
 fn truncated_page_is_protocol() {
     for (files, page) in [(3, 1), (120, 1), (120, 2), (120, 3)] {
         let fake = fake_with_pr(files);

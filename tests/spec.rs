@@ -526,6 +526,12 @@ fn every_response_body_matches_the_spec() {
         probe("GET", "/user", "/user"),
         probe("GET", "/settings/api", "/settings/api"),
         probe("GET", "/version", "/version"),
+        probe("GET", "/notifications/new", "/notifications/new"),
+        probe(
+            "GET",
+            "/repos/{owner}/{repo}/git/trees/{sha}",
+            "/repos/acme/app/git/trees/main",
+        ),
         probe("GET", "/repos/{owner}/{repo}", "/repos/acme/app"),
         probe("GET", "/repos/{owner}/{repo}", "/repos/acme/nothing"),
         probe(
@@ -1002,6 +1008,8 @@ const EXERCISED: &[&str] = &[
     "api_settings",
     "server_version",
     "branch_protections",
+    "new_notifications",
+    "tree",
 ];
 
 /// Routes the fake serves for tests to drive (a reviewer approving), not for the client.
@@ -1203,6 +1211,26 @@ fn client_session_conforms() {
         assert_eq!(
             client.server_version().await.expect("version").version,
             "1.27.3"
+        );
+        assert_eq!(
+            client.new_notifications().await.expect("notifications").new,
+            0
+        );
+        let root = client.tree(&repo, "main").await.expect("root tree");
+        let gitea = root
+            .tree
+            .unwrap_or_default()
+            .into_iter()
+            .find(|e| e.path == ".gitea" && e.kind == "tree")
+            .expect(".gitea in the root tree");
+        let inside = client.tree(&repo, &gitea.sha).await.expect(".gitea tree");
+        assert!(
+            inside
+                .tree
+                .unwrap_or_default()
+                .iter()
+                .any(|e| e.path == "shipgate.yml" && e.kind == "blob"),
+            "shipgate.yml in .gitea"
         );
         let repository = client.repository(&repo).await.expect("repository");
         assert_eq!(repository.default_branch, "main");

@@ -289,24 +289,28 @@ fn problems(error: &config::Error) -> String {
     }
 }
 
-/// The workflow files the examples name (and the gates' `workflow` files), under
-/// `.gitea/workflows/` and `.github/workflows/`. Gitea's API has no directory listing the
-/// spec describes faithfully, so files under other names are not found.
+/// Every workflow file on `branch`: each `*.yml`/`*.yaml` under `.gitea/workflows/` and
+/// `.github/workflows/` (listed through the git trees API), and the gates' `workflow` files.
 async fn read_workflows(
     client: &forge::Client,
     repo: &RepoRef,
     branch: &str,
     config: Option<&Config>,
 ) -> Seen<Vec<Workflow>> {
+    let root = match client.tree(repo, branch).await {
+        Ok(root) => root,
+        Err(e) => return seen(Err(e)),
+    };
     let mut paths: Vec<String> = Vec::new();
     for dir in [".gitea/workflows", ".github/workflows"] {
-        for name in [
-            "auto-sync.yml",
-            "auto-tier.yml",
-            "review-fire.yml",
-            "auto-promote.yml",
-        ] {
-            paths.push(format!("{dir}/{name}"));
+        match list_dir(client, repo, &root, dir).await {
+            Ok(files) => paths.extend(
+                files
+                    .into_iter()
+                    .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
+                    .map(|f| format!("{dir}/{f}")),
+            ),
+            Err(e) => return seen(Err(e)),
         }
     }
     for gate in config
@@ -331,6 +335,35 @@ async fn read_workflows(
         }
     }
     Seen::Yes(workflows)
+}
+
+/// The names of the files (blobs) directly in `dir` below `root`; empty when `dir` does
+/// not exist. One tree read per path component.
+async fn list_dir(
+    client: &forge::Client,
+    repo: &RepoRef,
+    root: &forge::Tree,
+    dir: &str,
+) -> Result<Vec<String>, forge::Error> {
+    let mut tree = root.clone();
+    for part in dir.split('/') {
+        let next = tree
+            .tree
+            .unwrap_or_default()
+            .into_iter()
+            .find(|e| e.path == part && e.kind == "tree");
+        match next {
+            Some(entry) => tree = client.tree(repo, &entry.sha).await?,
+            None => return Ok(Vec::new()),
+        }
+    }
+    Ok(tree
+        .tree
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.kind == "blob")
+        .map(|e| e.path)
+        .collect())
 }
 
 /// `dist/SHA256SUMS` and `dist/VERSION` at the pinned ref of a `uses:` on this server.

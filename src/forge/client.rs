@@ -18,6 +18,9 @@ use crate::context::{RepoRef, Secret};
 /// Gitea's silent cap on `limit`.
 pub const PAGE_LIMIT: usize = 50;
 
+/// Entries asked for in one tree listing (Gitea's default and maximum, 1,000).
+const TREE_PAGE: usize = 1_000;
+
 /// Tunables; defaults suit a job on a real server, tests shrink them.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -699,6 +702,23 @@ impl Client {
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /repos/{o}/{r}/git/trees/{sha}`: one level (`sha`: a tree or commit id, or a
+    /// branch name). A truncated listing is a protocol error: a directory read in part
+    /// would hide files.
+    pub async fn tree(&self, repo: &RepoRef, sha: &str) -> Result<Tree, Error> {
+        let path = format!("/repos/{repo}/git/trees/{}", segment(sha));
+        let tree: Tree = self
+            .get_json(&path, &[("per_page", TREE_PAGE.to_string())])
+            .await?;
+        if tree.truncated {
+            return Err(Error::Protocol {
+                request: format!("GET {}", self.url(&path)),
+                detail: format!("the tree has more than {TREE_PAGE} entries (`truncated`)"),
+            });
+        }
+        Ok(tree)
     }
 
     /// `POST /repos/{o}/{r}/actions/workflows/{file}/dispatches` (Gitea ≥ 1.24).

@@ -257,6 +257,27 @@ pub struct ServerVersion {
     pub version: String,
 }
 
+/// `GET /repos/{o}/{r}/git/trees/{sha}`: one level of a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Tree {
+    pub sha: String,
+    #[serde(default)]
+    pub tree: Option<Vec<TreeEntry>>,
+    /// More entries than one page holds: the listing is incomplete.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// One entry of a [`Tree`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TreeEntry {
+    pub path: String,
+    /// `blob`, `tree` or `commit` (a submodule).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sha: String,
+}
+
 /// `GET /notifications/new`: the caller's unread notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct NotificationCount {

@@ -79,6 +79,7 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/settings/api", get_api_settings),
     api("GET", "/version", get_version),
     api("GET", "/notifications/new", get_notifications_new),
+    api("GET", "/repos/{owner}/{repo}/git/trees/{sha}", get_tree),
     api("GET", "/repos/{owner}/{repo}/branch_protections", get_branch_protections),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
@@ -455,6 +456,11 @@ impl FakeGitea {
             login.to_owned(),
             scopes.iter().map(|s| (*s).to_owned()).collect(),
         );
+    }
+
+    /// Every tree listing answers `truncated: true`, as Gitea does past one page.
+    pub fn truncate_trees(&self) {
+        self.state().trees_truncated = true;
     }
 
     /// A repository `owner/name` with default branch `main`.
@@ -1049,6 +1055,8 @@ pub struct StateData {
     details: HashMap<String, (String, String)>,
     tokens: HashMap<String, String>,
     read_only: BTreeSet<String>,
+    /// Tree listings say `truncated: true` (a directory larger than one page).
+    trees_truncated: bool,
     /// `login → scopes` of its token, when not every scope (see `set_token_scopes`).
     token_scopes: HashMap<String, Vec<String>>,
     repos: BTreeMap<String, i64>,
@@ -1097,6 +1105,7 @@ impl StateData {
             tokens: HashMap::new(),
             read_only: BTreeSet::new(),
             token_scopes: HashMap::new(),
+            trees_truncated: false,
             repos: BTreeMap::new(),
             orgs: BTreeMap::new(),
             issues: BTreeMap::new(),
@@ -3269,6 +3278,81 @@ fn to_response(reply: Reply) -> Response {
 
 fn get_version(_state: &mut StateData, _call: &Call) -> Reply {
     Reply::json(200, json!({"version": "1.27.3"}))
+}
+
+/// `GET …/git/trees/{sha}`: one level of the files set with `set_file`. `sha` is a ref
+/// name (the root) or an id this route minted for a directory: the hex of `ref\ndir`.
+fn get_tree(state: &mut StateData, call: &Call) -> Reply {
+    let repo = call.repo();
+    if !state.repos.contains_key(&repo) {
+        return not_found(state);
+    }
+    let sha = call.param("sha");
+    let (git_ref, dir) = match tree_id_decode(sha) {
+        Some((git_ref, dir)) => (git_ref, dir),
+        None => (sha.to_owned(), String::new()),
+    };
+    let mut entries: BTreeMap<String, &'static str> = BTreeMap::new();
+    for (r, g, path) in state.contents.keys() {
+        if *r != repo || *g != git_ref {
+            continue;
+        }
+        let rest = if dir.is_empty() {
+            path.as_str()
+        } else {
+            match path.strip_prefix(&format!("{dir}/")) {
+                Some(rest) => rest,
+                None => continue,
+            }
+        };
+        match rest.split_once('/') {
+            Some((sub, _)) => entries.insert(sub.to_owned(), "tree"),
+            None => entries.insert(rest.to_owned(), "blob"),
+        };
+    }
+    if entries.is_empty() && !dir.is_empty() {
+        return not_found(state);
+    }
+    let base = &state.base;
+    let tree: Vec<Value> = entries
+        .iter()
+        .map(|(name, kind)| {
+            let full = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let id = tree_id(&git_ref, &full);
+            json!({"path": name, "mode": if *kind == "tree" { "040000" } else { "100644" },
+                   "type": kind, "size": 0, "sha": id,
+                   "url": format!("{base}/api/v1/repos/{repo}/git/trees/{id}")})
+        })
+        .collect();
+    Reply::json(
+        200,
+        json!({"sha": sha, "url": format!("{base}/api/v1/repos/{repo}/git/trees/{sha}"),
+               "tree": tree, "truncated": state.trees_truncated, "page": 1, "total_count": tree.len()}),
+    )
+}
+
+fn tree_id(git_ref: &str, dir: &str) -> String {
+    format!("{git_ref}\n{dir}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn tree_id_decode(id: &str) -> Option<(String, String)> {
+    if !id.len().is_multiple_of(2) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&id[i..i + 2], 16).ok())
+        .collect::<Option<_>>()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (git_ref, dir) = text.split_once('\n')?;
+    Some((git_ref.to_owned(), dir.to_owned()))
 }
 
 /// `GET /notifications/new`: Gitea 1.27's scope check first (its 403 lists the token's
