@@ -1,0 +1,529 @@
+//! Property tests: random scenarios under random fault schedules, end to end (issue 12).
+//!
+//! Per mode (tier, review-fire, sync) each case draws a scenario and a schedule of faults
+//! by position (the n-th request of the run, any route: 401, 403, 404, 422, 429 with and
+//! without `Retry-After`, 500, 502, 503, a delay past the timeout, a reset connection, a
+//! malformed or cut-off body, a wrong or missing `X-Total-Count`; for git also a cut pack
+//! and a rejected ref). It runs the binary on the scenario without faults, then again with
+//! the schedule, and checks the faulty run against the clean one:
+//!
+//! - exit 0 only if the clean run exits 0 with the same result; exit codes stay in 0/1/2
+//!   and every nonzero exit prints exactly one `::error` line;
+//! - never a `success` status the clean run did not post, never a tier label set other
+//!   than the one before or the clean run's, never a push the clean run did not make;
+//! - no write after a read that failed for good (an error answer not followed by a clean
+//!   answer to the same request); review-fire's `error` statuses are the one write allowed
+//!   after it, by design ("a failed read after the head is known posts error");
+//! - the token in no output (`Test::run` checks every run);
+//! - sync: old staging and main are ancestors of the new staging tip, or it is unchanged.
+//!
+//! `SHIPGATE_FAULT_CASES` (default 500), `SHIPGATE_FAULT_SEED`, `SHIPGATE_FAULT_CASE`
+//! replay one case; a failure prints all three and the schedule, reduced to the faults
+//! that still break the property.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde_json::{json, Value};
+
+use crate::support::{
+    fake_gitea::{FakeGitea, FaultKind, FileSpec, PrSpec, Recorded, StatusRow},
+    fault_schedule::{cases, positions, Rng, Scheduled},
+    test::{Output, Test},
+};
+
+const REPO: &str = "acme/app";
+const PR: u64 = 7;
+const DEFAULT_CASES: u64 = 500;
+
+/// The faulty run's request timeout (seconds): a delay past it costs about this much.
+const FAULTY_TIMEOUT: f64 = 0.5;
+/// The clean run's: generous, so a loaded machine never makes the reference run fail.
+const CLEAN_TIMEOUT: &str = "10";
+
+fn head() -> String {
+    "a".repeat(40)
+}
+
+fn base() -> String {
+    "b".repeat(40)
+}
+
+fn old() -> String {
+    "c".repeat(40)
+}
+
+// ---- drawing faults ----------------------------------------------------------------------
+
+/// One API fault, weighted so most are statuses and a delay (the slow one) is rare.
+fn draw_api_fault(rng: &mut Rng) -> FaultKind {
+    let roll = rng.below(100);
+    match roll {
+        0..=63 => FaultKind::Status(*rng.pick(&[401, 403, 404, 422, 429, 500, 502, 503])),
+        64..=66 => FaultKind::StatusRetryAfter(429, 0),
+        67 => FaultKind::StatusRetryAfter(503, 1),
+        68..=70 => FaultKind::Delay(Duration::from_secs_f64(FAULTY_TIMEOUT + 0.4)),
+        71..=78 => FaultKind::Reset,
+        79..=86 => FaultKind::CutBody,
+        87..=93 => FaultKind::Malformed,
+        94..=97 => FaultKind::WrongTotal(*rng.pick(&[-1, 1, 7])),
+        _ => FaultKind::NoTotal,
+    }
+}
+
+fn draw_api_schedule(rng: &mut Rng, requests: usize) -> Vec<Scheduled<FaultKind>> {
+    positions(rng, requests)
+        .into_iter()
+        .map(|nth| Scheduled::new(nth, draw_api_fault(rng)))
+        .collect()
+}
+
+/// Whether the client saw this answer as an error (the fake recorded a fault that breaks
+/// the answer; a wrong count is judged by the client, not here).
+fn error_answer(r: &Recorded) -> bool {
+    match &r.fault {
+        None => false,
+        Some(kind) => match kind {
+            FaultKind::Status(_)
+            | FaultKind::StatusRetryAfter(..)
+            | FaultKind::Reset
+            | FaultKind::CutBody => true,
+            // A garbled body under an error status (a missing file's 404) still says 404.
+            FaultKind::Malformed => (200..300).contains(&r.status),
+            FaultKind::Delay(d) => d.as_secs_f64() > FAULTY_TIMEOUT,
+            FaultKind::TruncatePage | FaultKind::WrongTotal(_) | FaultKind::NoTotal => false,
+        },
+    }
+}
+
+/// The first read that failed for good: an error answer to a GET that no later request
+/// for the same path and query answered cleanly (a retry that worked).
+fn failed_read(requests: &[Recorded]) -> Option<usize> {
+    requests.iter().enumerate().position(|(i, r)| {
+        r.method == "GET"
+            && error_answer(r)
+            && !requests[i + 1..].iter().any(|later| {
+                later.method == r.method
+                    && later.path == r.path
+                    && later.query == r.query
+                    && !error_answer(later)
+            })
+    })
+}
+
+/// "No write after a failed read": the writes after the first read that failed for good,
+/// except those `allowed` says are the mode's fail-closed writes.
+fn writes_after_failed_read(
+    requests: &[Recorded],
+    allowed: impl Fn(&Recorded) -> bool,
+) -> Result<(), String> {
+    let Some(at) = failed_read(requests) else {
+        return Ok(());
+    };
+    let bad: Vec<String> = requests[at + 1..]
+        .iter()
+        .filter(|r| r.method != "GET" && !allowed(r))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrote after the failed read #{} `{} {}` ({:?}): {bad:?}",
+            at + 1,
+            requests[at].method,
+            requests[at].path,
+            requests[at].fault
+        ))
+    }
+}
+
+/// The run's requests with the faults they got, one a line, for a failure message.
+fn request_log(requests: &[Recorded]) -> String {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "  #{:<3} {} {}{}{} → {}{}\n",
+                i + 1,
+                r.method,
+                r.path,
+                if r.query.is_empty() { "" } else { "?" },
+                r.query,
+                r.status,
+                r.fault
+                    .as_ref()
+                    .map(|f| format!("  [{f:?}]"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// Exit code, `::error` count: the contract every run keeps, faults or not.
+fn contract(out: &Output) -> Result<(), String> {
+    if ![0, 1, 2].contains(&out.status) {
+        return Err(format!("exit {} is not 0, 1 or 2", out.status));
+    }
+    let errors = out.annotations().len();
+    if out.status != 0 && errors != 1 {
+        return Err(format!("exit {} with {errors} `::error` lines", out.status));
+    }
+    Ok(())
+}
+
+/// Drop scheduled faults one at a time while `still_fails` keeps failing: the smallest
+/// schedule that shows the failure (best effort: concurrent reads reorder positions).
+fn minimize<K: Clone + std::fmt::Debug>(
+    schedule: Vec<Scheduled<K>>,
+    mut still_fails: impl FnMut(&[Scheduled<K>]) -> Option<String>,
+) -> (Vec<Scheduled<K>>, Option<String>) {
+    let mut current = schedule;
+    let mut last = None;
+    let mut i = 0;
+    while i < current.len() {
+        let mut fewer = current.clone();
+        fewer.remove(i);
+        match still_fails(&fewer) {
+            Some(why) => {
+                current = fewer;
+                last = Some(why);
+            }
+            None => i += 1,
+        }
+    }
+    (current, last)
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null)
+}
+
+// ---- tier --------------------------------------------------------------------------------
+
+const BOT: &str = "shipgate-bot";
+const BOT_TOKEN: &str = "tok-shipgate-bot";
+const TIER_LABELS: [&str; 3] = ["tier:low", "tier:medium", "tier:high"];
+
+#[derive(Debug, Clone)]
+struct TierScenario {
+    files: Vec<FileSpec>,
+    config: Option<String>,
+    gitattributes: bool,
+    qa_members: Vec<&'static str>,
+    repo_labels: Vec<&'static str>,
+    /// `(label, who added it)` in order.
+    issue_labels: Vec<(&'static str, &'static str)>,
+    closed: bool,
+}
+
+const HIGH_PATHS: &[&str] = &[
+    "migrations/001_init.sql",
+    "src/auth/login.go",
+    ".gitea/workflows/ci.yml",
+    "CODEOWNERS",
+    "pkg/crypto/key.go",
+];
+const LOW_PATHS: &[&str] = &["README.md", "docs/guide.md", "tests/login_test.go"];
+const MEDIUM_PATHS: &[&str] = &[
+    "src/lib.rs",
+    "cmd/main.go",
+    "Cargo.lock",
+    "vendor/x/y.go",
+    "api/v1.pb.go",
+];
+
+fn draw_path(rng: &mut Rng) -> String {
+    let pool = match rng.below(10) {
+        0..=1 => HIGH_PATHS,
+        2..=4 => LOW_PATHS,
+        _ => MEDIUM_PATHS,
+    };
+    let path = *rng.pick(pool);
+    if rng.chance(30) {
+        // Another file in the same place.
+        match path.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/{}{name}", rng.below(100)),
+            None => format!("{}{path}", rng.below(100)),
+        }
+    } else {
+        path.to_owned()
+    }
+}
+
+fn draw_tier(rng: &mut Rng) -> TierScenario {
+    let count = if rng.chance(12) {
+        rng.range(45, 110)
+    } else {
+        rng.range(0, 8)
+    };
+    let mut files = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..count {
+        let mut path = draw_path(rng);
+        while !seen.insert(path.clone()) {
+            path = format!("x{}/{path}", rng.below(1000));
+        }
+        let lines = if rng.chance(5) {
+            1500
+        } else {
+            rng.below(60) as u64
+        };
+        let file = match rng.below(10) {
+            0 => FileSpec::renamed(&draw_path(rng), &path, 0, 0),
+            1 => FileSpec::new(&path, "added", lines, 0),
+            2 => FileSpec::new(&path, "deleted", 0, lines),
+            _ => FileSpec::new(&path, "changed", lines, rng.below(20) as u64),
+        };
+        files.push(file);
+    }
+    let config = match rng.below(6) {
+        0 => Some("tier:\n  override_teams: [qa]\n".to_owned()),
+        1 => Some("tier:\n  max_files: 5\n".to_owned()),
+        _ => None,
+    };
+    let mut repo_labels = rng.subset(&TIER_LABELS, 50);
+    for extra in ["bug", "risk:high"] {
+        if rng.chance(25) {
+            repo_labels.push(extra);
+        }
+    }
+    let mut issue_labels = Vec::new();
+    let adders = ["alice", "bob", "carol", BOT];
+    for label in rng.subset(&repo_labels, 35) {
+        issue_labels.push((label, *rng.pick(&adders)));
+    }
+    TierScenario {
+        files,
+        config,
+        gitattributes: rng.chance(30),
+        qa_members: rng.subset(&["carol", "bob"], 50),
+        repo_labels,
+        issue_labels,
+        closed: rng.chance(4),
+    }
+}
+
+fn build_tier(fake: &FakeGitea, s: &TierScenario) {
+    fake.reset();
+    fake.add_user(BOT, BOT_TOKEN);
+    fake.add_org_owner("acme", BOT);
+    for user in ["alice", "bob", "carol"] {
+        fake.add_user(user, &format!("tok-{user}"));
+    }
+    fake.add_repo(REPO);
+    fake.add_pr(
+        REPO,
+        PrSpec {
+            number: PR,
+            author: "alice".into(),
+            head_sha: head(),
+            base_sha: base(),
+            ..PrSpec::default()
+        },
+    );
+    if s.closed {
+        fake.set_pr_state(REPO, PR, "closed", false);
+    }
+    fake.set_files(REPO, PR, s.files.clone());
+    if let Some(config) = &s.config {
+        fake.set_file(REPO, &base(), ".gitea/shipgate.yml", config);
+    }
+    if s.gitattributes {
+        fake.set_file(
+            REPO,
+            &base(),
+            ".gitattributes",
+            "*.pb.go linguist-generated\n",
+        );
+    }
+    fake.add_team("acme", "qa", &s.qa_members);
+    let ids: BTreeMap<&str, i64> = s
+        .repo_labels
+        .iter()
+        .map(|name| (*name, fake.add_repo_label(REPO, name, "ededed")))
+        .collect();
+    for (label, by) in &s.issue_labels {
+        fake.add_issue_label(REPO, PR, ids[label], by);
+    }
+}
+
+fn run_tier(fake: &FakeGitea, timeout: &str) -> Output {
+    Test::new()
+        .args(&["tier", "--pr", "7", "--format", "json"])
+        .forge(fake)
+        .repo(REPO)
+        .token(BOT_TOKEN)
+        .env("SHIPGATE_TIMEOUT", timeout)
+        .run()
+}
+
+fn sorted_labels(fake: &FakeGitea) -> Vec<String> {
+    let mut labels = fake.issue_label_names(REPO, PR);
+    labels.sort();
+    labels
+}
+
+/// What a tier run decided: exit, tier, action, the PR's labels after it.
+#[derive(Debug, Clone, PartialEq)]
+struct TierResult {
+    status: i32,
+    tier: Value,
+    computed: Value,
+    action: Value,
+    labels: Vec<String>,
+}
+
+fn tier_result(out: &Output, fake: &FakeGitea) -> TierResult {
+    let json = json_of(out);
+    TierResult {
+        status: out.status,
+        tier: json["tier"].clone(),
+        computed: json["computed_tier"].clone(),
+        action: json["label_action"].clone(),
+        labels: sorted_labels(fake),
+    }
+}
+
+/// A 404 where tier reads it as an answer, and bodies tier never reads.
+fn tier_answers() -> Vec<(&'static str, FaultKind)> {
+    vec![
+        (
+            "GET /repos/{owner}/{repo}/raw/{filepath}",
+            FaultKind::Status(404),
+        ),
+        ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
+        ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
+        (
+            "DELETE /repos/{owner}/{repo}/issues/{index}/labels/{identifier}",
+            FaultKind::Malformed,
+        ),
+    ]
+}
+
+fn check_tier(
+    fake: &FakeGitea,
+    s: &TierScenario,
+    clean: &TierResult,
+    before: &[String],
+    schedule: &[Scheduled<FaultKind>],
+) -> Result<(), String> {
+    build_tier(fake, s);
+    fake.schedule(schedule.to_vec(), &tier_answers());
+    let out = run_tier(fake, &FAULTY_TIMEOUT.to_string());
+    let got = tier_result(&out, fake);
+    let requests = fake.requests();
+    let fail = |why: String| {
+        Err(format!(
+            "{why}\nclean: {clean:?}\nfaulty: {got:?}\nschedule: {schedule:?}\nrequests:\n{}\
+             --- stdout ---\n{}",
+            request_log(&requests),
+            out.stdout
+        ))
+    };
+    if let Err(why) = contract(&out) {
+        return fail(why);
+    }
+    if got.status == 0 && (clean.status != 0 || got != *clean) {
+        return fail("exit 0 under faults, but not the clean run's result".into());
+    }
+    let wrote_then_faulted = requests
+        .iter()
+        .position(|r| r.method != "GET")
+        .is_some_and(|first| requests[first..].iter().any(|r| r.fault.is_some()));
+    if got.labels != before && got.labels != clean.labels {
+        // Between two writes (add, then remove shipgate's old label) a fault may leave
+        // both: never a label neither run had.
+        let known = |l: &String| before.contains(l) || clean.labels.contains(l);
+        if !(wrote_then_faulted && got.labels.iter().all(known)) {
+            return fail(format!(
+                "labels {:?}: neither the labels before ({before:?}) nor the clean run's",
+                got.labels
+            ));
+        }
+    }
+    if let Err(why) = writes_after_failed_read(&requests, |_| false) {
+        return fail(why);
+    }
+    if !fake.unmatched().is_empty() {
+        return fail(format!("unmatched requests {:?}", fake.unmatched()));
+    }
+    Ok(())
+}
+
+#[test]
+fn tier() {
+    let fake = FakeGitea::start();
+    let mut stats: BTreeMap<String, usize> = BTreeMap::new();
+    cases("tier", DEFAULT_CASES, |rng, _case| {
+        let s = draw_tier(rng);
+        build_tier(&fake, &s);
+        let before = sorted_labels(&fake);
+        let out = run_tier(&fake, CLEAN_TIMEOUT);
+        contract(&out).map_err(|why| format!("clean run: {why}\n{}", out.stdout))?;
+        let clean = tier_result(&out, &fake);
+        let requests = fake.requests().len();
+        let schedule = draw_api_schedule(rng, requests);
+        let result = check_tier(&fake, &s, &clean, &before, &schedule);
+        *stats
+            .entry(format!("clean exit {} / {}", clean.status, clean.action))
+            .or_default() += 1;
+        result.map_err(|why| {
+            let (small, last) = minimize(schedule.clone(), |fewer| {
+                check_tier(&fake, &s, &clean, &before, fewer).err()
+            });
+            format!(
+                "{why}\nscenario: {s:?}\nsmallest failing schedule: {small:?}\n{}",
+                last.unwrap_or_default()
+            )
+        })
+    });
+    eprintln!("tier scenarios: {stats:?}");
+}
+
+// ---- the harness's own faults ------------------------------------------------------------
+
+/// Each new kind breaks the answer the way it says: with one attempt the run cannot
+/// verify, and with retries a one-off fault is absorbed.
+#[test]
+fn reset_cut_body_and_retry_after_are_seen_by_the_client() {
+    let fake = FakeGitea::start();
+    let s = TierScenario {
+        files: vec![FileSpec::new("src/lib.rs", "changed", 1, 0)],
+        config: None,
+        gitattributes: false,
+        qa_members: vec![],
+        repo_labels: vec!["tier:medium"],
+        issue_labels: vec![],
+        closed: false,
+    };
+    for kind in [
+        FaultKind::Reset,
+        FaultKind::CutBody,
+        FaultKind::StatusRetryAfter(429, 0),
+    ] {
+        build_tier(&fake, &s);
+        fake.schedule(vec![Scheduled::new(1, kind.clone())], &[]);
+        let out = Test::new()
+            .args(&["tier", "--pr", "7", "--format", "json", "--attempts", "1"])
+            .forge(&fake)
+            .repo(REPO)
+            .token(BOT_TOKEN)
+            .unverified();
+        let message = json_of(&out)["error"]["message"].to_string();
+        assert!(message.contains("GET"), "{kind:?}: {message}");
+        assert!(
+            fake.requests().iter().all(|r| r.method == "GET"),
+            "{kind:?}: {:?}",
+            fake.requests()
+        );
+        eprintln!("{kind:?}: {message}");
+
+        build_tier(&fake, &s);
+        fake.schedule(vec![Scheduled::new(1, kind.clone())], &[]);
+        let out = run_tier(&fake, "5");
+        assert_eq!(out.status, 0, "{kind:?}: retried\n{}", out.stdout);
+        assert_eq!(fake.requests()[0].fault, Some(kind.clone()));
+        assert_eq!(fake.requests()[0].path, fake.requests()[1].path, "retried");
+    }
+}
