@@ -527,3 +527,280 @@ fn reset_cut_body_and_retry_after_are_seen_by_the_client() {
         assert_eq!(fake.requests()[0].path, fake.requests()[1].path, "retried");
     }
 }
+
+// ---- review-fire -------------------------------------------------------------------------
+
+const GATES: [&str; 2] = [
+    "qa-review / approved (pull_request_target)",
+    "security-review / approved (pull_request_target)",
+];
+const TIER_CHECK: &str = "tier-check / approvals (pull_request_target)";
+const PEOPLE: [&str; 8] = ["erin", "carol", "mona", "ed", "quinn", "sam", "olga", "bob"];
+const TEAMS: [&str; 5] = ["engineers", "managers", "executive", "qa", "security"];
+
+#[derive(Debug, Clone)]
+struct ReviewScenario {
+    config: Option<String>,
+    teams: Vec<(&'static str, Vec<&'static str>)>,
+    labels: Vec<&'static str>,
+    reviews: Vec<Value>,
+    /// `(context, state, creator)` already on the head.
+    statuses: Vec<(&'static str, &'static str, &'static str)>,
+    closed: bool,
+}
+
+fn draw_review(rng: &mut Rng) -> ReviewScenario {
+    let config = match rng.below(5) {
+        0 => Some(format!(
+            "review:\n  required_approvals: {}\n",
+            rng.range(1, 3)
+        )),
+        1 => Some(format!(
+            "review:\n  required_approvals: {}\n  tier_check:\n    context: \"{TIER_CHECK}\"\n",
+            rng.range(1, 2)
+        )),
+        _ => None,
+    };
+    let mut teams: Vec<(&'static str, Vec<&'static str>)> = TEAMS
+        .iter()
+        .map(|t| (*t, rng.subset(&PEOPLE, 45)))
+        .collect();
+    teams.push(("everyone", PEOPLE.to_vec()));
+    let mut labels = Vec::new();
+    match rng.below(10) {
+        0 => {}
+        1 => labels.extend(["tier:low", "tier:high"]),
+        _ => labels.push(*rng.pick(&["tier:low", "tier:medium", "tier:high"])),
+    }
+    if rng.chance(10) {
+        labels.push("risk:high");
+    }
+    let mut reviewers: Vec<&str> = PEOPLE.to_vec();
+    reviewers.push("alice");
+    let reviews = (0..rng.range(0, 7))
+        .map(|_| {
+            let state = if rng.chance(70) {
+                "APPROVED"
+            } else {
+                *rng.pick(&["REQUEST_CHANGES", "COMMENT", "PENDING"])
+            };
+            json!({
+                "user": {"login": rng.pick(&reviewers)},
+                "state": state,
+                "body": "",
+                "commit_id": if rng.chance(8) { old() } else { head() },
+                "official": !rng.chance(5),
+                "stale": rng.chance(5),
+                "dismissed": rng.chance(5),
+            })
+        })
+        .collect();
+    let statuses = (0..rng.range(0, 2))
+        .map(|_| {
+            (
+                *rng.pick(&[GATES[0], GATES[1], TIER_CHECK]),
+                *rng.pick(&["success", "pending", "failure", "error"]),
+                *rng.pick(&["writer", "writer", "mona"]),
+            )
+        })
+        .collect();
+    ReviewScenario {
+        config,
+        teams,
+        labels,
+        reviews,
+        statuses,
+        closed: rng.chance(4),
+    }
+}
+
+fn build_review(fake: &FakeGitea, s: &ReviewScenario) {
+    fake.reset();
+    fake.add_user("reader", "tok-reader");
+    fake.add_user("writer", "tok-writer");
+    fake.add_org_owner("acme", "reader");
+    fake.add_repo(REPO);
+    fake.add_pr(
+        REPO,
+        PrSpec {
+            number: PR,
+            author: "alice".into(),
+            head_sha: head(),
+            base_sha: base(),
+            ..PrSpec::default()
+        },
+    );
+    if s.closed {
+        fake.set_pr_state(REPO, PR, "closed", false);
+    }
+    if let Some(config) = &s.config {
+        fake.set_file(REPO, &base(), ".gitea/shipgate.yml", config);
+    }
+    for (team, members) in &s.teams {
+        fake.add_team("acme", team, members);
+    }
+    for name in ["tier:low", "tier:medium", "tier:high", "risk:high"] {
+        let id = fake.add_repo_label(REPO, name, "00aa00");
+        if s.labels.contains(&name) {
+            fake.add_issue_label(REPO, PR, id, "mona");
+        }
+    }
+    for review in &s.reviews {
+        fake.add_review(REPO, PR, review.clone());
+    }
+    for (context, state, creator) in &s.statuses {
+        fake.add_status(
+            REPO,
+            &head(),
+            StatusRow {
+                state: (*state).into(),
+                context: (*context).into(),
+                description: "earlier".into(),
+                target_url: String::new(),
+                creator: (*creator).into(),
+            },
+        );
+    }
+}
+
+fn run_review(fake: &FakeGitea, timeout: &str) -> Output {
+    Test::new()
+        .args(&["review-fire", "--pr", "7", "--format", "json"])
+        .forge(fake)
+        .repo(REPO)
+        .token("tok-reader")
+        .status_token("tok-writer")
+        .env("SHIPGATE_TIMEOUT", timeout)
+        .run()
+}
+
+/// `(sha, context, state, description)` of every status a run posted.
+fn posted(requests: &[Recorded]) -> Vec<(String, String, String, String)> {
+    requests
+        .iter()
+        .filter(|r| r.key() == "POST /repos/{owner}/{repo}/statuses/{sha}")
+        .map(|r| {
+            let body = r.json();
+            let text = |k: &str| body[k].as_str().unwrap_or_default().trim().to_owned();
+            (
+                r.path.rsplit('/').next().unwrap_or_default().to_owned(),
+                text("context"),
+                text("state"),
+                text("description"),
+            )
+        })
+        .collect()
+}
+
+/// What a review-fire run decided: exit, and the newest status of each gate context on
+/// the head afterwards.
+#[derive(Debug, Clone, PartialEq)]
+struct ReviewResult {
+    status: i32,
+    newest: Vec<(String, String, String)>,
+}
+
+fn review_result(out: &Output, fake: &FakeGitea) -> ReviewResult {
+    let rows = fake.statuses(REPO, &head());
+    let newest = GATES
+        .iter()
+        .chain([TIER_CHECK].iter())
+        .filter_map(|context| {
+            rows.iter()
+                .rev()
+                .find(|r| r.context == *context)
+                .map(|r| (r.context.clone(), r.state.clone(), r.description.clone()))
+        })
+        .collect();
+    ReviewResult {
+        status: out.status,
+        newest,
+    }
+}
+
+fn review_answers() -> Vec<(&'static str, FaultKind)> {
+    vec![
+        ("GET /repos/{owner}/{repo}/raw/{filepath}", FaultKind::Status(404)),
+        ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
+        ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
+    ]
+}
+
+fn check_review(
+    fake: &FakeGitea,
+    s: &ReviewScenario,
+    clean: &ReviewResult,
+    clean_posts: &[(String, String, String, String)],
+    schedule: &[Scheduled<FaultKind>],
+) -> Result<(), String> {
+    build_review(fake, s);
+    fake.schedule(schedule.to_vec(), &review_answers());
+    let out = run_review(fake, &FAULTY_TIMEOUT.to_string());
+    let got = review_result(&out, fake);
+    let requests = fake.requests();
+    let posts = posted(&requests);
+    let fail = |why: String| {
+        Err(format!(
+            "{why}\nclean: {clean:?}\nclean posts: {clean_posts:?}\nfaulty: {got:?}\n\
+             faulty posts: {posts:?}\nschedule: {schedule:?}\nrequests:\n{}--- stdout ---\n{}",
+            request_log(&requests),
+            out.stdout
+        ))
+    };
+    if let Err(why) = contract(&out) {
+        return fail(why);
+    }
+    if got.status == 0 && (clean.status != 0 || got != *clean) {
+        return fail("exit 0 under faults, but not the clean run's result".into());
+    }
+    for post in &posts {
+        if post.2 == "success" && !clean_posts.contains(post) {
+            return fail(format!("posted a success the clean run did not: {post:?}"));
+        }
+    }
+    // After a failed read, review-fire may only mark its gates `error`.
+    let error_status = |r: &Recorded| {
+        r.key() == "POST /repos/{owner}/{repo}/statuses/{sha}" && r.json()["state"] == "error"
+    };
+    if let Err(why) = writes_after_failed_read(&requests, error_status) {
+        return fail(why);
+    }
+    if !fake.unmatched().is_empty() {
+        return fail(format!("unmatched requests {:?}", fake.unmatched()));
+    }
+    Ok(())
+}
+
+#[test]
+fn review_fire() {
+    let fake = FakeGitea::start();
+    let mut stats: BTreeMap<String, usize> = BTreeMap::new();
+    cases("review_fire", DEFAULT_CASES, |rng, _case| {
+        let s = draw_review(rng);
+        build_review(&fake, &s);
+        let out = run_review(&fake, CLEAN_TIMEOUT);
+        contract(&out).map_err(|why| format!("clean run: {why}\n{}", out.stdout))?;
+        let clean = review_result(&out, &fake);
+        let clean_posts = posted(&fake.requests());
+        let requests = fake.requests().len();
+        let schedule = draw_api_schedule(rng, requests);
+        let result = check_review(&fake, &s, &clean, &clean_posts, &schedule);
+        *stats
+            .entry(format!(
+                "clean exit {}, {} success posted",
+                clean.status,
+                clean_posts.iter().filter(|p| p.2 == "success").count()
+            ))
+            .or_default() += 1;
+        result.map_err(|why| {
+            let (small, last) = minimize(schedule.clone(), |fewer| {
+                check_review(&fake, &s, &clean, &clean_posts, fewer).err()
+            });
+            format!(
+                "{why}\nscenario: {s:?}\nsmallest failing schedule: {small:?}\n{}",
+                last.unwrap_or_default()
+            )
+        })
+    });
+    eprintln!("review-fire scenarios: {stats:?}");
+}
