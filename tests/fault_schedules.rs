@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 use crate::support::{
     fake_gitea::{FakeGitea, FaultKind, FileSpec, PrSpec, Recorded, StatusRow},
     fault_schedule::{cases, positions, Rng, Scheduled},
+    git_server::{GitFault, GitRequest, GitServer},
     test::{Output, Test},
 };
 
@@ -803,4 +804,231 @@ fn review_fire() {
         })
     });
     eprintln!("review-fire scenarios: {stats:?}");
+}
+
+// ---- sync --------------------------------------------------------------------------------
+
+const SYNC_TOKEN: &str = "tok-sync-bot-5e1f";
+
+#[derive(Debug, Clone)]
+struct SyncScenario {
+    repo: String,
+    /// Seeds `tests/sync.rs`'s random history (main ahead, staging ahead, diverged,
+    /// equal, earlier syncs, criss-cross merges, conflicts).
+    history: u64,
+    /// `sync.author` in the config; without it a merge reads `GET /api/v1/user`.
+    author: bool,
+    protected: bool,
+    no_filters: bool,
+}
+
+fn draw_sync(rng: &mut Rng, case: u64) -> SyncScenario {
+    SyncScenario {
+        repo: format!("faults/c{case}"),
+        history: rng.next() | 1,
+        author: rng.chance(50),
+        protected: rng.chance(8),
+        no_filters: rng.chance(15),
+    }
+}
+
+fn build_sync(server: &GitServer, s: &SyncScenario) -> (String, String) {
+    server.create_repo(&s.repo);
+    if s.no_filters {
+        server.disable_filters(&s.repo);
+    }
+    if s.protected {
+        server.protect(&s.repo, "staging");
+    }
+    crate::sync::random_history(&mut crate::sync::Rng(s.history), server, &s.repo);
+    let old = server.rev(&s.repo, "refs/heads/staging").expect("staging");
+    let main = server.rev(&s.repo, "refs/heads/main").expect("main");
+    (old, main)
+}
+
+fn run_sync(server: &GitServer, s: &SyncScenario) -> Output {
+    let mut test = Test::new()
+        .args(&["sync", "--format", "json"])
+        .env("SHIPGATE_SERVER", &server.url())
+        .repo(&s.repo)
+        .token(SYNC_TOKEN)
+        .env("SHIPGATE_TIMEOUT", CLEAN_TIMEOUT);
+    if s.author {
+        test = test.config("sync:\n  author: {name: Sync, email: sync@example.com}\n");
+    }
+    test.run()
+}
+
+/// What a sync run did: exit, plan, whether it pushed, and the new staging tip by tree,
+/// parents and subject (a merge commit's id carries the time it was made).
+#[derive(Debug, Clone, PartialEq)]
+struct SyncResult {
+    status: i32,
+    plan: Value,
+    pushed: Value,
+    tip: Option<String>,
+}
+
+fn sync_result(out: &Output, server: &GitServer, s: &SyncScenario, old: &str) -> SyncResult {
+    let json = json_of(out);
+    let new = server.rev(&s.repo, "refs/heads/staging").expect("staging");
+    let tip = (new != old).then(|| {
+        server.git(
+            &server.repo_path(&s.repo),
+            &["show", "-s", "--format=%T %P %s", &new],
+        )
+    });
+    SyncResult {
+        status: out.status,
+        plan: json["plan"].clone(),
+        pushed: json["pushed"].clone(),
+        tip,
+    }
+}
+
+fn draw_git_schedule(rng: &mut Rng, requests: usize) -> Vec<Scheduled<GitFault>> {
+    positions(rng, requests)
+        .into_iter()
+        .map(|nth| {
+            let kind = match rng.below(100) {
+                0..=54 => GitFault::Status(*rng.pick(&[401, 403, 404, 422, 429, 500, 502, 503])),
+                55..=69 => GitFault::Reset,
+                70..=84 => GitFault::Cut(u8::try_from(rng.below(100)).unwrap_or(50)),
+                _ => GitFault::RejectRef,
+            };
+            Scheduled::new(nth, kind)
+        })
+        .collect()
+}
+
+fn git_log(requests: &[GitRequest]) -> String {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "  #{:<3} {} {}{}{} → {}{}\n",
+                i + 1,
+                r.method,
+                r.path,
+                if r.query.is_empty() { "" } else { "?" },
+                r.query,
+                r.status,
+                r.fault
+                    .as_ref()
+                    .map(|f| format!("  [{f:?}]"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The first read (anything but a push) whose answer a fault broke for good: git
+/// requests are not retried by sync; the API's `GET /user` is, by the forge client.
+fn failed_git_read(requests: &[GitRequest]) -> Option<usize> {
+    let broken = |r: &GitRequest| {
+        matches!(
+            r.fault,
+            Some(GitFault::Status(_) | GitFault::Reset | GitFault::Cut(_))
+        )
+    };
+    requests.iter().enumerate().position(|(i, r)| {
+        !r.is_push()
+            && broken(r)
+            && !(r.path.starts_with("/api/")
+                && requests[i + 1..]
+                    .iter()
+                    .any(|later| later.path == r.path && !broken(later)))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_sync(
+    server: &GitServer,
+    s: &SyncScenario,
+    old: &str,
+    main: &str,
+    clean: &SyncResult,
+    clean_pushes: usize,
+    schedule: &[Scheduled<GitFault>],
+) -> Result<(), String> {
+    let path = server.repo_path(&s.repo);
+    server.git(&path, &["update-ref", "refs/heads/staging", old]);
+    server.clear_requests();
+    server.schedule(schedule.to_vec());
+    let out = run_sync(server, s);
+    server.schedule(Vec::new());
+    let got = sync_result(&out, server, s, old);
+    let requests = server.requests();
+    let new = server.rev(&s.repo, "refs/heads/staging").expect("staging");
+    let fail = |why: String| {
+        Err(format!(
+            "{why}\nclean: {clean:?} ({clean_pushes} push requests)\nfaulty: {got:?}\n\
+             old staging {old}, main {main}, new staging {new}\nschedule: {schedule:?}\n\
+             requests:\n{}--- stdout ---\n{}",
+            git_log(&requests),
+            out.stdout
+        ))
+    };
+    if let Err(why) = contract(&out) {
+        return fail(why);
+    }
+    if got.status == 0 && (clean.status != 0 || got != *clean) {
+        return fail("exit 0 under faults, but not the clean run's result".into());
+    }
+    if new != old {
+        if !(server.is_ancestor(&s.repo, old, &new) && server.is_ancestor(&s.repo, main, &new)) {
+            return fail("the new staging tip lost old staging or main".into());
+        }
+        if got.tip != clean.tip {
+            return fail("staging moved, but not to what the clean run made".into());
+        }
+    }
+    let pushes: Vec<&GitRequest> = requests.iter().filter(|r| r.is_push()).collect();
+    if !pushes.is_empty() && clean_pushes == 0 {
+        return fail("pushed where the clean run did not".into());
+    }
+    if let Some(at) = failed_git_read(&requests) {
+        if let Some(push) = requests[at + 1..].iter().find(|r| r.is_push()) {
+            return fail(format!(
+                "pushed (#{}) after the failed read #{} `{} {}`",
+                push.seq,
+                at + 1,
+                requests[at].method,
+                requests[at].path
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn sync() {
+    let server = GitServer::start();
+    server.add_user("bot", SYNC_TOKEN);
+    let mut stats: BTreeMap<String, usize> = BTreeMap::new();
+    cases("sync", DEFAULT_CASES, |rng, case| {
+        let s = draw_sync(rng, case);
+        let (old, main) = build_sync(&server, &s);
+        server.clear_requests();
+        let out = run_sync(&server, &s);
+        contract(&out).map_err(|why| format!("clean run: {why}\n{}", out.stdout))?;
+        let clean = sync_result(&out, &server, &s, &old);
+        let clean_requests = server.requests();
+        let clean_pushes = clean_requests.iter().filter(|r| r.is_push()).count();
+        let schedule = draw_git_schedule(rng, clean_requests.len());
+        *stats
+            .entry(format!("clean exit {} {}", clean.status, clean.plan))
+            .or_default() += 1;
+        check_sync(&server, &s, &old, &main, &clean, clean_pushes, &schedule).map_err(|why| {
+            let (small, last) = minimize(schedule.clone(), |fewer| {
+                check_sync(&server, &s, &old, &main, &clean, clean_pushes, fewer).err()
+            });
+            format!(
+                "{why}\nscenario: {s:?}\nsmallest failing schedule: {small:?}\n{}",
+                last.unwrap_or_default()
+            )
+        })
+    });
+    eprintln!("sync scenarios: {stats:?}");
 }
