@@ -393,6 +393,11 @@ fn tier_answers() -> Vec<(&'static str, FaultKind)> {
             "GET /repos/{owner}/{repo}/raw/{filepath}",
             FaultKind::Status(404),
         ),
+        // A raw file is bytes, not JSON: a "malformed" one is only other content.
+        (
+            "GET /repos/{owner}/{repo}/raw/{filepath}",
+            FaultKind::Malformed,
+        ),
         ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
         ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
         (
@@ -722,6 +727,7 @@ fn review_result(out: &Output, fake: &FakeGitea) -> ReviewResult {
 fn review_answers() -> Vec<(&'static str, FaultKind)> {
     vec![
         ("GET /repos/{owner}/{repo}/raw/{filepath}", FaultKind::Status(404)),
+        ("GET /repos/{owner}/{repo}/raw/{filepath}", FaultKind::Malformed),
         ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
         ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
     ]
