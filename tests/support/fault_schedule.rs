@@ -144,6 +144,9 @@ pub fn cases(
     for &n in &numbers {
         let mut rng = Rng::for_case(seed, n);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&mut rng, n)));
+        if (n + 1) % 100 == 0 {
+            eprintln!("{mode}: case {} ({:.1?})", n + 1, started.elapsed());
+        }
         let why = match result {
             Ok(Ok(())) => continue,
             Ok(Err(why)) => why,
