@@ -726,8 +726,14 @@ fn review_result(out: &Output, fake: &FakeGitea) -> ReviewResult {
 
 fn review_answers() -> Vec<(&'static str, FaultKind)> {
     vec![
-        ("GET /repos/{owner}/{repo}/raw/{filepath}", FaultKind::Status(404)),
-        ("GET /repos/{owner}/{repo}/raw/{filepath}", FaultKind::Malformed),
+        (
+            "GET /repos/{owner}/{repo}/raw/{filepath}",
+            FaultKind::Status(404),
+        ),
+        (
+            "GET /repos/{owner}/{repo}/raw/{filepath}",
+            FaultKind::Malformed,
+        ),
         ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
         ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
     ]

@@ -716,6 +716,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_cgi(
     shared: &Shared,
     request: &GitRequest,
