@@ -935,8 +935,8 @@ fn git_log(requests: &[GitRequest]) -> String {
         .collect()
 }
 
-/// The first read (anything but a push) whose answer a fault broke for good: git
-/// requests are not retried by sync; the API's `GET /user` is, by the forge client.
+/// The first read (anything but a push) whose answer a fault broke for good: an error
+/// answer with no clean answer to a retry of it.
 fn failed_git_read(requests: &[GitRequest]) -> Option<usize> {
     let broken = |r: &GitRequest| {
         matches!(
@@ -944,13 +944,18 @@ fn failed_git_read(requests: &[GitRequest]) -> Option<usize> {
             Some(GitFault::Status(_) | GitFault::Reset | GitFault::Cut(_))
         )
     };
+    // A GET carries no body, so a later GET of the same URL is its retry (gix answers a
+    // 401 by asking again with the credentials, the forge client retries 429 and 5xx).
     requests.iter().enumerate().position(|(i, r)| {
         !r.is_push()
             && broken(r)
-            && !(r.path.starts_with("/api/")
-                && requests[i + 1..]
-                    .iter()
-                    .any(|later| later.path == r.path && !broken(later)))
+            && !(r.method == "GET"
+                && requests[i + 1..].iter().any(|later| {
+                    later.method == "GET"
+                        && later.path == r.path
+                        && later.query == r.query
+                        && !broken(later)
+                }))
     })
 }
 
