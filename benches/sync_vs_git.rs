@@ -19,6 +19,11 @@
 #[allow(dead_code, unused_imports)]
 mod git_server;
 
+/// The git server's fault types and killable listener (`super::fault_schedule` there).
+#[path = "../tests/support/fault_schedule.rs"]
+#[allow(dead_code)]
+mod fault_schedule;
+
 use std::{
     io::Write,
     path::Path,

@@ -8,6 +8,7 @@ mod support;
 mod action;
 mod cli;
 mod doctor;
+mod fault_schedules;
 mod forge_client;
 mod parity;
 mod promote;

@@ -1053,8 +1053,9 @@ fn criss_cross_history_merges_with_a_virtual_base() {
 // ---------------------------------------------------------------------------------------
 // The invariant over random histories (library core, real server).
 
-/// A tiny deterministic generator (no extra dependency for the fixture shapes).
-struct Rng(u64);
+/// A tiny deterministic generator (no extra dependency for the fixture shapes); also
+/// drives the histories of `fault_schedules::sync`.
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
@@ -1168,7 +1169,7 @@ impl Random {
 
 /// One random history: base, main and staging chains, sometimes earlier syncs and a
 /// promotion (criss-cross). Returns nothing; the branches are on the server.
-fn random_history(rng: &mut Rng, server: &GitServer, repo: &str) {
+pub(crate) fn random_history(rng: &mut Rng, server: &GitServer, repo: &str) {
     let mut r = Random {
         builder: Builder::new(),
         trees: HashMap::new(),

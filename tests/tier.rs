@@ -1143,7 +1143,11 @@ fn applies(route: &str, kind: &FaultKind) -> bool {
             route,
             "GET /repos/{owner}/{repo}/raw/{filepath}" | "GET /teams/{id}/members/{username}"
         ),
-        FaultKind::Status(_) | FaultKind::Delay(_) => true,
+        FaultKind::Status(_)
+        | FaultKind::StatusRetryAfter(..)
+        | FaultKind::Delay(_)
+        | FaultKind::Reset
+        | FaultKind::CutBody => true,
         // DELETE answers 204 without a body, and the member probe is decided by its status
         // (the forge client does not read the 200 body): there is nothing to malform.
         FaultKind::Malformed => {

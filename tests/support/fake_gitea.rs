@@ -30,6 +30,8 @@ use axum::{
 };
 use serde_json::{json, Value};
 
+use super::fault_schedule::{ConnKill, KillListener, Scheduled};
+
 /// Gitea's `[api] DEFAULT_PAGING_NUM`.
 pub const DEFAULT_LIMIT: usize = 30;
 /// Gitea's `[api] MAX_RESPONSE_ITEMS`: larger `limit`s are capped silently.
@@ -213,8 +215,10 @@ pub struct Recorded {
     pub login: Option<String>,
     /// The `Authorization` header as sent.
     pub authorization: Option<String>,
-    /// The response status the fake sent.
+    /// The response status the fake sent (0: the connection was closed without one).
     pub status: u16,
+    /// The fault that shaped the answer, if any (by route or by schedule).
+    pub fault: Option<FaultKind>,
 }
 
 impl Recorded {
@@ -288,6 +292,13 @@ pub enum FaultKind {
     WrongTotal(i64),
     /// Remove `X-Total-Count`.
     NoTotal,
+    /// Answer this status with `Retry-After: secs` (429, 503); not processed.
+    StatusRetryAfter(u16, u64),
+    /// Close the connection without any answer (a reset); the request is not processed.
+    Reset,
+    /// Process the request, send the headers with the full `Content-Length` and half the
+    /// body, then close the connection: an answer cut off mid-JSON.
+    CutBody,
 }
 
 /// A fault on one route template (`"GET /repos/{owner}/{repo}/pulls/{index}/files"`).
@@ -377,7 +388,8 @@ impl FakeGitea {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::Router::new()
             .fallback(dispatch)
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<ConnKill>();
         let thread = std::thread::Builder::new()
             .name("fake-gitea".into())
             .spawn(move || {
@@ -387,8 +399,10 @@ impl FakeGitea {
                     .build()
                     .expect("fake gitea runtime");
                 runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .expect("tokio listener for the fake");
+                    let listener = KillListener(
+                        tokio::net::TcpListener::from_std(listener)
+                            .expect("tokio listener for the fake"),
+                    );
                     tokio::select! {
                         result = axum::serve(listener, app) => {
                             if let Err(e) = result {
@@ -793,7 +807,37 @@ impl FakeGitea {
 
     /// Remove every fault.
     pub fn clear_faults(&self) {
-        self.state().faults.clear();
+        let mut state = self.state();
+        state.faults.clear();
+        state.schedule.clear();
+    }
+
+    /// Faults by position: the `nth` request from now on (1-based, any route) gets its
+    /// kind, once. Replaces an earlier schedule and restarts the count. A fault listed in
+    /// `answers` for the route it lands on does not fire: there it would be an answer, not
+    /// a fault (a 404 for a missing config file is "use the defaults").
+    pub fn schedule(&self, faults: Vec<Scheduled<FaultKind>>, answers: &[(&str, FaultKind)]) {
+        for (route, _) in answers {
+            assert!(
+                ROUTES.iter().any(|r| r.key() == *route),
+                "fake: no route `{route}`"
+            );
+        }
+        let mut state = self.state();
+        state.schedule = faults;
+        state.schedule_answers = answers
+            .iter()
+            .map(|(r, k)| ((*r).to_owned(), k.clone()))
+            .collect();
+        state.position = 0;
+    }
+
+    /// Forget everything (users, repositories, faults, requests): a fresh server on the
+    /// same port, so a property test reuses one server across its cases.
+    pub fn reset(&self) {
+        let mut state = self.state();
+        let base = state.base.clone();
+        *state = StateData::new(base);
     }
 
     /// Every request so far, in arrival order.
@@ -1083,6 +1127,10 @@ pub struct StateData {
     compare_names_only: bool,
     triggers: Vec<(String, usize, usize, Action)>,
     faults: Vec<FaultState>,
+    /// Faults by position ([`FakeGitea::schedule`]) and the requests counted so far.
+    schedule: Vec<Scheduled<FaultKind>>,
+    schedule_answers: Vec<(String, FaultKind)>,
+    position: usize,
     /// `repo → rules` (`GET …/branch_protections`, repository admins only).
     protections: BTreeMap<String, Vec<Value>>,
     /// `(repo, login)` with repository admin.
@@ -1127,6 +1175,9 @@ impl StateData {
             compare_names_only: false,
             triggers: Vec::new(),
             faults: Vec::new(),
+            schedule: Vec::new(),
+            schedule_answers: Vec::new(),
+            position: 0,
             requests: Vec::new(),
             unmatched: Vec::new(),
         }
@@ -3083,13 +3134,17 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let conn = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<ConnKill>>()
+        .map(|info| info.0.clone());
     let body = axum::body::to_bytes(request.into_body(), 64 << 20)
         .await
         .map(|b| b.to_vec())
         .unwrap_or_default();
     let query = parse_query(&raw_query);
 
-    let (reply, delay) = {
+    let (response, delay, cut) = {
         let mut state = shared.lock();
         let login = token_of(authorization.as_deref())
             .and_then(|t| state.tokens.get(t))
@@ -3118,7 +3173,10 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             login: login.clone(),
             authorization,
             status: 0,
+            fault: None,
         };
+        state.position += 1;
+        let position = state.position;
         let Some((route, params)) = found else {
             state.unmatched.push(format!("{method} {path}"));
             let status = if path_matched { 405 } else { 404 };
@@ -3166,6 +3224,30 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             fault_state.hits += 1;
             active.push(fault.clone());
         }
+        let scheduled: Vec<FaultKind> = state
+            .schedule
+            .iter()
+            .filter(|s| s.nth == position)
+            .map(|s| s.kind.clone())
+            .filter(|kind| {
+                !state
+                    .schedule_answers
+                    .iter()
+                    .any(|(r, k)| *r == key && k == kind)
+            })
+            .collect();
+        for kind in scheduled {
+            active.push(Fault::new(&key, kind));
+        }
+        record.fault = active.first().map(|f| f.kind.clone());
+        if active.iter().any(|f| f.kind == FaultKind::Reset) {
+            record.fault = Some(FaultKind::Reset);
+            state.requests.push(record);
+            if let Some(conn) = &conn {
+                conn.kill();
+            }
+            return to_response(Reply::empty(500));
+        }
         let mut delay = Duration::ZERO;
         for fault in &active {
             if let FaultKind::Delay(d) = fault.kind {
@@ -3175,6 +3257,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
 
         let status_fault = active.iter().find_map(|f| match f.kind {
             FaultKind::Status(code) => Some((code, f.retry_after)),
+            FaultKind::StatusRetryAfter(code, secs) => Some((code, Some(secs))),
             _ => None,
         });
         let mut reply = if let Some((code, retry_after)) = status_fault {
@@ -3210,18 +3293,40 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             }
         }
         record.status = reply.status;
+        let response = to_response(reply);
+        let size = axum::body::HttpBody::size_hint(response.body())
+            .exact()
+            .unwrap_or(0);
+        let mut cut = None;
+        if status_fault.is_none() && active.iter().any(|f| f.kind == FaultKind::CutBody) {
+            if size > 0 {
+                // Half the body: the client has the headers and a part, never all of it.
+                cut = Some(usize::try_from(size / 2).unwrap_or(0));
+                record.fault = Some(FaultKind::CutBody);
+            } else if record.fault == Some(FaultKind::CutBody) {
+                // Nothing to cut: the answer arrives whole.
+                record.fault = None;
+            }
+        }
         state.requests.push(record);
-        (reply, delay)
+        (response, delay, cut)
     };
+    if let (Some(keep), Some(conn)) = (cut, &conn) {
+        conn.cut_after(keep);
+    }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    to_response(reply)
+    response
 }
 
 fn apply_body_fault(reply: &mut Reply, kind: &FaultKind) {
     match kind {
-        FaultKind::Status(_) | FaultKind::Delay(_) => {}
+        FaultKind::Status(_)
+        | FaultKind::StatusRetryAfter(..)
+        | FaultKind::Delay(_)
+        | FaultKind::Reset
+        | FaultKind::CutBody => {}
         FaultKind::Malformed => {
             reply.body = ReplyBody::Bytes(
                 b"{\"id\": 1, \"message\": \"the answer broke off".to_vec(),

@@ -7,6 +7,11 @@
 //! as `--server` for both the API and git, the way a Gitea host does.
 //!
 //! Usable from plain `#[test]` functions: the server runs its own runtime on a thread.
+//!
+//! Faults: [`GitServer::fail`] answers a service with a status; [`GitServer::schedule`]
+//! breaks the n-th request of any route (the API's `/user` included) with a [`GitFault`]:
+//! a status, a reset connection, a response cut after part of its body (a cut pack), or a
+//! push whose ref update is refused (`ng refs/heads/… hook declined`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -22,12 +27,14 @@ use std::{
 
 use axum::{
     body::{Body, Bytes},
-    extract::{DefaultBodyLimit, State},
+    extract::{ConnectInfo, DefaultBodyLimit, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
+
+use super::fault_schedule::{ConnKill, KillListener, Scheduled};
 
 /// One request the server answered.
 #[derive(Debug, Clone)]
@@ -44,6 +51,23 @@ pub struct GitRequest {
     pub status: u16,
     /// Running number of this request (1-based).
     pub seq: u64,
+    /// The scheduled fault that shaped the answer, if any.
+    pub fault: Option<GitFault>,
+}
+
+/// What a scheduled fault does to the request it lands on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GitFault {
+    /// Answer this status without running git.
+    Status(u16),
+    /// Close the connection without an answer; git does not run.
+    Reset,
+    /// Run git, send the headers with the full `Content-Length` and only this share (in
+    /// percent, below 100) of the body, then close: a cut pack or advertisement.
+    Cut(u8),
+    /// On a push: run it with an `update` hook that refuses every ref, so git answers
+    /// `ng <ref> hook declined` and nothing moves. On anything else it does not fire.
+    RejectRef,
 }
 
 impl GitRequest {
@@ -96,6 +120,8 @@ struct Shared {
     faults: Mutex<Vec<Fault>>,
     legacy: std::sync::atomic::AtomicBool,
     seq: AtomicU64,
+    /// Faults by position and the requests counted since the schedule was set.
+    schedule: Mutex<(Vec<Scheduled<GitFault>>, usize)>,
 }
 
 /// The server; stops when dropped.
@@ -140,8 +166,9 @@ impl GitServer {
                     .route("/api/v1/user", get(api_user))
                     .fallback(git)
                     .layer(DefaultBodyLimit::disable())
-                    .with_state(state);
-                axum::serve(listener, router)
+                    .with_state(state)
+                    .into_make_service_with_connect_info::<ConnKill>();
+                axum::serve(KillListener(listener), router)
                     .with_graceful_shutdown(async {
                         let _ = shutdown_rx.await;
                     })
@@ -194,6 +221,14 @@ impl GitServer {
         );
         self.git(&path, &["config", "uploadpack.allowFilter", "true"]);
         self.git(&path, &["config", "receive.fsckObjects", "true"]);
+        // Refuses every ref when a `RejectRef` fault runs the push; otherwise a no-op.
+        let hook = path.join("hooks").join("update");
+        std::fs::write(
+            &hook,
+            "#!/bin/sh\nif [ -n \"$SHIPGATE_TEST_REJECT\" ]; then\n  echo \"refusing $1 (injected)\" >&2\n  exit 1\nfi\nexit 0\n",
+        )
+        .expect("write the update hook");
+        make_executable(&hook);
         path
     }
 
@@ -258,6 +293,12 @@ impl GitServer {
             status,
             remaining: times,
         });
+    }
+
+    /// Faults by position: the `nth` request from now on (1-based, any route) gets its
+    /// fault, once. Replaces an earlier schedule and restarts the count.
+    pub fn schedule(&self, faults: Vec<Scheduled<GitFault>>) {
+        *self.shared.schedule.lock().expect("schedule") = (faults, 0);
     }
 
     /// Ignore the `Git-Protocol` header, so git speaks protocol v0 (an old server, or a
@@ -428,8 +469,86 @@ fn unauthorized() -> Response {
     response
 }
 
-async fn api_user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match authenticate(&shared, &headers) {
+/// The scheduled fault for the next request, counting it.
+fn next_fault(shared: &Shared) -> Option<GitFault> {
+    let mut schedule = shared.schedule.lock().expect("schedule");
+    schedule.1 += 1;
+    let position = schedule.1;
+    schedule
+        .0
+        .iter()
+        .find(|s| s.nth == position)
+        .map(|s| s.kind.clone())
+}
+
+async fn api_user(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnKill>,
+    headers: HeaderMap,
+) -> Response {
+    let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut record = GitRequest {
+        method: "GET".into(),
+        path: "/api/v1/user".into(),
+        query: String::new(),
+        login: None,
+        had_credentials: headers.contains_key("authorization"),
+        status: 0,
+        seq,
+        fault: next_fault(&shared),
+    };
+    let response = match &record.fault {
+        Some(GitFault::Status(code)) => (
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(serde_json::json!({"message": "injected failure", "url": ""})),
+        )
+            .into_response(),
+        Some(GitFault::Reset) => {
+            conn.kill();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Some(GitFault::RejectRef) => {
+            record.fault = None;
+            user_answer(&shared, &headers)
+        }
+        Some(GitFault::Cut(share)) => {
+            let response = user_answer(&shared, &headers);
+            cut(&conn, response, *share, &mut record.fault).await
+        }
+        None => user_answer(&shared, &headers),
+    };
+    record.status = if record.fault == Some(GitFault::Reset) {
+        0
+    } else {
+        response.status().as_u16()
+    };
+    shared.requests.lock().expect("requests").push(record);
+    response
+}
+
+/// Buffer `response`, and make the connection stop after `share` percent of its body.
+/// An empty body has nothing to cut: the fault is dropped.
+async fn cut(
+    conn: &ConnKill,
+    response: Response,
+    share: u8,
+    fault: &mut Option<GitFault>,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    if bytes.is_empty() {
+        *fault = None;
+    } else {
+        let keep = bytes.len() * usize::from(share.min(99)) / 100;
+        conn.cut_after(keep.min(bytes.len() - 1));
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn user_answer(shared: &Shared, headers: &HeaderMap) -> Response {
+    match authenticate(shared, headers) {
         Ok(Some(user)) => Json(serde_json::json!({
             "id": user.id,
             "login": user.login,
@@ -443,6 +562,7 @@ async fn api_user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
 
 async fn git(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnKill>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -460,9 +580,31 @@ async fn git(
         had_credentials,
         status: 0,
         seq,
+        fault: next_fault(&shared),
     };
-    let response = serve_git(&shared, &mut record, &method, &headers, body).await;
-    record.status = response.status().as_u16();
+    let mut response = match &record.fault {
+        Some(GitFault::Status(code)) => (
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "injected failure\n",
+        )
+            .into_response(),
+        Some(GitFault::Reset) => {
+            conn.kill();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        _ => serve_git(&shared, &mut record, &method, &headers, body).await,
+    };
+    if record.fault == Some(GitFault::RejectRef) && !record.is_push() {
+        record.fault = None;
+    }
+    if let Some(GitFault::Cut(share)) = record.fault {
+        response = cut(&conn, response, share, &mut record.fault).await;
+    }
+    record.status = if record.fault == Some(GitFault::Reset) {
+        0
+    } else {
+        response.status().as_u16()
+    };
     shared.requests.lock().expect("requests").push(record);
     response
 }
@@ -523,6 +665,11 @@ async fn serve_git(
         return (StatusCode::NOT_FOUND, "Repository not found\n").into_response();
     }
 
+    let reject = record.fault == Some(GitFault::RejectRef);
+    if reject && !record.is_push() {
+        record.fault = None;
+    }
+    let reject = reject && record.is_push();
     let callbacks: Vec<Arc<Callback>> = shared.callbacks.lock().expect("callbacks").clone();
     let shared = shared.clone();
     let request = record.clone();
@@ -542,6 +689,7 @@ async fn serve_git(
             content_type,
             content_encoding,
             git_protocol,
+            reject,
             &body,
         )
     })
@@ -568,6 +716,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_cgi(
     shared: &Shared,
     request: &GitRequest,
@@ -575,6 +724,7 @@ fn run_cgi(
     content_type: Option<String>,
     content_encoding: Option<String>,
     git_protocol: Option<String>,
+    reject: bool,
     body: &[u8],
 ) -> std::io::Result<Response> {
     let mut command = Command::new("git");
@@ -607,6 +757,9 @@ fn run_cgi(
     }
     if let Some(protocol) = git_protocol {
         command.env("GIT_PROTOCOL", protocol);
+    }
+    if reject {
+        command.env("SHIPGATE_TEST_REJECT", "1");
     }
     let mut child = command.spawn()?;
     let mut stdin = child.stdin.take().expect("stdin");

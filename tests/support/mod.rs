@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_gitea;
+pub mod fault_schedule;
 pub mod git_server;
 pub mod real_gitea;
 pub mod test;
