@@ -480,6 +480,120 @@ mod tests {
     }
 
     #[test]
+    fn an_error_outcome_is_usage_only_for_a_usage_error() {
+        let usage = crate::Error::Usage {
+            message: "unknown flag --x\nsee --help".into(),
+        };
+        let outcome = Outcome::from_error(Mode::Tier, &usage);
+        assert_eq!((outcome.verdict, outcome.exit_code()), (Verdict::Usage, 64));
+        assert_eq!(outcome.reasons, ["unknown flag --x"]);
+        let missing = crate::Error::MissingToken {
+            var: "SHIPGATE_TOKEN",
+            purpose: "tier reads the PR",
+        };
+        let outcome = Outcome::from_error(Mode::Tier, &missing);
+        assert_eq!(
+            (outcome.verdict, outcome.exit_code()),
+            (Verdict::CannotVerify, 2)
+        );
+        let failure = outcome.failure.expect("a failure");
+        assert_eq!(
+            failure.message,
+            "no token in `SHIPGATE_TOKEN`: tier reads the PR"
+        );
+        assert_eq!(failure.title, missing.title());
+    }
+
+    /// An error whose text is `text`, caused by `source`.
+    #[derive(Debug)]
+    struct Layer {
+        text: &'static str,
+        source: Option<Box<Layer>>,
+    }
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.text)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.source
+                .as_deref()
+                .map(|s| s as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn error_chain_follows_sources_and_skips_causes_already_said() {
+        let chain = Layer {
+            text: "push refused",
+            source: Some(Box::new(Layer {
+                text: "connection reset",
+                source: Some(Box::new(Layer {
+                    text: "reset",
+                    source: Some(Box::new(Layer {
+                        text: "os error 104",
+                        source: None,
+                    })),
+                })),
+            })),
+        };
+        assert_eq!(
+            error_chain(&chain),
+            "push refused: connection reset: os error 104"
+        );
+        let alone = Layer {
+            text: "alone",
+            source: None,
+        };
+        assert_eq!(error_chain(&alone), "alone");
+    }
+
+    #[test]
+    fn details_and_failures_appear_only_where_they_belong() {
+        // An outcome that exits 0 with a failure attached (doctor's ✓ with notes) shows no
+        // error, and details show only when there are some.
+        let mut ok = Outcome::new(Mode::Doctor, Verdict::Ok)
+            .reason("all checks pass")
+            .failure("t", "never shown", "nor this");
+        let (out, _, summary, _) = render(&ok, Format::Text);
+        assert!(!out.contains("never shown") && !summary.contains("never shown"));
+        assert_eq!(
+            out, "shipgate doctor: ok\n  - all checks pass\n",
+            "no blank line without details"
+        );
+        assert_eq!(
+            summary,
+            "### ✅ shipgate doctor: `ok`\n\n- all checks pass\n\n"
+        );
+        ok.details = "✓ config — fine\n".into();
+        let (out, _, summary, _) = render(&ok, Format::Text);
+        assert!(
+            out.ends_with("  - all checks pass\n\n✓ config — fine\n"),
+            "{out:?}"
+        );
+        assert!(
+            summary.ends_with("- all checks pass\n\n✓ config — fine\n\n"),
+            "{summary:?}"
+        );
+
+        let no = Outcome::new(Mode::Doctor, Verdict::No)
+            .reason("1 ✗")
+            .failure("setup incomplete", "failed: `x`", "fix it");
+        let (out, _, summary, _) = render(&no, Format::Text);
+        assert!(
+            out.contains("error: failed: `x`\nhint: fix it\n"),
+            "{out:?}"
+        );
+        assert!(
+            summary.contains("\n**setup incomplete**: failed: `x`\n\n> fix it\n"),
+            "{summary:?}"
+        );
+    }
+
+    #[test]
     fn annotation_escapes_newlines() {
         assert_eq!(escape_data("a\nb%"), "a%0Ab%25");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");

@@ -227,6 +227,19 @@ mod tests {
             ("stale info", m(&[]), Rejection::Moved),
             ("non-fast-forward", m(&[]), Rejection::Moved),
             ("funny refname", m(&[]), Rejection::Other),
+            // Each phrase alone is enough, in the reason or in a `remote:` line.
+            (
+                "denied",
+                m(&["staging is a protected branch"]),
+                Rejection::Protected,
+            ),
+            (
+                "denied",
+                m(&["you are not allowed to push code here"]),
+                Rejection::Protected,
+            ),
+            ("protected branch", m(&[]), Rejection::Protected),
+            ("denied", m(&["fetch first"]), Rejection::Moved),
         ];
         for (reason, messages, expected) in cases {
             assert_eq!(classify_rejection(reason, &messages), expected, "{reason}");
