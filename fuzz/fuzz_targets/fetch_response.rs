@@ -1,0 +1,64 @@
+//! upload-pack's answers as `git::fetch` receives them through gix-protocol: the fetch
+//! response with its acknowledgments, shallow-info and wanted-refs sections (V1 and V2),
+//! and the ref advertisement of the handshake (V2 `ls-refs`, V1 refs + capabilities).
+//! The first byte picks the parser and its flags; the rest is the wire.
+#![no_main]
+
+use gix::protocol::{
+    fetch::Response,
+    handshake::refs,
+    transport::{
+        client::{blocking_io::HandleProgress, Capabilities},
+        packetline::{blocking_io::StreamingPeekableIter, PacketLineRef},
+        Protocol,
+    },
+};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, wire)) = data.split_first() else {
+        return;
+    };
+    let v2 = selector & 1 == 1;
+    let version = if v2 { Protocol::V2 } else { Protocol::V1 };
+    let delimiters: &'static [PacketLineRef<'static>] = if v2 {
+        &[PacketLineRef::Delimiter, PacketLineRef::Flush]
+    } else {
+        &[PacketLineRef::Flush]
+    };
+    let mut iter = StreamingPeekableIter::new(wire, delimiters, false);
+    let handler: HandleProgress<'_> = Box::new(|_, _| std::ops::ControlFlow::Continue(()));
+    let mut reader = iter.as_read_with_sidebands(handler);
+    match (selector >> 1) % 3 {
+        0 => {
+            let expects_pack = selector & 8 != 0;
+            let negotiates = selector & 16 != 0;
+            if let Ok(response) =
+                Response::from_line_reader(version, &mut reader, expects_pack, negotiates)
+            {
+                let _ = response.acknowledgements().len();
+                let _ = response.shallow_updates().len();
+                let _ = response.wanted_refs().len();
+                let _ = response.has_pack();
+            }
+        }
+        1 => {
+            let _ = refs::from_v2_refs(&mut reader);
+        }
+        _ => {
+            // V1: the first line carries the capabilities after a NUL.
+            let (first, rest) = match wire.iter().position(|b| *b == b'\n') {
+                Some(at) => (&wire[..at], &wire[at + 1..]),
+                None => (wire, &[][..]),
+            };
+            if let Ok((capabilities, _)) = Capabilities::from_bytes(first) {
+                let mut iter = StreamingPeekableIter::new(rest, &[PacketLineRef::Flush], false);
+                let mut reader = iter.as_read();
+                let _ = refs::from_v1_refs_received_as_part_of_handshake_and_capabilities(
+                    &mut reader,
+                    capabilities.iter(),
+                );
+            }
+        }
+    }
+});
