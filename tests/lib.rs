@@ -9,6 +9,7 @@ mod action;
 mod cli;
 mod doctor;
 mod forge_client;
+mod panic;
 mod parity;
 mod promote;
 mod real_promote;
