@@ -110,7 +110,12 @@ fn install_panic_hook() {
                 std::thread::park();
             }
         }
-        let what = info.payload_as_str().unwrap_or("a panic without a message");
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));

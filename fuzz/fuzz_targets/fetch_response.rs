@@ -1,7 +1,10 @@
 //! upload-pack's answers as `git::fetch` receives them through gix-protocol: the fetch
 //! response with its acknowledgments, shallow-info and wanted-refs sections (V1 and V2),
-//! and the ref advertisement of the handshake (V2 `ls-refs`, V1 refs + capabilities).
-//! The first byte picks the parser and its flags; the rest is the wire.
+//! and the ref advertisement of the handshake (V2 `ls-refs`, V1 refs + capabilities, the
+//! latter through `git::remote::without_symrefs` as the transport delivers them).
+//! When a response announces a pack, the rest of the stream is indexed as `git::fetch`
+//! indexes it (gix-pack, with the crate's allocation cap and byte cap), into a temporary
+//! file. The first byte picks the parser and its flags; the rest is the wire.
 #![no_main]
 
 use gix::protocol::{
@@ -14,6 +17,11 @@ use gix::protocol::{
     },
 };
 use libfuzzer_sys::fuzz_target;
+use shipgate::git::{
+    fetch::{pack_options, CappedRead, MAX_PACK_BYTES},
+    remote::without_symrefs,
+};
+use std::sync::atomic::AtomicBool;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, wire)) = data.split_first() else {
@@ -39,7 +47,21 @@ fuzz_target!(|data: &[u8]| {
                 let _ = response.acknowledgements().len();
                 let _ = response.shallow_updates().len();
                 let _ = response.wanted_refs().len();
-                let _ = response.has_pack();
+                if response.has_pack() {
+                    let mut pack = CappedRead::new(&mut reader, MAX_PACK_BYTES);
+                    let _ = gix_pack::Bundle::write_to_directory(
+                        &mut pack,
+                        None,
+                        &mut gix::progress::Discard,
+                        &AtomicBool::new(false),
+                        None::<gix::objs::find::Never>,
+                        gix::hash::Kind::Sha1,
+                        gix_pack::bundle::write::Options {
+                            thread_limit: Some(1),
+                            ..pack_options()
+                        },
+                    );
+                }
             }
         }
         1 => {
@@ -51,7 +73,9 @@ fuzz_target!(|data: &[u8]| {
                 Some(at) => (&wire[..at], &wire[at + 1..]),
                 None => (wire, &[][..]),
             };
-            if let Ok((capabilities, _)) = Capabilities::from_bytes(first) {
+            if let Ok((advertised, _)) = Capabilities::from_bytes(first) {
+                // What the transport hands gix after `git::remote::NoSymrefs`.
+                let capabilities = without_symrefs(&advertised);
                 let mut iter = StreamingPeekableIter::new(rest, &[PacketLineRef::Flush], false);
                 let mut reader = iter.as_read();
                 let _ = refs::from_v1_refs_received_as_part_of_handshake_and_capabilities(

@@ -1221,6 +1221,122 @@ mod tests {
         assert_eq!(client.calls(), 1, "a body over the cap is not retried");
     }
 
+    /// A keep-alive HTTP/1.1 server on 127.0.0.1 answering each request by its path with
+    /// `(extra headers, body)`; counts the requests. Returns its API URL.
+    fn serve_routes(
+        route: fn(&str) -> (String, String),
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/api/v1", listener.local_addr().expect("addr"));
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let served = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let served = Arc::clone(&served);
+                std::thread::spawn(move || {
+                    let Ok(mut writer) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = std::io::BufReader::new(stream);
+                    loop {
+                        let mut request_line = String::new();
+                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut header = String::new();
+                        while reader.read_line(&mut header).is_ok() && header.trim() != "" {
+                            header.clear();
+                        }
+                        served.fetch_add(1, Ordering::SeqCst);
+                        let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+                        let (headers, body) = route(&path);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, count)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn local_client(url: &str) -> Client {
+        Client::new(
+            url,
+            Secret::new("t"),
+            Options {
+                attempts: 1,
+                timeout: Duration::from_secs(30),
+                ..Options::default()
+            },
+        )
+        .expect("client")
+    }
+
+    /// A timeline that never ends (one row on every page) stops at `MAX_PAGES` requests.
+    #[test]
+    fn an_endless_timeline_stops_at_max_pages() {
+        let (url, served) = serve_routes(|_| {
+            (
+                String::new(),
+                r#"[{"type":"comment","body":"again"}]"#.to_owned(),
+            )
+        });
+        let client = local_client(&url);
+        let repo = RepoRef::parse("acme/app").expect("repo");
+        let error = runtime()
+            .block_on(client.issue_timeline(&repo, 7))
+            .expect_err("an endless timeline is an error");
+        assert!(
+            matches!(&error, Error::Protocol { detail, .. } if detail.contains(&format!("within {MAX_PAGES} pages"))),
+            "{error:?}"
+        );
+        assert_eq!(served.load(Ordering::SeqCst), MAX_PAGES);
+    }
+
+    /// A review list whose `X-Total-Count` implies more than `MAX_PAGES` pages is refused
+    /// before any page past the first is asked for.
+    #[test]
+    fn a_hidden_rows_list_longer_than_max_pages_is_refused_up_front() {
+        let (url, served) = serve_routes(|path| {
+            if path.starts_with("/api/v1/settings/api") {
+                (String::new(), r#"{"max_response_items":50}"#.to_owned())
+            } else {
+                (
+                    "X-Total-Count: 1000000\r\n".to_owned(),
+                    r#"[{"id":1,"state":"APPROVED"}]"#.to_owned(),
+                )
+            }
+        });
+        let client = local_client(&url);
+        let repo = RepoRef::parse("acme/app").expect("repo");
+        let error = runtime()
+            .block_on(client.pull_reviews(&repo, 7))
+            .expect_err("too many pages");
+        assert!(
+            matches!(&error, Error::Protocol { detail, .. } if detail.contains(&format!("more than {MAX_PAGES} pages"))),
+            "{error:?}"
+        );
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            2,
+            "the first page and the settings only"
+        );
+    }
+
     #[test]
     fn segments_are_percent_encoded() {
         assert_eq!(segment("v1.2.3"), "v1.2.3");
