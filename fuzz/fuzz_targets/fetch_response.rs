@@ -41,9 +41,17 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             let expects_pack = selector & 8 != 0;
             let negotiates = selector & 16 != 0;
-            if let Ok(response) =
+            let parsed = if v2 {
                 Response::from_line_reader(version, &mut reader, expects_pack, negotiates)
-            {
+            } else {
+                match tolerate_known_gix_assertion(|| {
+                    Response::from_line_reader(version, &mut reader, expects_pack, negotiates)
+                }) {
+                    Some(parsed) => parsed,
+                    None => return,
+                }
+            };
+            if let Ok(response) = parsed {
                 let _ = response.acknowledgements().len();
                 let _ = response.shallow_updates().len();
                 let _ = response.wanted_refs().len();
@@ -86,3 +94,32 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// gix-protocol 0.68 has a `debug_assert_eq!` (fetch/response/io.rs:78) that a V1 fetch
+/// response ending in a delimiter, an `ERR` line or EOF where a flush was expected trips
+/// (fuzz/artifacts/fetch_response/crash-3af728d…). Release builds have no debug
+/// assertions, and there the branch ends the response cleanly: no panic, no hang. That
+/// one assertion is tolerated here so the rest of the parser keeps being fuzzed; any other
+/// panic still crashes the target.
+fn tolerate_known_gix_assertion<T>(parse: impl FnOnce() -> T) -> Option<T> {
+    const KNOWN: &str = "If this isn't a flush packet, we don't know what's going on";
+    let libfuzzer_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
+    std::panic::set_hook(libfuzzer_hook);
+    match result {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or_default();
+            if message.contains(KNOWN) {
+                None
+            } else {
+                std::panic::resume_unwind(payload)
+            }
+        }
+    }
+}
