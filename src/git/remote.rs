@@ -223,7 +223,10 @@ pub fn without_symrefs(
 ) -> gix::protocol::transport::client::Capabilities {
     let mut line = b"\0".to_vec();
     let mut first = true;
-    for capability in capabilities.iter().filter(|c| c.name() != "symref") {
+    for capability in capabilities
+        .iter()
+        .filter(|c| !c.name().is_empty() && c.name() != "symref")
+    {
         if !first {
             line.push(b' ');
         }
@@ -237,10 +240,13 @@ pub fn without_symrefs(
     if first {
         line.extend_from_slice(b"no-capabilities");
     }
-    match gix::protocol::transport::client::Capabilities::from_bytes(&line) {
+    // Never the original back: it may hold the symref that crashes gix.
+    let parsed = gix::protocol::transport::client::Capabilities::from_bytes(&line).or_else(|_| {
+        gix::protocol::transport::client::Capabilities::from_bytes(b"\0no-capabilities")
+    });
+    match parsed {
         Ok((parsed, _)) => parsed,
-        // Not reached (the line has a NUL and a capability); the original is then kept.
-        Err(_) => capabilities.clone(),
+        Err(_) => unreachable!("a NUL followed by a capability always parses"),
     }
 }
 
@@ -370,6 +376,14 @@ mod tests {
         );
         assert!(filtered.capability("symref").is_none());
         assert_eq!(run(filtered).ok(), Some(Ok(2)));
+        // fuzz/artifacts/fetch_response/crash-c4767ba…: only empty tokens left beside the
+        // symref (`\0 symref=…`); the filter once fell back to the original list.
+        for caps in [&b"\0 symref=HEAD:refs/heads/main"[..], b"\0symref=HEAD:x"] {
+            let (advertised, _) = Capabilities::from_bytes(caps).expect("capabilities");
+            let filtered = without_symrefs(&advertised);
+            assert!(filtered.capability("symref").is_none(), "{caps:?}");
+            assert_eq!(run(filtered).ok(), Some(Ok(2)), "{caps:?}");
+        }
     }
 
     #[test]
