@@ -361,6 +361,28 @@ pub fn write_output(out: &mut dyn Write, key: &str, value: &str) -> io::Result<(
     writeln!(out, "{key}<<{delimiter}\n{value}\n{delimiter}")
 }
 
+/// The one line a panic prints (see `run::install_panic_hook`): a crash is a bug, and a
+/// gate that crashed verified nothing, so the run exits 2 like any other "cannot verify".
+/// `secrets` are replaced by `***` wherever they appear in `what`.
+pub fn crash_annotation(what: &str, location: Option<String>, secrets: &[String]) -> String {
+    let mut what = what.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        what = what.replace(secret.as_str(), "***");
+    }
+    let at = location.map(|l| format!(" at {l}")).unwrap_or_default();
+    format!(
+        "::error title={}::{}",
+        escape_property("shipgate crashed"),
+        escape_data(&format!(
+            "shipgate {} crashed{at}: {what} — this is a bug in shipgate, not a problem with \
+             the repository; the run stopped there and verified nothing after it, so the gate \
+             fails (exit 2) — hint: report it on the issue tracker of the repository the \
+             shipgate action comes from, with this line and the shipgate version, then re-run",
+            env!("CARGO_PKG_VERSION")
+        ))
+    )
+}
+
 /// Escape the message part of a workflow command.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")

@@ -96,8 +96,72 @@ pub fn short(sha: &str) -> &str {
     sha.get(..8).unwrap_or(sha)
 }
 
+/// Make any panic, in any thread, print one `::error title=shipgate crashed::` line and
+/// exit 2. Release binaries are built with `panic = "abort"` (the `dist` profile), where a
+/// panic would otherwise end the process with SIGABRT and no annotation; the hook runs
+/// before the abort, and `exit` inside it ends the process first. Token values are
+/// scrubbed from the message.
+fn install_panic_hook() {
+    static CRASHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    std::panic::set_hook(Box::new(|info| {
+        if CRASHED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // Another thread is already reporting and exiting.
+            loop {
+                std::thread::park();
+            }
+        }
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        let secrets: Vec<String> = ["SHIPGATE_TOKEN", "SHIPGATE_STATUS_TOKEN"]
+            .iter()
+            .filter_map(|key| std::env::var(key).ok())
+            .map(|value| value.trim().to_owned())
+            .collect();
+        let line = report::crash_annotation(what, location, &secrets);
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{line}");
+        let _ = stderr.flush();
+        std::process::exit(2);
+    }));
+}
+
+/// Test hook, never documented in `--help`: `SHIPGATE_DEBUG_PANIC` makes the run panic on
+/// purpose so `tests/panic.rs` can prove a panic in a release-like (`panic = "abort"`)
+/// build still exits 2 with an annotation. `1` panics on the main thread, `thread` on a
+/// spawned one, `secret` with the token's value in the message (which must be scrubbed).
+fn debug_panic() {
+    let Some(how) = std::env::var_os("SHIPGATE_DEBUG_PANIC") else {
+        return;
+    };
+    match how.to_str() {
+        Some("1") => panic!("SHIPGATE_DEBUG_PANIC=1: a deliberate panic (test hook)"),
+        Some("thread") => {
+            let _ = std::thread::spawn(|| {
+                panic!("SHIPGATE_DEBUG_PANIC=thread: a deliberate panic (test hook)")
+            })
+            .join();
+            // Under `panic = "unwind"` the hook has already exited; this is not reached.
+            std::process::exit(70);
+        }
+        Some("secret") => panic!(
+            "SHIPGATE_DEBUG_PANIC=secret: the token is {}",
+            std::env::var("SHIPGATE_TOKEN").unwrap_or_default()
+        ),
+        _ => {}
+    }
+}
+
 /// Run shipgate with these arguments; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    install_panic_hook();
+    debug_panic();
     let args: Vec<OsString> = args.into_iter().collect();
     let arguments = match Arguments::try_parse_from(&args) {
         Ok(arguments) => arguments,

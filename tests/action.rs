@@ -92,6 +92,16 @@ fn package() -> &'static Package {
     }
 }
 
+/// The release binary `dist/package.sh` built for this machine (`dist` profile, musl),
+/// building it on first use.
+#[track_caller]
+pub(crate) fn dist_binary() -> PathBuf {
+    package();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| Path::new(ROOT).join("target"), PathBuf::from);
+    target_dir.join(host_target()).join("dist").join("shipgate")
+}
+
 fn build_package() -> Result<Package, String> {
     let out = Path::new(ROOT).join("target/action-e2e/dist");
     let target = host_target();

@@ -10,6 +10,7 @@ mod cli;
 mod doctor;
 mod fault_schedules;
 mod forge_client;
+mod panic;
 mod parity;
 mod promote;
 mod real_promote;

@@ -182,13 +182,23 @@ impl Client {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    match response.bytes().await {
+                    match read_body(response, MAX_RESPONSE_BYTES).await {
                         Ok(body) => Ok(Response {
                             status,
                             headers,
-                            body: body.to_vec(),
+                            body,
                         }),
-                        Err(e) => Err(describe(&e)),
+                        Err(BodyError::Read(e)) => Err(describe(&e)),
+                        // Not transient: the same server sends the same body again.
+                        Err(BodyError::TooLarge { limit }) => {
+                            return Err(Error::Protocol {
+                                request: request_name,
+                                detail: format!(
+                                    "the response body is larger than {limit} bytes \
+                                     (MAX_RESPONSE_BYTES), so it was not read"
+                                ),
+                            });
+                        }
                     }
                 }
                 Err(e) => Err(describe(&e)),
@@ -1014,6 +1024,33 @@ fn classify(request: &str, response: Response, attempts: u32) -> Result<Response
     })
 }
 
+/// Most bytes of one response body read into memory (32 MiB). The largest answers
+/// shipgate reads are a 50-row page of pull requests (tens of KiB) and a raw file such as
+/// `.gitattributes` or the config; a longer body is refused before it is buffered, so a
+/// server (or a proxy) cannot make a run allocate without bound.
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+enum BodyError {
+    Read(reqwest::Error),
+    TooLarge { limit: usize },
+}
+
+/// The body, chunk by chunk, refused as soon as it (or its `Content-Length`) passes `limit`.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or(0);
+    if usize::try_from(announced).map_or(true, |n| n > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Most pages a list may span (100,000 items at Gitea's default cap): a bogus
 /// `X-Total-Count` must not start a million requests.
 const MAX_PAGES: usize = 2_000;
@@ -1106,6 +1143,227 @@ mod tests {
         );
         assert!(page_size("r", 51, 120).is_err(), "more than asked for");
         assert!(page_size("r", 1, 1_000_000).is_err(), "too many pages");
+    }
+
+    /// A one-shot HTTP/1.1 server on 127.0.0.1 answering every request with `head` and
+    /// then `body`; returns its URL.
+    fn serve(head: String, body: Vec<u8>) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { return };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        url
+    }
+
+    fn body_of(url: &str, limit: usize) -> Result<Vec<u8>, BodyError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        install_crypto_provider();
+        runtime.block_on(async {
+            let response = reqwest::get(url).await.map_err(BodyError::Read)?;
+            read_body(response, limit).await
+        })
+    }
+
+    #[test]
+    fn response_bodies_are_capped() {
+        let limit = 1000;
+        // Content-Length over the cap: refused before a byte of the body is read.
+        let url = serve(
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", limit + 1),
+            Vec::new(),
+        );
+        assert!(matches!(
+            body_of(&url, limit),
+            Err(BodyError::TooLarge { limit: 1000 })
+        ));
+        // Chunked, no length announced: refused at the chunk that passes the cap.
+        let chunk = vec![b'x'; 600];
+        let mut chunked = Vec::new();
+        for _ in 0..2 {
+            chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            chunked.extend_from_slice(&chunk);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let url = serve(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".into(),
+            chunked.clone(),
+        );
+        assert!(matches!(
+            body_of(&url, limit),
+            Err(BodyError::TooLarge { .. })
+        ));
+        // Exactly at the cap, and the same chunked body under a larger cap: read whole.
+        let url = serve(
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {limit}\r\n\r\n"),
+            vec![b'y'; limit],
+        );
+        assert_eq!(body_of(&url, limit).ok().map(|b| b.len()), Some(limit));
+        let url = serve(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".into(),
+            chunked,
+        );
+        assert_eq!(body_of(&url, 1200).ok().map(|b| b.len()), Some(1200));
+    }
+
+    #[test]
+    fn the_client_refuses_a_body_over_max_response_bytes_without_retrying() {
+        let url = serve(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Total-Count: 1\r\n\r\n",
+                MAX_RESPONSE_BYTES + 1
+            ),
+            Vec::new(),
+        );
+        let client = Client::new(
+            &format!("{url}/api/v1"),
+            Secret::new("t"),
+            Options {
+                attempts: 3,
+                backoff: Duration::from_millis(1),
+                ..Options::default()
+            },
+        )
+        .expect("client");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let error = runtime
+            .block_on(client.current_user())
+            .expect_err("a body over the cap is an error");
+        assert!(
+            matches!(&error, Error::Protocol { detail, .. } if detail.contains("MAX_RESPONSE_BYTES")),
+            "{error:?}"
+        );
+        assert_eq!(client.calls(), 1, "a body over the cap is not retried");
+    }
+
+    /// A keep-alive HTTP/1.1 server on 127.0.0.1 answering each request by its path with
+    /// `(extra headers, body)`; counts the requests. Returns its API URL.
+    fn serve_routes(
+        route: fn(&str) -> (String, String),
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/api/v1", listener.local_addr().expect("addr"));
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let served = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let served = Arc::clone(&served);
+                std::thread::spawn(move || {
+                    let Ok(mut writer) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = std::io::BufReader::new(stream);
+                    loop {
+                        let mut request_line = String::new();
+                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut header = String::new();
+                        while reader.read_line(&mut header).is_ok() && header.trim() != "" {
+                            header.clear();
+                        }
+                        served.fetch_add(1, Ordering::SeqCst);
+                        let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+                        let (headers, body) = route(&path);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, count)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn local_client(url: &str) -> Client {
+        Client::new(
+            url,
+            Secret::new("t"),
+            Options {
+                attempts: 1,
+                timeout: Duration::from_secs(30),
+                ..Options::default()
+            },
+        )
+        .expect("client")
+    }
+
+    /// A timeline that never ends (one row on every page) stops at `MAX_PAGES` requests.
+    #[test]
+    fn an_endless_timeline_stops_at_max_pages() {
+        let (url, served) = serve_routes(|_| {
+            (
+                String::new(),
+                r#"[{"type":"comment","body":"again"}]"#.to_owned(),
+            )
+        });
+        let client = local_client(&url);
+        let repo = RepoRef::parse("acme/app").expect("repo");
+        let error = runtime()
+            .block_on(client.issue_timeline(&repo, 7))
+            .expect_err("an endless timeline is an error");
+        assert!(
+            matches!(&error, Error::Protocol { detail, .. } if detail.contains(&format!("within {MAX_PAGES} pages"))),
+            "{error:?}"
+        );
+        assert_eq!(served.load(Ordering::SeqCst), MAX_PAGES);
+    }
+
+    /// A review list whose `X-Total-Count` implies more than `MAX_PAGES` pages is refused
+    /// before any page past the first is asked for.
+    #[test]
+    fn a_hidden_rows_list_longer_than_max_pages_is_refused_up_front() {
+        let (url, served) = serve_routes(|path| {
+            if path.starts_with("/api/v1/settings/api") {
+                (String::new(), r#"{"max_response_items":50}"#.to_owned())
+            } else {
+                (
+                    "X-Total-Count: 1000000\r\n".to_owned(),
+                    r#"[{"id":1,"state":"APPROVED"}]"#.to_owned(),
+                )
+            }
+        });
+        let client = local_client(&url);
+        let repo = RepoRef::parse("acme/app").expect("repo");
+        let error = runtime()
+            .block_on(client.pull_reviews(&repo, 7))
+            .expect_err("too many pages");
+        assert!(
+            matches!(&error, Error::Protocol { detail, .. } if detail.contains(&format!("more than {MAX_PAGES} pages"))),
+            "{error:?}"
+        );
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            2,
+            "the first page and the settings only"
+        );
     }
 
     #[test]

@@ -114,14 +114,15 @@ impl Fetcher {
         let result = gix::protocol::fetch(
             &mut negotiate,
             |reader, progress, should_interrupt| -> gix::Result<bool> {
+                let mut capped = CappedRead::new(reader, MAX_PACK_BYTES);
                 let outcome = gix_pack::Bundle::write_to_directory(
-                    reader,
+                    &mut capped,
                     Some(&pack_dir),
                     progress,
                     should_interrupt,
                     Some(repo.objects.clone()),
                     repo.object_hash(),
-                    gix_pack::bundle::write::Options::default(),
+                    pack_options(),
                 )?;
                 written = Some(outcome);
                 Ok(true)
@@ -165,6 +166,79 @@ impl Fetcher {
             "fetched"
         );
         Ok(objects)
+    }
+}
+
+/// Most bytes of one pack received (8 GiB). The pack streams to disk, never to memory,
+/// but a server must not be able to fill the runner's disk: past this the fetch fails.
+pub const MAX_PACK_BYTES: u64 = 8 << 30;
+
+/// Largest single allocation the pack reader may make while indexing (1 GiB): gix sizes
+/// its delta tree from the object count in the pack header and its buffers from the sizes
+/// in each entry header, all server-controlled. Without a limit a 12-byte header claiming
+/// 4 billion objects asks for tens of GiB; with it, such a pack is an error.
+pub const MAX_PACK_ALLOCATION: usize = 1 << 30;
+
+/// How every received pack is indexed: verified, with [`MAX_PACK_ALLOCATION`].
+pub fn pack_options() -> gix_pack::bundle::write::Options {
+    gix_pack::bundle::write::Options {
+        alloc_limit_bytes: Some(MAX_PACK_ALLOCATION),
+        ..gix_pack::bundle::write::Options::default()
+    }
+}
+
+/// A reader that fails once more than `limit` bytes have been consumed from it.
+pub struct CappedRead<R> {
+    inner: R,
+    consumed: u64,
+    limit: u64,
+}
+
+impl<R> CappedRead<R> {
+    pub fn new(inner: R, limit: u64) -> CappedRead<R> {
+        CappedRead {
+            inner,
+            consumed: 0,
+            limit,
+        }
+    }
+
+    fn over(&self) -> std::io::Error {
+        std::io::Error::other(format!(
+            "the server sent a pack of more than {} bytes (MAX_PACK_BYTES)",
+            self.limit
+        ))
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for CappedRead<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = std::io::BufRead::fill_buf(self)?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for CappedRead<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let room = self.limit.saturating_sub(self.consumed);
+        let over = self.over();
+        let buffer = self.inner.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(buffer);
+        }
+        if room == 0 {
+            return Err(over);
+        }
+        let n = usize::try_from(room).map_or(buffer.len(), |room| buffer.len().min(room));
+        Ok(&buffer[..n])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.consumed += n as u64;
+        self.inner.consume(n);
     }
 }
 
@@ -212,5 +286,48 @@ impl Negotiate for Wants<'_> {
             },
             true,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn a_pack_over_max_pack_bytes_is_an_error() {
+        let data = vec![7u8; 100];
+        let mut exact = Vec::new();
+        CappedRead::new(&data[..], 100)
+            .read_to_end(&mut exact)
+            .expect("exactly the cap is fine");
+        assert_eq!(exact, data);
+        let mut short = Vec::new();
+        let error = CappedRead::new(&data[..], 99)
+            .read_to_end(&mut short)
+            .expect_err("one byte over the cap");
+        assert!(error.to_string().contains("MAX_PACK_BYTES"), "{error}");
+        assert_eq!(short.len(), 99, "nothing past the cap is read");
+    }
+
+    /// A pack header claiming 2²⁸ objects (a 12-byte header): with the allocation cap the
+    /// index writer refuses to reserve its delta tree for them (GiBs) up front.
+    #[test]
+    fn a_pack_header_claiming_millions_of_objects_does_not_allocate_for_them() {
+        let mut pack = b"PACK\x00\x00\x00\x02\x10\x00\x00\x00".to_vec();
+        pack.extend_from_slice(&[0u8; 20]);
+        let mut reader = std::io::BufReader::new(&pack[..]);
+        let result = gix_pack::Bundle::write_to_directory(
+            &mut reader,
+            None,
+            &mut gix::progress::Discard,
+            &AtomicBool::new(false),
+            None::<gix::objs::find::Never>,
+            gix::hash::Kind::Sha1,
+            pack_options(),
+        );
+        let error = format!("{:?}", result.err());
+        assert!(error.contains("delta tree is too large"), "{error}");
     }
 }

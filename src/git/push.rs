@@ -13,7 +13,10 @@ use std::{
 
 use gix::{
     protocol::transport::{
-        client::{blocking_io::Transport, MessageKind, WriteMode},
+        client::{
+            blocking_io::{ExtendedBufRead, Transport},
+            MessageKind, WriteMode,
+        },
         packetline::{blocking_io::encode, PacketLineRef},
         Protocol, Service,
     },
@@ -143,41 +146,16 @@ impl Pusher {
         body.flush().map_err(io_error)?;
         drop(body);
 
-        let sideband = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let mut lines = Vec::new();
-        if self.side_band {
-            let sink = sideband.clone();
-            reader.set_progress_handler(Some(Box::new(move |_is_error, data: &[u8]| {
-                if let Ok(mut buffer) = sink.lock() {
-                    buffer.extend_from_slice(data);
-                }
-                std::ops::ControlFlow::Continue(())
-            })));
-            let mut band1 = Vec::new();
-            reader.read_to_end(&mut band1).map_err(io_error)?;
-            lines = pkt_lines(&band1).map_err(|detail| Error::Protocol {
-                url: url.clone(),
-                phase: Phase::Push,
-                detail,
-            })?;
-        } else {
-            while let Some(line) = reader.readline() {
-                let line = line.map_err(io_error)?.map_err(|e| Error::Protocol {
+        let Report { lines, messages } =
+            read_report(&mut reader, self.side_band).map_err(|e| match e {
+                ReportError::Io(e) => io_error(e),
+                ReportError::Protocol(detail) => Error::Protocol {
                     url: url.clone(),
                     phase: Phase::Push,
-                    detail: e.to_string(),
-                })?;
-                match line {
-                    PacketLineRef::Data(data) => {
-                        lines.push(String::from_utf8_lossy(data).trim_end().to_owned());
-                    }
-                    PacketLineRef::Flush => break,
-                    PacketLineRef::Delimiter | PacketLineRef::ResponseEnd => {}
-                }
-            }
-        }
+                    detail,
+                },
+            })?;
         drop(reader);
-        let messages = remote_messages(&sideband.lock().map(|b| b.clone()).unwrap_or_default());
         let status =
             judge(&lines, &format!("refs/heads/{branch}")).map_err(|detail| Error::Protocol {
                 url: url.clone(),
@@ -195,6 +173,100 @@ impl Pusher {
             pack_bytes: pack.len() as u64,
         })
     }
+}
+
+/// Most bytes of `report-status` read from the server (side-band 1, or the pkt-lines of
+/// a server without side-band, 4 bytes counted per line). A report for the one ref we
+/// push is under 100 bytes; more than this is not a report we can trust, and reading on
+/// would let the server make us allocate without bound.
+pub const MAX_REPORT_BYTES: usize = 1 << 20;
+
+/// Most bytes of `remote:` text (side-bands 2 and 3) kept from one push. A server that
+/// keeps talking past this ends the push read unconfirmed instead of growing the buffer
+/// (or looping on progress) without bound.
+pub const MAX_REMOTE_MESSAGE_BYTES: usize = 1 << 20;
+
+/// What receive-pack answered, before judging it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The `report-status` lines, up to the first flush.
+    pub lines: Vec<String>,
+    /// `remote:` lines (side-band 2 and 3), where hooks explain themselves.
+    pub messages: Vec<String>,
+}
+
+/// Why a report could not be read.
+#[derive(Debug)]
+pub enum ReportError {
+    /// The connection failed.
+    Io(std::io::Error),
+    /// The bytes are not a report we can trust.
+    Protocol(String),
+}
+
+/// Read receive-pack's answer: side-band demultiplexed when `side_band` was negotiated,
+/// plain pkt-lines otherwise, each capped ([`MAX_REPORT_BYTES`],
+/// [`MAX_REMOTE_MESSAGE_BYTES`]).
+pub fn read_report<'a, R>(reader: &mut R, side_band: bool) -> Result<Report, ReportError>
+where
+    R: ExtendedBufRead<'a> + ?Sized,
+{
+    let sideband = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let overflow = Arc::new(AtomicBool::new(false));
+    let mut lines = Vec::new();
+    if side_band {
+        let sink = Arc::clone(&sideband);
+        let full = Arc::clone(&overflow);
+        reader.set_progress_handler(Some(Box::new(move |_is_error, data: &[u8]| {
+            let Ok(mut buffer) = sink.lock() else {
+                return std::ops::ControlFlow::Break(());
+            };
+            if buffer.len() + data.len() > MAX_REMOTE_MESSAGE_BYTES {
+                full.store(true, std::sync::atomic::Ordering::Relaxed);
+                return std::ops::ControlFlow::Break(());
+            }
+            buffer.extend_from_slice(data);
+            std::ops::ControlFlow::Continue(())
+        })));
+        let mut band1 = Vec::new();
+        let read = (&mut *reader)
+            .take(MAX_REPORT_BYTES as u64 + 1)
+            .read_to_end(&mut band1);
+        if overflow.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ReportError::Protocol(format!(
+                "the server sent more than {MAX_REMOTE_MESSAGE_BYTES} bytes of `remote:` messages"
+            )));
+        }
+        read.map_err(ReportError::Io)?;
+        if band1.len() > MAX_REPORT_BYTES {
+            return Err(ReportError::Protocol(format!(
+                "the report-status is longer than {MAX_REPORT_BYTES} bytes"
+            )));
+        }
+        lines = pkt_lines(&band1).map_err(ReportError::Protocol)?;
+    } else {
+        let mut bytes = 0usize;
+        while let Some(line) = reader.readline() {
+            let line = line
+                .map_err(ReportError::Io)?
+                .map_err(|e| ReportError::Protocol(e.to_string()))?;
+            match line {
+                PacketLineRef::Data(data) => {
+                    bytes += 4 + data.len();
+                    if bytes > MAX_REPORT_BYTES {
+                        return Err(ReportError::Protocol(format!(
+                            "the report-status is longer than {MAX_REPORT_BYTES} bytes"
+                        )));
+                    }
+                    lines.push(String::from_utf8_lossy(data).trim_end().to_owned());
+                }
+                PacketLineRef::Flush => break,
+                PacketLineRef::Delimiter | PacketLineRef::ResponseEnd => {}
+            }
+        }
+    }
+    let messages = remote_messages(&sideband.lock().map(|b| b.clone()).unwrap_or_default());
+    Ok(Report { lines, messages })
 }
 
 /// Write a version-2 pack of exactly `ids` (full objects, no thin deltas). An empty list
@@ -281,7 +353,7 @@ pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
 }
 
 /// Side-band text as lines, without progress noise.
-fn remote_messages(data: &[u8]) -> Vec<String> {
+pub fn remote_messages(data: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(data)
         .split(['\n', '\r'])
         .map(str::trim)
@@ -380,6 +452,87 @@ mod tests {
         );
         assert!(pkt_lines(b"00ffshort").is_err());
         assert!(pkt_lines(b"zzzz").is_err());
+    }
+
+    fn pkt(data: &[u8]) -> Vec<u8> {
+        let mut out = format!("{:04x}", data.len() + 4).into_bytes();
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn band(channel: u8, data: &[u8]) -> Vec<u8> {
+        let mut line = vec![channel];
+        line.extend_from_slice(data);
+        pkt(&line)
+    }
+
+    fn read(wire: &[u8], side_band: bool) -> Result<Report, ReportError> {
+        use gix::protocol::transport::{
+            client::blocking_io::HandleProgress, packetline::blocking_io::StreamingPeekableIter,
+        };
+        let mut iter = StreamingPeekableIter::new(wire, &[PacketLineRef::Flush], false);
+        let handler: HandleProgress<'_> = Box::new(|_, _| std::ops::ControlFlow::Continue(()));
+        let mut reader = iter.as_read_with_sidebands(handler);
+        read_report(&mut reader, side_band)
+    }
+
+    fn report() -> Vec<u8> {
+        let mut report = pkt(b"unpack ok\n");
+        report.extend(pkt(b"ok refs/heads/staging\n"));
+        report.extend(b"0000");
+        report
+    }
+
+    #[test]
+    fn reports_are_read_with_and_without_side_band() {
+        let expected = vec!["unpack ok".to_owned(), "ok refs/heads/staging".to_owned()];
+        let plain = read(&report(), false).expect("plain report");
+        assert_eq!(plain.lines, expected);
+        let mut wire = band(2, b"remote: checking\n");
+        wire.extend(band(1, &report()));
+        wire.extend(b"0000");
+        let multiplexed = read(&wire, true).expect("side-band report");
+        assert_eq!(multiplexed.lines, expected);
+        assert_eq!(multiplexed.messages, vec!["remote: checking".to_owned()]);
+    }
+
+    fn over_cap(what: &str, result: Result<Report, ReportError>, cap: usize) {
+        match result {
+            Err(ReportError::Protocol(detail)) => {
+                assert!(detail.contains(&cap.to_string()), "{what}: {detail}");
+            }
+            other => panic!("{what}: expected the cap to refuse it, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_report_over_max_report_bytes_is_refused() {
+        let line = vec![b'x'; 1000];
+        let mut plain = Vec::new();
+        for _ in 0..=MAX_REPORT_BYTES / 1000 {
+            plain.extend(pkt(&line));
+        }
+        plain.extend(b"0000");
+        over_cap("plain", read(&plain, false), MAX_REPORT_BYTES);
+        let chunk = vec![b'y'; 60_000];
+        let mut multiplexed = Vec::new();
+        for _ in 0..=MAX_REPORT_BYTES / 60_000 {
+            multiplexed.extend(band(1, &chunk));
+        }
+        multiplexed.extend(b"0000");
+        over_cap("side-band", read(&multiplexed, true), MAX_REPORT_BYTES);
+    }
+
+    #[test]
+    fn remote_messages_over_max_remote_message_bytes_are_refused() {
+        let chunk = vec![b'z'; 60_000];
+        let mut wire = Vec::new();
+        for _ in 0..=MAX_REMOTE_MESSAGE_BYTES / 60_000 {
+            wire.extend(band(2, &chunk));
+        }
+        wire.extend(band(1, &report()));
+        wire.extend(b"0000");
+        over_cap("messages", read(&wire, true), MAX_REMOTE_MESSAGE_BYTES);
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl Remote {
                 phase,
                 detail: format!("cannot set the credentials: {e}"),
             })?;
-        Ok(transport)
+        Ok(Box::new(NoSymrefs { inner: transport }))
     }
 
     fn http_options(&self) -> http::Options {
@@ -202,6 +202,108 @@ impl Remote {
     }
 }
 
+/// A transport whose V1 handshake drops the `symref=NAME:TARGET` capabilities before gix
+/// reads the advertised refs.
+///
+/// gix-protocol 0.68 panics (`unreachable!`, `handshake/refs/shared.rs`) on a V1
+/// advertisement whose `symref` names a ref the advertisement never lists, e.g.
+/// `symref=HEAD:refs/heads/main` without a `HEAD` line: a server could end any push with
+/// a crash (the `fetch_response` fuzz target found it,
+/// `fuzz/artifacts/fetch_response/`). shipgate reads only `refs/heads/*` tips and never a
+/// symbolic ref's target, so without the capability the same refs arrive, `HEAD`
+/// included, as plain refs.
+struct NoSymrefs {
+    inner: Box<dyn Transport + Send>,
+}
+
+/// `capabilities` without `symref=…` entries (see [`NoSymrefs`]); used for the V1 ref
+/// advertisement, whose capabilities are space-separated.
+pub fn without_symrefs(
+    capabilities: &gix::protocol::transport::client::Capabilities,
+) -> gix::protocol::transport::client::Capabilities {
+    let mut line = b"\0".to_vec();
+    let mut first = true;
+    for capability in capabilities
+        .iter()
+        .filter(|c| !c.name().is_empty() && c.name() != "symref")
+    {
+        if !first {
+            line.push(b' ');
+        }
+        first = false;
+        line.extend_from_slice(capability.name());
+        if let Some(value) = capability.value() {
+            line.push(b'=');
+            line.extend_from_slice(value);
+        }
+    }
+    if first {
+        line.extend_from_slice(b"no-capabilities");
+    }
+    // Never the original back: it may hold the symref that crashes gix.
+    let parsed = gix::protocol::transport::client::Capabilities::from_bytes(&line).or_else(|_| {
+        gix::protocol::transport::client::Capabilities::from_bytes(b"\0no-capabilities")
+    });
+    match parsed {
+        Ok((parsed, _)) => parsed,
+        Err(_) => unreachable!("a NUL followed by a capability always parses"),
+    }
+}
+
+impl gix::protocol::transport::client::TransportWithoutIO for NoSymrefs {
+    fn set_identity(
+        &mut self,
+        identity: Account,
+    ) -> Result<(), gix::protocol::transport::client::Error> {
+        self.inner.set_identity(identity)
+    }
+
+    fn to_url(&self) -> std::borrow::Cow<'_, gix::bstr::BStr> {
+        self.inner.to_url()
+    }
+
+    fn supported_protocol_versions(&self) -> &[Protocol] {
+        self.inner.supported_protocol_versions()
+    }
+
+    fn connection_persists_across_multiple_requests(&self) -> bool {
+        self.inner.connection_persists_across_multiple_requests()
+    }
+
+    fn configure(&mut self, config: &dyn std::any::Any) -> gix::Result<()> {
+        self.inner.configure(config)
+    }
+}
+
+impl Transport for NoSymrefs {
+    fn handshake<'a>(
+        &mut self,
+        service: gix::protocol::transport::Service,
+        extra_parameters: &'a [(&'a str, Option<&'a str>)],
+    ) -> Result<
+        gix::protocol::transport::client::blocking_io::SetServiceResponse<'_>,
+        gix::protocol::transport::client::Error,
+    > {
+        let mut response = self.inner.handshake(service, extra_parameters)?;
+        if response.refs.is_some() {
+            response.capabilities = without_symrefs(&response.capabilities);
+        }
+        Ok(response)
+    }
+
+    fn request(
+        &mut self,
+        write_mode: gix::protocol::transport::client::WriteMode,
+        on_into_read: gix::protocol::transport::client::MessageKind,
+        trace: bool,
+    ) -> Result<
+        gix::protocol::transport::client::blocking_io::RequestWriter<'_>,
+        gix::protocol::transport::client::Error,
+    > {
+        self.inner.request(write_mode, on_into_read, trace)
+    }
+}
+
 /// `shipgate/<version>`.
 pub(crate) fn user_agent() -> String {
     concat!("shipgate/", env!("CARGO_PKG_VERSION")).to_owned()
@@ -226,6 +328,62 @@ mod tests {
 
     fn remote(url: &str) -> Result<Remote, Error> {
         Remote::new(url, Secret::new("tok"))
+    }
+
+    /// The `fetch_response` fuzz crash (fuzz/artifacts/fetch_response/): a V1
+    /// advertisement with `symref=HEAD:…` but no `HEAD` line made gix panic. Without the
+    /// `symref` capabilities the same refs parse.
+    #[test]
+    fn a_symref_to_an_unadvertised_ref_does_not_crash_the_handshake() {
+        use gix::protocol::{
+            handshake::refs::from_v1_refs_received_as_part_of_handshake_and_capabilities as parse,
+            transport::{
+                client::Capabilities,
+                packetline::{blocking_io::StreamingPeekableIter, PacketLineRef},
+            },
+        };
+        let caps = b"\0report-status side-band-64k symref=HEAD:refs/heads/main agent=git/2.47";
+        let (advertised, _) = Capabilities::from_bytes(caps).expect("capabilities");
+        let mut wire = Vec::new();
+        for line in [
+            format!("{} refs/heads/main\n", "1".repeat(40)),
+            format!("{} refs/heads/staging\n", "2".repeat(40)),
+        ] {
+            wire.extend(format!("{:04x}{line}", line.len() + 4).into_bytes());
+        }
+        wire.extend(b"0000");
+        let run = |capabilities: Capabilities| {
+            let wire = wire.clone();
+            std::panic::catch_unwind(move || {
+                let mut iter =
+                    StreamingPeekableIter::new(&wire[..], &[PacketLineRef::Flush], false);
+                let mut reader = iter.as_read();
+                parse(&mut reader, capabilities.iter())
+                    .map(|(refs, _)| refs.len())
+                    .map_err(|e| e.to_string())
+            })
+        };
+        assert!(
+            run(advertised.clone()).is_err(),
+            "gix-protocol no longer panics here: NoSymrefs may go"
+        );
+        let filtered = without_symrefs(&advertised);
+        assert!(filtered.contains("report-status"));
+        assert!(filtered.contains("side-band-64k"));
+        assert_eq!(
+            filtered.capability("agent").and_then(|c| c.value()),
+            Some("git/2.47".into())
+        );
+        assert!(filtered.capability("symref").is_none());
+        assert_eq!(run(filtered).ok(), Some(Ok(2)));
+        // fuzz/artifacts/fetch_response/crash-c4767ba…: only empty tokens left beside the
+        // symref (`\0 symref=…`); the filter once fell back to the original list.
+        for caps in [&b"\0 symref=HEAD:refs/heads/main"[..], b"\0symref=HEAD:x"] {
+            let (advertised, _) = Capabilities::from_bytes(caps).expect("capabilities");
+            let filtered = without_symrefs(&advertised);
+            assert!(filtered.capability("symref").is_none(), "{caps:?}");
+            assert_eq!(run(filtered).ok(), Some(Ok(2)), "{caps:?}");
+        }
     }
 
     #[test]
