@@ -138,25 +138,28 @@ fn writes_after_failed_read(
     }
 }
 
+/// One request of a run and the fault it got, for a failure message's request log.
+fn log_line(
+    i: usize,
+    (method, path, query, status): (&str, &str, &str, u16),
+    fault: Option<&dyn std::fmt::Debug>,
+) -> String {
+    format!(
+        "  #{:<3} {method} {path}{}{query} → {status}{}\n",
+        i + 1,
+        if query.is_empty() { "" } else { "?" },
+        fault.map(|f| format!("  [{f:?}]")).unwrap_or_default()
+    )
+}
+
 /// The run's requests with the faults they got, one a line, for a failure message.
 fn request_log(requests: &[Recorded]) -> String {
     requests
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            format!(
-                "  #{:<3} {} {}{}{} → {}{}\n",
-                i + 1,
-                r.method,
-                r.path,
-                if r.query.is_empty() { "" } else { "?" },
-                r.query,
-                r.status,
-                r.fault
-                    .as_ref()
-                    .map(|f| format!("  [{f:?}]"))
-                    .unwrap_or_default()
-            )
+            let fault = r.fault.as_ref().map(|f| f as &dyn std::fmt::Debug);
+            log_line(i, (&r.method, &r.path, &r.query, r.status), fault)
         })
         .collect()
 }
@@ -918,19 +921,8 @@ fn git_log(requests: &[GitRequest]) -> String {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            format!(
-                "  #{:<3} {} {}{}{} → {}{}\n",
-                i + 1,
-                r.method,
-                r.path,
-                if r.query.is_empty() { "" } else { "?" },
-                r.query,
-                r.status,
-                r.fault
-                    .as_ref()
-                    .map(|f| format!("  [{f:?}]"))
-                    .unwrap_or_default()
-            )
+            let fault = r.fault.as_ref().map(|f| f as &dyn std::fmt::Debug);
+            log_line(i, (&r.method, &r.path, &r.query, r.status), fault)
         })
         .collect()
 }

@@ -131,6 +131,15 @@ impl<T> Seen<T> {
             _ => None,
         }
     }
+
+    /// A fact read off this one: `f` of the value; a refusal or an unknown stays what it is.
+    pub fn then<U>(&self, f: impl FnOnce(&T) -> Seen<U>) -> Seen<U> {
+        match self {
+            Seen::Yes(v) => f(v),
+            Seen::Refused(why) => Seen::Refused(why.clone()),
+            Seen::Unknown(why) => Seen::Unknown(why.clone()),
+        }
+    }
 }
 
 /// The config on the default branch.

@@ -43,11 +43,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         ),
         None => (no_token::<_>(), no_token::<_>()),
     };
-    let default_branch = match &repository {
-        Seen::Yes(r) => Seen::Yes(r.default_branch.clone()),
-        Seen::Refused(why) => Seen::Refused(why.clone()),
-        Seen::Unknown(why) => Seen::Unknown(why.clone()),
-    };
+    let default_branch = repository.then(|r| Seen::Yes(r.default_branch.clone()));
     let config_fact = read_config(invocation, read_client.as_ref(), &repo, &default_branch).await;
     let config = match &config_fact {
         ConfigFact::Absent => Some(Config::default()),
@@ -81,14 +77,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
                 var: "SHIPGATE_TOKEN",
                 present: true,
                 login: seen(c.current_user().await.map(|u| u.login)),
-                repo: match &repository {
-                    Seen::Yes(r) => r.permissions.map_or_else(
-                        || Seen::Unknown("the repository came without `permissions`".into()),
-                        Seen::Yes,
-                    ),
-                    Seen::Refused(why) => Seen::Refused(why.clone()),
-                    Seen::Unknown(why) => Seen::Unknown(why.clone()),
-                },
+                repo: repository.then(|r| present(r.permissions, "permissions")),
                 labels: seen(
                     c.repo_labels(&repo)
                         .await
@@ -192,14 +181,12 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
             }
         }
     }
-    let fast_forward_only = match &repository {
-        Seen::Yes(r) => r.allow_fast_forward_only_merge.map_or_else(
-            || Seen::Unknown("the repository came without `allow_fast_forward_only_merge`".into()),
-            Seen::Yes,
-        ),
-        Seen::Refused(why) => Seen::Refused(why.clone()),
-        Seen::Unknown(why) => Seen::Unknown(why.clone()),
-    };
+    let fast_forward_only = repository.then(|r| {
+        present(
+            r.allow_fast_forward_only_merge,
+            "allow_fast_forward_only_merge",
+        )
+    });
     let facts = Facts {
         repo: repo.to_string(),
         org,
@@ -486,6 +473,14 @@ pub fn outcome(scope: Scope, checks: &[Check]) -> Outcome {
         _ => {}
     }
     outcome
+}
+
+/// A field of the repository that may be absent: absent is unknown, never a default.
+fn present<T>(value: Option<T>, field: &str) -> Seen<T> {
+    value.map_or_else(
+        || Seen::Unknown(format!("the repository came without `{field}`")),
+        Seen::Yes,
+    )
 }
 
 fn no_token<T>() -> Seen<T> {
