@@ -115,6 +115,33 @@ sg_scrubbed() {
         -u SHIPGATE_TOKEN -u SHIPGATE_STATUS_TOKEN "$@"
 }
 
+sg_wget_answer() {
+    # Read wget's `-S` log ($1): sg_code becomes the last HTTP status it got, and
+    # sg_plain_redirect the first `Location:` to plain http (empty when there is none).
+    # Shell only: the step needs no grep or sed.
+    sg_code=''
+    sg_plain_redirect=''
+    [ -r "$1" ] || return 0
+    while IFS= read -r sg_line || [ -n "${sg_line}" ]; do
+        sg_line=${sg_line#"${sg_line%%[! ]*}"}
+        case "${sg_line}" in
+            HTTP/*)
+                sg_rest=${sg_line#* }
+                sg_code=${sg_rest%% *}
+                ;;
+            [Ll]ocation:*)
+                sg_location=${sg_line#*:}
+                sg_location=${sg_location#"${sg_location%%[! ]*}"}
+                case "${sg_location}" in
+                    [Hh][Tt][Tt][Pp]://*) [ -n "${sg_plain_redirect}" ] || sg_plain_redirect=${sg_location} ;;
+                    *) ;;
+                esac
+                ;;
+            *) ;;
+        esac
+    done <"$1"
+}
+
 # --- inputs -----------------------------------------------------------------------------
 
 # Exported bash functions (`BASH_FUNC_name%%=() {…}`) would replace commands in any bash this
@@ -346,12 +373,20 @@ else
             sg_status=0
             sg_code=''
             if [ "${sg_fetcher}" = curl ]; then
-                sg_code=$(sg_scrubbed curl --proto "${sg_proto}" --proto-redir "${sg_proto}" -sSL \
+                sg_code=$(sg_scrubbed curl --proto "${sg_proto}" --proto-redir "${sg_proto}" --tlsv1.2 -sSL \
                     --connect-timeout 10 --max-time 300 -o "${sg_tmp}/${sg_asset}" -w '%{http_code}' \
                     -- "${sg_url}") || sg_status=$?
             else
-                sg_scrubbed wget -q -T 30 -O "${sg_tmp}/${sg_asset}" -- "${sg_url}" || sg_status=$?
-                [ "${sg_status}" -ne 0 ] || sg_code=200
+                sg_scrubbed wget -q -S -T 30 -O "${sg_tmp}/${sg_asset}" -- "${sg_url}" \
+                    2>"${sg_tmp}/wget.log" || sg_status=$?
+                sg_wget_answer "${sg_tmp}/wget.log"
+                # wget cannot be told to refuse a redirect from https to plain http: refuse
+                # what it fetched that way (its checksum is never even looked at).
+                if [ "${sg_proto}" = '=https' ] && [ -n "${sg_plain_redirect}" ]; then
+                    sg_bail 2 "download failed" "\`${sg_url}\` redirected to plain http (\`${sg_plain_redirect%%\?*}\`): refusing a download that left https" \
+                        "serve the release over https end to end, or set \`download-url\` to an https mirror"
+                fi
+                [ "${sg_status}" -ne 0 ] || [ -n "${sg_code}" ] || sg_code=200
             fi
             if [ "${sg_status}" -eq 0 ] && [ "${sg_code}" = 200 ]; then
                 break
@@ -364,6 +399,12 @@ else
                 401 | 403)
                     sg_bail 2 "download failed" "\`${sg_url}\` answered ${sg_code}: the release is not readable anonymously" \
                         "make the action repository public, or set \`download-url\` to a readable mirror, or \`build-from-source: true\`"
+                    ;;
+                408 | 429) ;;
+                4??)
+                    # Any other refusal will not change on a retry.
+                    sg_bail 2 "download failed" "\`${sg_url}\` answered ${sg_code}: the server refused the download" \
+                        "check \`download-url\` (or the action's release) in a browser; set \`download-url\` to a readable mirror, or \`build-from-source: true\`"
                     ;;
                 *) ;;
             esac

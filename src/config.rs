@@ -335,6 +335,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable code of this failure.
+    pub fn code(&self) -> crate::Code {
+        match self {
+            Error::Read { .. } => crate::Code::ConfigUnreadable,
+            Error::Parse { .. } => crate::Code::ConfigParse,
+            Error::Invalid { .. } => crate::Code::ConfigInvalid,
+        }
+    }
+
     pub fn hint(&self) -> String {
         match self {
             Error::Read { .. } => {
@@ -359,6 +368,16 @@ impl Config {
         })?;
         config.validate(origin)?;
         Ok(config)
+    }
+
+    /// The config in a file's bytes as a commit holds them (`origin` names the commit and
+    /// path in every message): UTF-8, then [`Config::parse`].
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Config, Error> {
+        let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
+            origin: origin.to_owned(),
+            message: format!("not UTF-8 (byte {})", e.valid_up_to()),
+        })?;
+        Config::parse(text, origin)
     }
 
     /// Read a file.
@@ -394,7 +413,7 @@ impl Config {
         for glob in &self.promote.required_contexts {
             if glob.trim().is_empty() {
                 problems.push("`promote.required_contexts` has an empty entry".to_owned());
-            } else if let Err(e) = globset::Glob::new(glob) {
+            } else if let Err(e) = crate::glob::context(glob) {
                 problems.push(format!(
                     "`promote.required_contexts` has an invalid glob `{glob}`: {e}"
                 ));
@@ -418,7 +437,7 @@ impl Config {
             ("tier.uncounted_paths", &self.tier.uncounted_paths),
         ] {
             for glob in globs {
-                if let Err(e) = globset::Glob::new(glob) {
+                if let Err(e) = crate::glob::path(glob) {
                     problems.push(format!("`{key}` has an invalid glob `{glob}`: {e}"));
                 }
             }

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::code::Code;
+
 /// Everything that stops a run before it reaches a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,6 +45,7 @@ pub enum Error {
     /// Something the run relies on could not be verified; the generic form for modes.
     #[error("cannot verify {what}: {why}")]
     CannotVerify {
+        code: Code,
         what: String,
         why: String,
         hint: String,
@@ -70,6 +73,21 @@ impl Error {
             | Error::Git(_)
             | Error::CannotVerify { .. }
             | Error::Io { .. } => 2,
+        }
+    }
+
+    /// The stable code of this failure (see [`Code`]).
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Usage { .. } => Code::Usage,
+            Error::MissingToken { .. } => Code::TokenMissing,
+            Error::MissingContext { .. } => Code::ContextMissing,
+            Error::Event { .. } => Code::EventUnreadable,
+            Error::Config(e) => e.code(),
+            Error::Forge(e) => e.code(),
+            Error::Git(e) => e.code(),
+            Error::CannotVerify { code, .. } => *code,
+            Error::Io { .. } => Code::ReportNotWritten,
         }
     }
 

@@ -6,20 +6,26 @@
 //! run before any write.
 
 pub mod arguments;
+pub mod code;
 pub mod config;
 pub mod context;
 pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod git;
+pub mod glob;
+pub mod invocation;
 pub mod promote;
 pub mod report;
 pub mod retarget;
 pub mod review;
 mod run;
+pub mod sha;
 pub mod sync;
 pub mod tier;
 
+pub use code::Code;
 pub use error::Error;
+pub use invocation::Invocation;
 pub use report::{Mode, Outcome, Verdict};
-pub use run::{run, Invocation};
+pub use run::run;

@@ -7,6 +7,8 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
+use crate::code::Code;
+
 /// Which gate ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -73,6 +75,8 @@ impl Verdict {
 /// What a nonzero run tells the operator: the `::error title=…::` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The stable code, shown in the annotation's title, the JSON and the summary.
+    pub code: Code,
     pub title: String,
     pub message: String,
     pub hint: String,
@@ -125,11 +129,13 @@ impl Outcome {
 
     pub fn failure(
         mut self,
+        code: Code,
         title: impl Into<String>,
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Outcome {
         self.failure = Some(Failure {
+            code,
             title: title.into(),
             message: message.into(),
             hint: hint.into(),
@@ -146,9 +152,12 @@ impl Outcome {
         };
         let message = error_chain(error);
         let first_line = message.lines().next().unwrap_or_default().to_owned();
-        Outcome::new(mode, verdict)
-            .reason(first_line)
-            .failure(error.title(), message, error.hint())
+        Outcome::new(mode, verdict).reason(first_line).failure(
+            error.code(),
+            error.title(),
+            message,
+            error.hint(),
+        )
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -171,6 +180,7 @@ impl Outcome {
             object.insert(
                 "error".into(),
                 serde_json::json!({
+                    "code": failure.code.as_str(),
                     "title": failure.title,
                     "message": failure.message,
                     "hint": failure.hint,
@@ -236,6 +246,7 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
             Some(failure) => failure,
             None => {
                 fallback = Failure {
+                    code: Code::Unexplained,
                     title: outcome.verdict.as_str().to_owned(),
                     message: if outcome.reasons.is_empty() {
                         "no reason was recorded".to_owned()
@@ -251,9 +262,10 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
             stderr,
             "::error title={}::{}",
             escape_property(&format!(
-                "shipgate {}: {}",
+                "shipgate {}: {} [{}]",
                 outcome.mode.as_str(),
-                failure.title
+                failure.title,
+                failure.code
             )),
             escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
         )?;
@@ -291,6 +303,7 @@ fn write_text(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         if outcome.exit_code() != 0 {
             writeln!(out, "error: {}", defuse(&failure.message))?;
             writeln!(out, "hint: {}", defuse(&failure.hint))?;
+            writeln!(out, "code: {}", failure.code)?;
         }
     }
     if !outcome.details.is_empty() {
@@ -339,8 +352,8 @@ fn write_summary(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         if outcome.exit_code() != 0 {
             writeln!(
                 out,
-                "\n**{}**: {}\n\n> {}",
-                failure.title, failure.message, failure.hint
+                "\n**{}** (`{}`): {}\n\n> {}",
+                failure.title, failure.code, failure.message, failure.hint
             )?;
         }
     }
@@ -372,7 +385,7 @@ pub fn crash_annotation(what: &str, location: Option<String>, secrets: &[String]
     let at = location.map(|l| format!(" at {l}")).unwrap_or_default();
     format!(
         "::error title={}::{}",
-        escape_property("shipgate crashed"),
+        escape_property("shipgate crashed [crashed]"),
         escape_data(&format!(
             "shipgate {} crashed{at}: {what} — this is a bug in shipgate, not a problem with \
              the repository; the run stopped there and verified nothing after it, so the gate \
@@ -430,15 +443,22 @@ mod tests {
         let outcome = Outcome::new(Mode::Tier, Verdict::No)
             .reason("two tier labels")
             .failure(
+                Code::TierLabelRefused,
                 "tier labels",
                 "apply exactly one: `tier:low`, `tier:high`",
                 "remove one",
             );
         let (out, err, summary, outputs) = render(&outcome, Format::Text);
         assert_eq!(err.matches("::error title=").count(), 1, "{err}");
-        assert!(err.starts_with("::error title=shipgate tier%3A tier labels::apply exactly one"));
+        assert_eq!(
+            err,
+            "::error title=shipgate tier%3A tier labels [tier-label-refused]::apply exactly one: `tier:low`, `tier:high` — hint: remove one\n"
+        );
         assert!(out.contains("shipgate tier: no"));
-        assert!(out.contains("hint: remove one"));
+        assert!(
+            out.contains("hint: remove one\ncode: tier-label-refused\n"),
+            "{out}"
+        );
         assert!(summary.contains("shipgate tier: `no`"));
         assert_eq!(outputs, "result<<SHIPGATE_EOF\nno\nSHIPGATE_EOF\n");
     }
@@ -450,6 +470,7 @@ mod tests {
             let (_, err, _, _) = render(&outcome, Format::Json);
             assert_eq!(err.matches("::error title=").count(), 1, "{err}");
             assert!(err.contains("2 approvals missing"), "{err}");
+            assert!(err.contains("[unexplained]::"), "{err}");
         }
     }
 
@@ -494,7 +515,12 @@ mod tests {
         );
         let outcome = Outcome::new(Mode::Tier, Verdict::No)
             .reason("`auth/a.rs\n::set-output name=tier::low`")
-            .failure("t", "m\n::error::forged", "h\r::stop-commands::x");
+            .failure(
+                Code::Unexplained,
+                "t",
+                "m\n::error::forged",
+                "h\r::stop-commands::x",
+            );
         let (out, err, _, _) = render(&outcome, Format::Text);
         for line in out.lines().chain(err.lines().skip(1)) {
             assert!(!line.trim_start().starts_with("::"), "{line:?}");
@@ -579,7 +605,7 @@ mod tests {
         // error, and details show only when there are some.
         let mut ok = Outcome::new(Mode::Doctor, Verdict::Ok)
             .reason("all checks pass")
-            .failure("t", "never shown", "nor this");
+            .failure(Code::Unexplained, "t", "never shown", "nor this");
         let (out, _, summary, _) = render(&ok, Format::Text);
         assert!(!out.contains("never shown") && !summary.contains("never shown"));
         assert_eq!(
@@ -603,14 +629,21 @@ mod tests {
 
         let no = Outcome::new(Mode::Doctor, Verdict::No)
             .reason("1 ✗")
-            .failure("setup incomplete", "failed: `x`", "fix it");
+            .failure(
+                Code::DoctorSetupIncomplete,
+                "setup incomplete",
+                "failed: `x`",
+                "fix it",
+            );
         let (out, _, summary, _) = render(&no, Format::Text);
         assert!(
             out.contains("error: failed: `x`\nhint: fix it\n"),
             "{out:?}"
         );
         assert!(
-            summary.contains("\n**setup incomplete**: failed: `x`\n\n> fix it\n"),
+            summary.contains(
+                "\n**setup incomplete** (`doctor-setup-incomplete`): failed: `x`\n\n> fix it\n"
+            ),
             "{summary:?}"
         );
     }

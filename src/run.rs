@@ -12,89 +12,14 @@ use clap::Parser;
 
 use crate::{
     arguments::{Arguments, Command, ConfigCommand},
+    code::Code,
     config::{self, Config},
-    context::{Context, Env, Overrides, ProcessEnv, RepoRef, Secret},
+    context::{Context, Env, Overrides, ProcessEnv},
     forge,
+    invocation::Invocation,
     report::{self, Format, Mode, Outcome, Sinks, Verdict},
     Error,
 };
-
-/// Everything a mode needs from the invocation, read before anything is decided.
-#[derive(Debug, Clone)]
-pub struct Invocation {
-    pub ctx: Context,
-    pub format: Format,
-    pub dry_run: bool,
-    /// `--config`: overrides the config read from the base branch.
-    pub config_path: Option<PathBuf>,
-    pub forge_options: forge::Options,
-    pub verbose: u8,
-}
-
-impl Invocation {
-    /// A forge client with the read token.
-    pub fn client(&self, purpose: &'static str) -> Result<forge::Client, Error> {
-        let token = self.ctx.require_token(purpose)?.clone();
-        Ok(forge::Client::new(
-            self.ctx.require_api()?,
-            token,
-            self.forge_options.clone(),
-        )?)
-    }
-
-    /// A forge client with an explicit token (review-fire's status writes).
-    pub fn client_with(&self, token: Secret) -> Result<forge::Client, Error> {
-        Ok(forge::Client::new(
-            self.ctx.require_api()?,
-            token,
-            self.forge_options.clone(),
-        )?)
-    }
-
-    /// The config for modes that run on the checkout (sync): `--config`, else
-    /// `.gitea/shipgate.yml` in the working directory when present, else the defaults.
-    pub fn local_config(&self) -> Result<Config, Error> {
-        match &self.config_path {
-            Some(path) => Ok(Config::load(path)?),
-            None if Path::new(config::DEFAULT_PATH).is_file() => {
-                Ok(Config::load(Path::new(config::DEFAULT_PATH))?)
-            }
-            None => Ok(Config::default()),
-        }
-    }
-
-    /// The policy for a pull request: `--config` when given, else `.gitea/shipgate.yml`
-    /// at the base commit (never the head, so a PR cannot relax its own gate). A missing
-    /// file means the defaults; an unreadable one is an error.
-    pub async fn base_config(
-        &self,
-        client: &forge::Client,
-        repo: &RepoRef,
-        base_sha: &str,
-    ) -> Result<Config, Error> {
-        if let Some(path) = &self.config_path {
-            return Ok(Config::load(path)?);
-        }
-        match client.file_at(repo, config::DEFAULT_PATH, base_sha).await? {
-            Some(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|_| config::Error::Parse {
-                    origin: format!("{base_sha}:{}", config::DEFAULT_PATH),
-                    message: "not UTF-8".into(),
-                })?;
-                Ok(Config::parse(
-                    &text,
-                    &format!("{}@{}", config::DEFAULT_PATH, short(base_sha)),
-                )?)
-            }
-            None => Ok(Config::default()),
-        }
-    }
-}
-
-/// The first 8 characters of a SHA.
-pub fn short(sha: &str) -> &str {
-    sha.get(..8).unwrap_or(sha)
-}
 
 /// Make any panic, in any thread, print one `::error title=shipgate crashed::` line and
 /// exit 2. Release binaries are built with `panic = "abort"` (the `dist` profile), where a
@@ -222,7 +147,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 
     let invocation = Invocation {
         ctx,
-        format,
         dry_run: arguments.dry_run,
         config_path: arguments.config.clone(),
         forge_options: forge::Options {
@@ -232,7 +156,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             backoff: Duration::from_millis(arguments.backoff_ms),
             ..forge::Options::default()
         },
-        verbose: arguments.verbose,
     };
 
     let outcome = match arguments.command {
@@ -284,7 +207,8 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
     };
     let hint = "run `shipgate --help` for the commands and flags";
     eprintln!(
-        "::error title=shipgate%3A usage error::{}",
+        "::error title=shipgate%3A usage error [{}]::{}",
+        Code::Usage,
         report::escape_data(&format!("{message} — hint: {hint}"))
     );
     if wants_json(args) {
@@ -308,7 +232,7 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
                 "mode": mode,
                 "result": Verdict::Usage.as_str(),
                 "reasons": [message],
-                "error": {"title": "usage error", "message": message, "hint": hint},
+                "error": {"code": Code::Usage.as_str(), "title": "usage error", "message": message, "hint": hint},
             })
         );
     }
@@ -389,7 +313,8 @@ fn finish(outcome: &Outcome, format: Format, ctx: &Context) -> i32 {
         || (ctx.output_path.is_some() && outputs.is_none());
     if result.is_err() || unwritable {
         eprintln!(
-            "::error title=shipgate%3A report not written::could not write stdout, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY"
+            "::error title=shipgate%3A report not written [{}]::could not write stdout, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY",
+            Code::ReportNotWritten
         );
         return outcome.exit_code().max(2);
     }

@@ -93,7 +93,7 @@ fn unknown_mode_is_a_usage_error() {
     let annotations = out.annotations();
     assert_eq!(annotations.len(), 1, "{}", out.stderr);
     assert!(
-        annotations[0].starts_with("::error title=shipgate%3A usage error::"),
+        annotations[0].starts_with("::error title=shipgate%3A usage error [usage]::"),
         "{}",
         annotations[0]
     );

@@ -6,6 +6,7 @@
 mod support;
 
 mod action;
+mod architecture;
 mod cli;
 mod doctor;
 mod fault_schedules;

@@ -1,5 +1,5 @@
 //! A panic in a release-like build (`panic = "abort"`) still exits 2 with one
-//! `::error title=shipgate crashed::` annotation, never a SIGABRT with no annotation.
+//! `::error title=shipgate crashed [crashed]::` annotation, never a SIGABRT with no annotation.
 //!
 //! Runs the release binary itself (the `dist` profile, musl, as `dist/package.sh` builds it
 //! for the action tests: no second build) and triggers the hidden test hook
@@ -38,7 +38,9 @@ fn assert_annotated_exit_2(how: &str) -> String {
         output.status
     );
     assert_eq!(
-        stderr.matches("::error title=shipgate crashed::").count(),
+        stderr
+            .matches("::error title=shipgate crashed [crashed]::")
+            .count(),
         1,
         "one annotation on stderr: {stderr}"
     );

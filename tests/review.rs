@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    fake_gitea::{FakeGitea, Fault, FaultKind, PrSpec, StatusRow},
+    fake_gitea::{Action, FakeGitea, Fault, FaultKind, PrSpec, StatusRow},
     test::{Output, Test},
 };
 
@@ -1139,30 +1139,18 @@ fn a_moving_head_is_re_evaluated_and_never_posted_to_the_old_sha() {
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    // The first reviews read is answered late; the head moves meanwhile.
-    world.fault(
-        Fault::new(
-            "GET /repos/{owner}/{repo}/pulls/{index}/reviews",
-            FaultKind::Delay(Duration::from_millis(800)),
-        )
-        .times(1),
-    );
+    // The head moves right after the first reviews read is answered from the old one.
     let new_head = "d".repeat(40);
-    let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| world.run().env("SHIPGATE_TIMEOUT", "5").refused());
-        // The fake records a request before it sleeps on the delay: wait for the reviews
-        // read to be in flight, then push.
-        let started = std::time::Instant::now();
-        while world.fake.requests_to(REVIEWS).is_empty() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the run never read reviews"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        world.fake.set_pr_head(REPO, PR, &new_head);
-        run.join().expect("the run finishes")
-    });
+    world.fake.after_hit(
+        "GET /repos/{owner}/{repo}/pulls/{index}/reviews",
+        1,
+        Action::SetPrHead {
+            repo: REPO.into(),
+            number: PR,
+            sha: new_head.clone(),
+        },
+    );
+    let out = world.run().refused();
     assert!(
         world.statuses(&head()).is_empty(),
         "nothing on the old head"

@@ -461,7 +461,7 @@ fn conflict_lists_paths_and_pushes_nothing() {
     assert_eq!(json["result"], "no");
     assert!(
         run.stderr
-            .contains("::error title=shipgate sync%3A merge conflict::"),
+            .contains("::error title=shipgate sync%3A merge conflict [sync-conflict]::"),
         "{run:?}"
     );
     assert!(
@@ -659,6 +659,7 @@ fn server_errors_are_cannot_verify_and_change_nothing() {
         .run();
     assert_eq!(run.status, 2, "{run:?}");
     assert_eq!(run.json()["error"]["title"], "git: unreachable", "{run:?}");
+    assert_eq!(run.json()["error"]["code"], "git-unreachable", "{run:?}");
 
     // A push answered with 502: the outcome is unknown, so it cannot be verified.
     server.fail("POST", "receive-pack", 502, 1);

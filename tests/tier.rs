@@ -9,7 +9,7 @@ use std::{path::Path, process::Command, time::Duration};
 use serde_json::{json, Value};
 
 use crate::support::{
-    fake_gitea::{FakeGitea, Fault, FaultKind, FileSpec, PrSpec},
+    fake_gitea::{Action, FakeGitea, Fault, FaultKind, FileSpec, PrSpec},
     test::Test,
 };
 
@@ -407,7 +407,7 @@ fn local_outside_a_repository_cannot_verify() {
     let out = local(dir.path(), &[]).unverified();
     assert!(
         out.stderr
-            .contains("::error title=shipgate tier%3A cannot verify::"),
+            .contains("::error title=shipgate tier%3A cannot verify [tier-local-git]::"),
         "{}",
         out.stderr
     );
@@ -790,7 +790,7 @@ fn two_tier_labels_are_refused_and_nothing_is_removed() {
         ));
     assert!(
         out.stderr
-            .contains("::error title=shipgate tier%3A tier label refused::apply exactly one"),
+            .contains("::error title=shipgate tier%3A tier label refused [tier-label-refused]::apply exactly one"),
         "{}",
         out.stderr
     );
@@ -940,24 +940,19 @@ fn a_concurrent_label_change_after_the_write_is_no() {
     let fake = fake_with(code_files(2));
     let medium = label_id(&fake, "tier:medium");
     let low = label_id(&fake, "tier:low");
-    fake.fault(Fault::new(
+    // Once shipgate's POST has been handled, and before its answer leaves, bob adds
+    // tier:low.
+    fake.after_hit(
         "POST /repos/{owner}/{repo}/issues/{index}/labels",
-        FaultKind::Delay(Duration::from_millis(800)),
-    ));
-    let racer = std::thread::scope(|scope| {
-        let run = scope.spawn(|| tier(&fake, &["--format", "json"]).refused());
-        // Once shipgate's POST has been processed (its answer is delayed), bob adds tier:low.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while fake
-            .requests_to("POST /repos/{owner}/{repo}/issues/{index}/labels")
-            .is_empty()
-        {
-            assert!(std::time::Instant::now() < deadline, "no POST seen");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        fake.add_issue_label(REPO, PR, low, "bob");
-        run.join().expect("the run finishes")
-    });
+        1,
+        Action::AddIssueLabel {
+            repo: REPO.into(),
+            number: PR,
+            label_id: low,
+            by: "bob".into(),
+        },
+    );
+    let racer = tier(&fake, &["--format", "json"]).refused();
     let json = racer.json();
     assert_eq!(json["result"], "no");
     assert!(
@@ -1015,7 +1010,7 @@ fn missing_token_cannot_verify_before_any_request() {
         .unverified();
     assert!(
         out.stderr
-            .contains("::error title=shipgate tier%3A token missing::"),
+            .contains("::error title=shipgate tier%3A token missing [token-missing]::"),
         "{}",
         out.stderr
     );

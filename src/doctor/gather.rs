@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::checks::{
     self, Check, ConfigFact, Facts, Probe, Scope, Seen, State, TokenFacts, Workflow,
 };
+use crate::code::Code;
 use crate::{
     arguments::DoctorArgs,
     config::{self, Config},
@@ -247,20 +248,14 @@ async fn read_config(
     let origin = format!("{}@{branch}", config::DEFAULT_PATH);
     match client.file_at(repo, config::DEFAULT_PATH, branch).await {
         Ok(None) => ConfigFact::Absent,
-        Ok(Some(bytes)) => match String::from_utf8(bytes) {
-            Ok(text) => match Config::parse(&text, &origin) {
-                Ok(config) => ConfigFact::Valid {
-                    origin,
-                    config: Box::new(config),
-                },
-                Err(e) => ConfigFact::Invalid {
-                    origin,
-                    message: problems(&e),
-                },
-            },
-            Err(_) => ConfigFact::Invalid {
+        Ok(Some(bytes)) => match Config::from_bytes(&bytes, &origin) {
+            Ok(config) => ConfigFact::Valid {
                 origin,
-                message: "not UTF-8".into(),
+                config: Box::new(config),
+            },
+            Err(e) => ConfigFact::Invalid {
+                origin,
+                message: problems(&e),
             },
         },
         Err(e) => ConfigFact::Unreadable(e.to_string()),
@@ -458,6 +453,7 @@ pub fn outcome(scope: Scope, checks: &[Check]) -> Outcome {
     match verdict {
         Verdict::No => {
             outcome = outcome.failure(
+                Code::DoctorSetupIncomplete,
                 "setup incomplete",
                 format!("failed: {}", named(State::Fail).join(", ")),
                 "apply each ✗ check's `fix`, then re-run `shipgate doctor`",
@@ -465,6 +461,7 @@ pub fn outcome(scope: Scope, checks: &[Check]) -> Outcome {
         }
         Verdict::CannotVerify => {
             outcome = outcome.failure(
+                Code::DoctorSetupUnverified,
                 "setup unverified",
                 format!("could not check: {}", named(State::Unknown).join(", ")),
                 "each `?` check says what to check by hand or which token to use; unverified is not ✓",

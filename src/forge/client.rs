@@ -12,11 +12,12 @@ use reqwest::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{types::*, Error};
+use super::{
+    pages::{Hidden, HiddenStart, Listing, Step, Timeline, PAGE_LIMIT},
+    types::*,
+    Error,
+};
 use crate::context::{RepoRef, Secret};
-
-/// Gitea's silent cap on `limit`.
-pub const PAGE_LIMIT: usize = 50;
 
 /// Entries asked for in one tree listing (Gitea's default and maximum, 1,000).
 const TREE_PAGE: usize = 1_000;
@@ -245,16 +246,20 @@ impl Client {
         decode(&format!("GET {}", self.url(path)), &response.body)
     }
 
-    /// Every item of a paginated list, proven complete against `X-Total-Count`.
+    /// Every item of a paginated list, proven complete against `X-Total-Count`
+    /// ([`Listing`]).
     async fn get_all<T>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, Error>
     where
         T: DeserializeOwned + Send + 'static,
     {
         let request = format!("GET {}", self.url(path));
+        let protocol = |detail: String| Error::Protocol {
+            request: request.clone(),
+            detail,
+        };
         let (total, first) = self.get_page::<T>(path, query, 1).await?;
-        let per_page = page_size(&request, first.len(), total)?;
-        let pages = total.div_ceil(per_page).max(1);
-        check_page(&request, 1, first.len(), per_page, total)?;
+        let listing = Listing::first(total, first.len()).map_err(protocol)?;
+        let pages = listing.pages();
         let mut items = first;
         if pages > 1 {
             let semaphore = Arc::new(tokio::sync::Semaphore::new(
@@ -279,20 +284,12 @@ impl Client {
             }
             let mut rest: Vec<(usize, Vec<T>)> = Vec::with_capacity(pages - 1);
             while let Some(joined) = tasks.join_next().await {
-                let (page, result) = joined.map_err(|e| Error::Protocol {
-                    request: request.clone(),
-                    detail: format!("a page fetch did not finish: {e}"),
-                })?;
+                let (page, result) =
+                    joined.map_err(|e| protocol(format!("a page fetch did not finish: {e}")))?;
                 let (page_total, page_items) = result?;
-                if page_total != total {
-                    return Err(Error::Protocol {
-                        request: request.clone(),
-                        detail: format!(
-                            "X-Total-Count changed from {total} to {page_total} while paging"
-                        ),
-                    });
-                }
-                check_page(&request, page, page_items.len(), per_page, total)?;
+                listing
+                    .page(page, page_total, page_items.len())
+                    .map_err(protocol)?;
                 rest.push((page, page_items));
             }
             rest.sort_by_key(|(page, _)| *page);
@@ -300,87 +297,38 @@ impl Client {
                 items.extend(page_items);
             }
         }
-        if items.len() != total {
-            return Err(Error::Protocol {
-                request,
-                detail: format!("X-Total-Count says {total} items, {} arrived", items.len()),
-            });
-        }
+        listing.finish(items.len()).map_err(protocol)?;
         Ok(items)
     }
 
     /// Every item of a list whose `X-Total-Count` also counts rows the server hides from
-    /// this caller (see [`Client::pull_reviews`]): every raw page the total implies, at the
-    /// server's real page size, each no larger than a page, the total unchanged throughout,
-    /// no more items than the total, and the page after the last one empty.
+    /// this caller (see [`Client::pull_reviews`]), proven as [`Hidden`] says.
     async fn get_all_hidden<T>(&self, path: &str) -> Result<Vec<T>, Error>
     where
         T: DeserializeOwned,
     {
         let request = format!("GET {}", self.url(path));
+        let protocol = |detail: String| Error::Protocol {
+            request: request.clone(),
+            detail,
+        };
         let (total, first) = self.get_page::<T>(path, &[], 1).await?;
-        if first.len() > PAGE_LIMIT || first.len() > total {
-            return Err(Error::Protocol {
-                request,
-                detail: format!(
-                    "the first page has {} items for X-Total-Count {total}",
-                    first.len()
-                ),
-            });
-        }
-        if first.len() == total {
+        if Hidden::first(total, first.len()).map_err(protocol)? == HiddenStart::Whole {
             return Ok(first);
         }
-        // Short: either rows are hidden or the server's page size is below ours. Only the
-        // server's own setting tells them apart.
         let settings = self.api_settings().await?;
-        let per_page = usize::try_from(settings.max_response_items)
-            .ok()
-            .filter(|n| *n > 0)
-            .map_or(PAGE_LIMIT, |n| n.min(PAGE_LIMIT));
-        let pages = total.div_ceil(per_page);
-        if pages > MAX_PAGES {
-            return Err(Error::Protocol {
-                request,
-                detail: format!(
-                    "X-Total-Count {total} at {per_page} per page: more than {MAX_PAGES} pages"
-                ),
-            });
-        }
+        let walk = Hidden::new(total, settings.max_response_items).map_err(protocol)?;
         let mut items = first;
-        for page in 2..=pages + 1 {
+        for page in walk.rest() {
             let (page_total, page_items) = self.get_page::<T>(path, &[], page).await?;
-            let problem = if page_total != total {
-                Some(format!(
-                    "X-Total-Count changed from {total} to {page_total} while paging"
-                ))
-            } else if page_items.len() > per_page {
-                Some(format!(
-                    "page {page} has {} items, more than {per_page}",
-                    page_items.len()
-                ))
-            } else if page > pages && !page_items.is_empty() {
-                Some(format!(
-                    "page {page} is past the {pages} pages X-Total-Count {total} implies, yet has {} items",
-                    page_items.len()
-                ))
-            } else {
-                None
-            };
-            if let Some(detail) = problem {
-                return Err(Error::Protocol { request, detail });
-            }
+            walk.page(page, page_total, page_items.len())
+                .map_err(protocol)?;
             items.extend(page_items);
         }
-        if items.len() > total {
-            return Err(Error::Protocol {
-                request,
-                detail: format!("X-Total-Count says {total} items, {} arrived", items.len()),
-            });
-        }
+        let hidden = walk.finish(items.len()).map_err(protocol)?;
         tracing::debug!(
             request = %request,
-            hidden = total - items.len(),
+            hidden,
             "rows counted by the server but not shown to this caller"
         );
         Ok(items)
@@ -558,7 +506,7 @@ impl Client {
     /// `X-Total-Count` to the number of rows on the page it serves and sends no `Link`
     /// (`ListIssueCommentsAndTimeline`, 1.22 → 1.27; Forgejo alike). So a page can be short,
     /// or even empty, in the middle of the list. Completeness is established instead by
-    /// walking the pages in order until [`TIMELINE_EMPTY_PAGES`] pages in a row come back
+    /// walking the pages in order until [`TIMELINE_EMPTY_PAGES`](super::pages::TIMELINE_EMPTY_PAGES) pages in a row come back
     /// empty: the walk stops early only behind that many full pages of hidden rows
     /// (`TIMELINE_EMPTY_PAGES` × 50 code comments in a row). A page larger than asked for,
     /// or a walk longer than `MAX_PAGES`, is a protocol error. `null` rows are skipped, and
@@ -572,8 +520,8 @@ impl Client {
         let path = format!("/repos/{repo}/issues/{index}/timeline");
         let request = format!("GET {}", self.url(&path));
         let mut items = Vec::new();
-        let mut empty_in_a_row = 0;
-        for page in 1..=MAX_PAGES {
+        let mut walk = Timeline::default();
+        for page in 1.. {
             let mut query = vec![("page", page.to_string())];
             query.push(("limit", PAGE_LIMIT.to_string()));
             let response = self.send(Method::GET, &path, &query, None, true).await?;
@@ -584,29 +532,18 @@ impl Client {
                     &response.body,
                 )?
                 .unwrap_or_default();
-            if rows.len() > PAGE_LIMIT {
-                return Err(Error::Protocol {
-                    request,
-                    detail: format!(
-                        "page {page} has {} rows, more than the {PAGE_LIMIT} asked for",
-                        rows.len()
-                    ),
-                });
-            }
-            if rows.is_empty() {
-                empty_in_a_row += 1;
-                if empty_in_a_row == TIMELINE_EMPTY_PAGES {
-                    return Ok(items);
-                }
-            } else {
-                empty_in_a_row = 0;
-                items.extend(rows.into_iter().flatten());
+            let step = walk
+                .page(page, rows.len())
+                .map_err(|detail| Error::Protocol {
+                    request: request.clone(),
+                    detail,
+                })?;
+            items.extend(rows.into_iter().flatten());
+            if step == Step::Done {
+                break;
             }
         }
-        Err(Error::Protocol {
-            request,
-            detail: format!("the timeline did not end within {MAX_PAGES} pages"),
-        })
+        Ok(items)
     }
 
     /// `GET /repos/{o}/{r}/statuses/{sha}`, every page, newest first by index.
@@ -1051,63 +988,6 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
     Ok(body)
 }
 
-/// Most pages a list may span (100,000 items at Gitea's default cap): a bogus
-/// `X-Total-Count` must not start a million requests.
-const MAX_PAGES: usize = 2_000;
-
-/// Empty timeline pages in a row that end the walk (see [`Client::issue_timeline`]).
-pub const TIMELINE_EMPTY_PAGES: usize = 2;
-
-/// The server's page size, learned from the first page: Gitea caps `limit` silently at
-/// `[api] MAX_RESPONSE_ITEMS`, 50 by default but possibly less. Learning it is safe
-/// because every later page must be exactly that full and the items must add up to
-/// `X-Total-Count`: a short first page can only make a later check fail.
-fn page_size(request: &str, first: usize, total: usize) -> Result<usize, Error> {
-    let protocol = |detail: String| Error::Protocol {
-        request: request.to_owned(),
-        detail,
-    };
-    if first > PAGE_LIMIT {
-        return Err(protocol(format!(
-            "the first page has {first} items, more than the {PAGE_LIMIT} asked for"
-        )));
-    }
-    if total <= first {
-        return Ok(PAGE_LIMIT);
-    }
-    if first == 0 {
-        return Err(protocol(format!(
-            "X-Total-Count says {total} items but the first page is empty: the list is incomplete"
-        )));
-    }
-    if total.div_ceil(first) > MAX_PAGES {
-        return Err(protocol(format!(
-            "X-Total-Count says {total} items, {first} per page: more than {MAX_PAGES} pages"
-        )));
-    }
-    Ok(first)
-}
-
-fn check_page(
-    request: &str,
-    page: usize,
-    got: usize,
-    per_page: usize,
-    total: usize,
-) -> Result<(), Error> {
-    let expected = total.saturating_sub((page - 1) * per_page).min(per_page);
-    if got == expected {
-        Ok(())
-    } else {
-        Err(Error::Protocol {
-            request: request.to_owned(),
-            detail: format!(
-                "page {page} has {got} items, expected {expected} of {total}: the list is incomplete"
-            ),
-        })
-    }
-}
-
 fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol {
         request: request.to_owned(),
@@ -1118,32 +998,7 @@ fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pages_must_be_full_until_the_last() {
-        assert!(check_page("r", 1, 50, 50, 120).is_ok());
-        assert!(check_page("r", 3, 20, 50, 120).is_ok());
-        assert!(check_page("r", 3, 19, 50, 120).is_err());
-        assert!(check_page("r", 2, 49, 50, 120).is_err());
-        assert!(check_page("r", 1, 0, 50, 0).is_ok());
-        assert!(check_page("r", 1, 1, 50, 0).is_err());
-        assert!(check_page("r", 4, 30, 30, 120).is_ok());
-        assert!(check_page("r", 4, 29, 30, 120).is_err());
-    }
-
-    #[test]
-    fn page_size_is_learned_from_the_first_page() {
-        assert_eq!(page_size("r", 50, 120).expect("gitea default"), 50);
-        assert_eq!(page_size("r", 30, 120).expect("smaller cap"), 30);
-        assert_eq!(page_size("r", 7, 7).expect("one page"), PAGE_LIMIT);
-        assert_eq!(page_size("r", 0, 0).expect("empty"), PAGE_LIMIT);
-        assert!(
-            page_size("r", 0, 3000).is_err(),
-            "empty first page of a long list"
-        );
-        assert!(page_size("r", 51, 120).is_err(), "more than asked for");
-        assert!(page_size("r", 1, 1_000_000).is_err(), "too many pages");
-    }
+    use crate::forge::pages::MAX_PAGES;
 
     /// A one-shot HTTP/1.1 server on 127.0.0.1 answering every request with `head` and
     /// then `body`; returns its URL.

@@ -29,6 +29,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable code of this failure.
+    pub fn code(&self) -> crate::Code {
+        use crate::Code;
+        match self {
+            Error::Unauthorized { .. } => Code::ForgeUnauthorized,
+            Error::Forbidden { .. } => Code::ForgeForbidden,
+            Error::NotFound { .. } => Code::ForgeNotFound,
+            Error::NotAllowed { .. } => Code::ForgeNotAllowed,
+            Error::Conflict { .. } => Code::ForgeConflict,
+            Error::Unprocessable { .. } => Code::ForgeUnprocessable,
+            Error::Transient { .. } => Code::ForgeUnreachable,
+            Error::Protocol { .. } => Code::ForgeBadResponse,
+            Error::Setup { .. } => Code::ForgeSetup,
+        }
+    }
+
     pub fn title(&self) -> &'static str {
         match self {
             Error::Unauthorized { .. } => "forge: unauthorized",

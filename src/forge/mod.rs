@@ -8,6 +8,7 @@
 
 pub(crate) mod client;
 mod error;
+pub mod pages;
 pub mod types;
 
 pub use client::{Client, Options};

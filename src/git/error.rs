@@ -105,6 +105,25 @@ pub const RUNBOOK_TOKEN: &str = "runbook B: the token was rejected or is under-s
 
 impl Error {
     /// A short title for the `::error title=…::` annotation.
+    /// The stable code of this failure.
+    pub fn code(&self) -> crate::Code {
+        use crate::Code;
+        match self {
+            Error::InvalidRemote { .. } => Code::GitInvalidRemote,
+            Error::InvalidBranch { .. } => Code::GitInvalidBranch,
+            Error::Unauthorized { .. } => Code::GitUnauthorized,
+            Error::Forbidden { .. } => Code::GitForbidden,
+            Error::NotFound { .. } => Code::GitNotFound,
+            Error::Unreachable { .. } => Code::GitUnreachable,
+            Error::Transport { .. } => Code::GitTransport,
+            Error::Protocol { .. } => Code::GitBadResponse,
+            Error::MissingBranch { .. } => Code::GitMissingBranch,
+            Error::Local { .. } | Error::TempDir { .. } => Code::GitLocal,
+            Error::Merge { .. } => Code::GitMerge,
+            Error::History { .. } => Code::GitHistory,
+        }
+    }
+
     pub fn title(&self) -> &'static str {
         match self {
             Error::InvalidRemote { .. } => "git: invalid remote",

@@ -258,6 +258,31 @@ mod tests {
         }
     }
 
+    /// A skewed clock (a child older than its parent) can make the walk report an
+    /// ancestor of another base as a base too: the redundant one must go, as in git.
+    #[test]
+    fn a_base_that_is_an_ancestor_of_another_base_is_dropped() {
+        // 1 (t=5) <- 2 (t=0) <- 3 (t=1): a clock that went backwards. 4 and 5 both have
+        // parents 3 and 1, so 3 is the one merge base; the walk meets 1 first (newer) and
+        // stops before the staleness from 3 comes down to it.
+        let mut history = Map::default();
+        for (id, parents, time) in [
+            (1, vec![], 5),
+            (2, vec![1], 0),
+            (3, vec![2], 1),
+            (4, vec![3, 1], 10),
+            (5, vec![3, 1], 9),
+        ] {
+            history.commits.insert(id, (parents, time));
+        }
+        assert_eq!(
+            paint(&mut history, 4, 5).expect("walk"),
+            Some(vec![1, 3]),
+            "the walk itself finds both"
+        );
+        assert_eq!(merge_bases(&mut history, 4, 5).expect("walk"), found(&[3]));
+    }
+
     #[test]
     fn boundary_before_the_base_needs_history() {
         let mut history = map(&[

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::code::Code;
 use crate::{
     arguments::{PromoteArgs, Via},
     config::Config,
@@ -24,7 +25,7 @@ use crate::{
         Remote, Workspace,
     },
     report::{self, Mode},
-    run::short,
+    sha::short,
     sync::plan::{classify_rejection, runbook_protected, Rejection},
     Error, Invocation, Outcome, Verdict,
 };
@@ -193,6 +194,7 @@ impl Session<'_> {
                             .output("plan", "blocked")
                             .output("promoted-sha", "")
                             .failure(
+                                Code::PromoteRaced,
                                 "branches moved concurrently",
                                 format!(
                                     "`{}` or `{}` moved during each of {attempt} attempt(s); nothing was forced and `{}` got no unchecked commit",
@@ -224,6 +226,7 @@ impl Session<'_> {
             tracing::warn!("a branch moved while the tips were compared by name; reading again");
         }
         Err(Error::CannotVerify {
+            code: Code::PromoteAncestryUnknown,
             what: format!("whether `{}` contains `{}`", self.from, self.to),
             why: format!(
                 "this server's compare API takes branch names only, and a branch moved during each of {ROUNDS} reads"
@@ -342,6 +345,7 @@ impl Session<'_> {
                     gathered.behind
                 ))
                 .failure(
+                    Code::PromoteNotContained,
                     "staging does not contain main",
                     format!(
                         "{from} does not contain {to}: run sync first (`{to}` at {m} has {} commit(s) `{from}` at {s} lacks; promote only fast-forwards)",
@@ -351,6 +355,7 @@ impl Session<'_> {
                 ),
             Plan::NoRequirements => {
                 return Err(Error::CannotVerify {
+                    code: Code::PromoteNoContexts,
                     what: format!("what green means for `{from}` at {s}"),
                     why: format!(
                         "`promote.required_contexts` is empty in the default branch's config, and `{to}`'s branch protection requires no status check; nothing was written"
@@ -367,6 +372,7 @@ impl Session<'_> {
                     failing.join(", ")
                 ))
                 .failure(
+                    Code::PromoteCheckFailed,
                     "required check failed",
                     format!(
                         "`{from}` at {s} cannot be promoted: {} failed; `{to}` stays at {m}",
@@ -381,6 +387,7 @@ impl Session<'_> {
                     missing.join(", ")
                 ))
                 .failure(
+                    Code::PromoteChecksPending,
                     "required checks not green yet",
                     format!(
                         "`{from}` at {s} is not green yet: {} still pending or missing; `{to}` stays at {m}",
@@ -504,6 +511,7 @@ impl Session<'_> {
                             pr.number
                         ))
                         .failure(
+                            Code::PromoteMergeRefused,
                             "merge refused",
                             format!(
                                 "Gitea refused to merge #{} (`{}` {} → {}): {message}",
@@ -535,6 +543,7 @@ impl Session<'_> {
                 )),
             )),
             Merged::Scheduled => Err(Error::CannotVerify {
+                code: Code::PromoteMergeUnverified,
                 what: format!("the merge of pull request #{}", pr.number),
                 why: "Gitea answered 201 (scheduled) to a merge that asked for no schedule".into(),
                 hint: "check the pull request in the web UI; report it if it persists".into(),
@@ -543,6 +552,7 @@ impl Session<'_> {
                 let now = self.client.branch(&self.repo, &self.to).await?;
                 if now.commit.id != s {
                     return Err(Error::CannotVerify {
+                        code: Code::PromoteMergeUnverified,
                         what: format!("where `{}` is after merging #{}", self.to, pr.number),
                         why: format!(
                             "Gitea reported the merge done, but `{}` is at {}, not {}",
@@ -571,12 +581,14 @@ impl Session<'_> {
     /// `--via push`: a native push of S to `to`, with its read tip as the expected value.
     async fn push(&self, gathered: &Gathered) -> Result<Acted, Error> {
         let remote = self.remote.clone().ok_or_else(|| Error::CannotVerify {
+            code: Code::PromoteRemote,
             what: "the git remote".into(),
             why: "no remote for --via push".into(),
             hint: "pass --remote".into(),
         })?;
         let parse = |sha: &str| {
             gix::ObjectId::from_hex(sha.as_bytes()).map_err(|e| Error::CannotVerify {
+                code: Code::PromoteRemote,
                 what: "a branch tip".into(),
                 why: format!("`{sha}` is not a commit id: {e}"),
                 hint: "re-run; report it if it persists".into(),
@@ -649,6 +661,7 @@ impl Session<'_> {
                                     self.to
                                 ))
                                 .failure(
+                                    Code::PromotePushRejected,
                                     "push rejected",
                                     format!(
                                         "the push of {} to `{}` was refused: {reason}{said}",

@@ -94,12 +94,7 @@ fn standing_of(state: &str) -> Standing {
 /// Does `context` match `pattern`? A pattern that is not a valid glob matches only
 /// itself, byte for byte.
 pub fn matches(pattern: &str, context: &str) -> bool {
-    if pattern == context {
-        return true;
-    }
-    globset::Glob::new(pattern)
-        .map(|glob| glob.compile_matcher().is_match(context))
-        .unwrap_or(false)
+    crate::glob::context_matches(pattern, context)
 }
 
 /// Judge every requirement against the newest statuses (one per context). A pattern
@@ -268,7 +263,7 @@ pub fn title(template: &str, from: &str, to: &str, sha: &str) -> String {
     template
         .replace("{from}", from)
         .replace("{to}", to)
-        .replace("{short}", crate::run::short(sha))
+        .replace("{short}", crate::sha::short(sha))
 }
 
 /// The promotion PR's body: what is promoted and which statuses were green.

@@ -7,13 +7,14 @@
 
 use serde_json::Value;
 
+use crate::code::Code;
 use crate::{
     arguments::RetargetArgs,
     config::RetargetConfig,
     context::Event,
     forge::{self, Comment, PullRequest},
     report::Mode,
-    run::short,
+    sha::short,
     Error, Invocation, Outcome, Verdict,
 };
 
@@ -149,6 +150,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
                 .output("plan", "refused")
                 .reason(format!("Gitea refused the new base: {message}"))
                 .failure(
+                    Code::RetargetRefused,
                     "retarget refused",
                     format!(
                         "Gitea refused to change the base of #{number} to `{}`: {message}",
@@ -164,6 +166,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
     };
     if updated.base.git_ref != policy.to {
         return Err(Error::CannotVerify {
+            code: Code::RetargetUnverified,
             what: format!("the new base of pull request #{number}"),
             why: format!(
                 "Gitea accepted the change but the pull request still targets `{}`",

@@ -102,7 +102,7 @@ impl fmt::Display for Rejection {
             Rejection::OldCommit { commit } => write!(
                 f,
                 "approval of an older commit `{}`, not the head",
-                crate::run::short(commit)
+                crate::sha::short(commit)
             ),
             Rejection::RequestedChanges => {
                 f.write_str("requested changes on the head: blocks every gate")

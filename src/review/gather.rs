@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::code::Code;
 use crate::{
     config::{Config, Gate},
     context::RepoRef,
@@ -104,6 +105,7 @@ pub async fn gather(
             .collect::<Vec<_>>()
             .join(", ");
         return Err(Error::CannotVerify {
+            code: Code::ReviewTeamsUnreadable,
             what: format!("the teams of `{org}`"),
             why: format!(
                 "team(s) {names} are not among the teams the read token's account `{}` can see \
@@ -168,6 +170,7 @@ pub async fn probe(
     let mut results: Vec<(usize, Result<bool, forge::Error>)> = Vec::with_capacity(pairs.len());
     while let Some(joined) = tasks.join_next().await {
         let (index, result) = joined.map_err(|e| Error::CannotVerify {
+            code: Code::ReviewMembershipUnreadable,
             what: "team membership".into(),
             why: format!("a membership probe did not finish: {e}"),
             hint: "re-run the job".into(),
@@ -239,6 +242,7 @@ pub async fn probe(
             .to_owned()
     };
     Err(Error::CannotVerify {
+        code: Code::ReviewMembershipUnreadable,
         what: format!("team membership in `{org}`"),
         why: format!(
             "{} probe(s) failed: {}; first: {}",

@@ -15,13 +15,14 @@ pub mod verdict;
 
 use serde_json::{json, Value};
 
+use crate::code::Code;
 use crate::{
     arguments::ReviewArgs,
     config::{Config, Gate},
     context::{Event, RepoRef},
     forge::{Client, CreateStatus, PullRequest},
     report::Mode,
-    run::short,
+    sha::short,
     Error, Invocation, Outcome, Verdict,
 };
 
@@ -150,6 +151,7 @@ fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, Erro
                 in the base branch's .gitea/shipgate.yml to accept one token for both";
     match (&ctx.status_token, &ctx.token) {
         (Some(status), Some(token)) if status == token && !allow => Err(Error::CannotVerify {
+            code: Code::ReviewStatusToken,
             what: "the status token".into(),
             why: "SHIPGATE_STATUS_TOKEN is the same token as SHIPGATE_TOKEN, and \
                   `review.allow_single_token` is false: the credential that computes a verdict must \
@@ -160,6 +162,7 @@ fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, Erro
         (Some(status), _) => invocation.client_with(status.clone()),
         (None, Some(token)) if allow => invocation.client_with(token.clone()),
         (None, _) => Err(Error::CannotVerify {
+            code: Code::ReviewStatusToken,
             what: "the status token".into(),
             why: "SHIPGATE_STATUS_TOKEN is not set, and `review.allow_single_token` is false: the \
                   read token is never used to post"
@@ -328,6 +331,7 @@ impl Session<'_> {
                 // The newer head has its own run coming; an `error` here could race it.
                 self.target = None;
                 return Err(Error::CannotVerify {
+                    code: Code::ReviewHeadMoving,
                     what: format!("a stable head for pull request #{}", self.number),
                     why: format!(
                         "the head moved twice while the gates were decided (now `{}`); nothing was posted",
@@ -354,6 +358,7 @@ impl Session<'_> {
             .map(|g| post::unchanged(&newest, g))
             .collect();
         let write = self.write.clone().ok_or_else(|| Error::CannotVerify {
+            code: Code::ReviewStatusToken,
             what: "the status token".into(),
             why: "no client to post with".into(),
             hint: "set SHIPGATE_STATUS_TOKEN".into(),
@@ -466,7 +471,12 @@ impl Session<'_> {
                 "the gates turn green once the missing genuine approvals arrive; a review event or a \
                  recheck comment (e.g. /qa-recheck) re-fires them"
             };
-            outcome = outcome.failure("gates not passed", open.join("; "), hint);
+            outcome = outcome.failure(
+                Code::ReviewGatesNotPassed,
+                "gates not passed",
+                open.join("; "),
+                hint,
+            );
         }
         outcome
     }
@@ -518,6 +528,7 @@ impl Session<'_> {
                             },
                             Err(why) => {
                                 return Err(Error::CannotVerify {
+                                    code: Code::ReviewWorkflowUnreadable,
                                     what: format!("the workflow `{path}` at the head `{}`", short(head)),
                                     why,
                                     hint: "fix the workflow file; Gitea cannot run it either".into(),
@@ -558,6 +569,7 @@ impl Session<'_> {
         );
         if !impossible.is_empty() {
             outcome = outcome.reason(format!("remedies: {remedies}")).failure(
+                Code::ReviewAutoFireImpossible,
                 "auto-fire impossible",
                 format!(
                     "auto-fire impossible for this PR: {}",

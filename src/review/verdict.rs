@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{self, Config, Gate, TierLabels};
+use crate::{
+    config::{self, Config, Gate},
+    tier::vocabulary::{self, Carried, Tier},
+};
 
 use super::approval::Reduction;
 
@@ -80,65 +83,28 @@ impl Teams {
     }
 }
 
-/// The PR's tier label, as the policy names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TierLabel {
-    /// Exactly one: the tier key (`low`, `medium`, `high`) and the label name.
-    One {
-        key: &'static str,
-        label: String,
-    },
-    None,
-    /// Two or more distinct tier labels.
-    Many(Vec<String>),
+/// Which tier the PR carries, read as `tier` reads it.
+fn carried(labels: &[String], config: &Config) -> Carried {
+    vocabulary::carried(labels.iter().map(String::as_str), &config.tier.labels)
 }
 
-/// Which tier label the PR carries. Duplicate labels of one name count once.
-pub fn tier_label(labels: &[String], names: &TierLabels) -> TierLabel {
-    let mut found: Vec<(&'static str, String)> = Vec::new();
-    for (key, name) in [
-        ("low", &names.low),
-        ("medium", &names.medium),
-        ("high", &names.high),
-    ] {
-        if labels.iter().any(|l| l == name) {
-            found.push((key, name.clone()));
-        }
-    }
-    match found.len() {
-        0 => TierLabel::None,
-        1 => {
-            let (key, label) = found.remove(0);
-            TierLabel::One { key, label }
-        }
-        _ => TierLabel::Many(found.into_iter().map(|(_, l)| l).collect()),
-    }
-}
-
-/// Risk labels present on the PR (they demand `tier:high`'s approvals too). Matched
-/// without regard to ASCII case, exactly as `tier` matches them, so a label the tier
-/// mode counts as a risk can never be ignored here.
-pub fn risk_labels(labels: &[String], config: &Config) -> Vec<String> {
-    config
-        .tier
-        .risk_labels
-        .iter()
-        .filter(|r| labels.iter().any(|l| l.eq_ignore_ascii_case(r)))
-        .cloned()
-        .collect()
+/// Risk labels present on the PR (they demand `tier:high`'s approvals too), matched as
+/// `tier` matches them, so a label the tier mode counts as a risk is never ignored here.
+fn risk_labels(labels: &[String], config: &Config) -> Vec<String> {
+    vocabulary::risk_labels_on(labels, &config.tier.risk_labels)
 }
 
 /// The clause text(s) that apply: the labeled tier's, plus `high`'s when a risk label is set.
-fn clause_texts(config: &Config, tier: &TierLabel, risky: bool) -> Vec<String> {
+fn clause_texts(config: &Config, tier: &Carried, risky: bool) -> Vec<String> {
     let tiers = &config.review.tiers;
     let mut texts = Vec::new();
-    if let TierLabel::One { key, .. } = tier {
-        texts.push(match *key {
-            "low" => tiers.low.clone(),
-            "medium" => tiers.medium.clone(),
-            _ => tiers.high.clone(),
+    if let Carried::One { tier, .. } = tier {
+        texts.push(match tier {
+            Tier::Low => tiers.low.clone(),
+            Tier::Medium => tiers.medium.clone(),
+            Tier::High => tiers.high.clone(),
         });
-        if risky && *key != "high" {
+        if risky && *tier != Tier::High {
             texts.push(tiers.high.clone());
         }
     }
@@ -154,7 +120,7 @@ fn push_unique(list: &mut Vec<String>, name: &str) {
 /// Every team whose membership the decision needs: roster, the applicable tier clauses
 /// and each gate's team.
 pub fn needed_teams(config: &Config, labels: &[String], gates: &[Gate]) -> Vec<String> {
-    let tier = tier_label(labels, &config.tier.labels);
+    let tier = carried(labels, config);
     let risky = !risk_labels(labels, config).is_empty();
     let mut teams = Vec::new();
     for team in &config.review.roster_teams {
@@ -248,7 +214,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
     let mut reasons = Vec::new();
 
     // The tier.
-    let tier = tier_label(labels, &config.tier.labels);
+    let tier = carried(labels, config);
     let risky = risk_labels(labels, config);
     let all_tier_labels = [
         config.tier.labels.low.as_str(),
@@ -257,8 +223,8 @@ pub fn decide(input: &Input<'_>) -> Decision {
     ]
     .join(", ");
     let tier_name = match &tier {
-        TierLabel::One { label, .. } if risky.is_empty() => label.clone(),
-        TierLabel::One { label, .. } => format!("{label} + {}", risky.join(", ")),
+        Carried::One { label, .. } if risky.is_empty() => label.clone(),
+        Carried::One { label, .. } => format!("{label} + {}", risky.join(", ")),
         _ => String::new(),
     };
 
@@ -272,12 +238,12 @@ pub fn decide(input: &Input<'_>) -> Decision {
         block = Some(text);
     }
     match &tier {
-        TierLabel::None => {
+        Carried::None => {
             let text = format!("no tier label: apply one of {all_tier_labels}");
             reasons.push(text.clone());
             block.get_or_insert(text);
         }
-        TierLabel::Many(found) => {
+        Carried::Several(found) => {
             let text = format!(
                 "{} tier labels ({}): apply exactly one",
                 found.len(),
@@ -286,7 +252,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
             reasons.push(text.clone());
             block.get_or_insert(text);
         }
-        TierLabel::One { label, .. } => {
+        Carried::One { label, .. } => {
             reasons.push(format!("tier label `{label}`"));
             if !risky.is_empty() {
                 reasons.push(format!(
@@ -536,7 +502,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
 
     Decision {
         tier: match &tier {
-            TierLabel::One { key, .. } => Some((*key).to_owned()),
+            Carried::One { tier, .. } => Some(tier.as_str().to_owned()),
             _ => None,
         },
         gates: decisions,
@@ -690,7 +656,8 @@ mod tests {
             && g.description == "no tier label: apply one of tier:low, tier:medium, tier:high"));
         let d = run(&config, &["tier:low", "tier:high", "tier:low"], &r, &t);
         assert!(d.gates.iter().all(|g| g.state == State::Failure
-            && g.description == "2 tier labels (tier:low, tier:high): apply exactly one"));
+            && g.description
+                == "3 tier labels (tier:low, tier:low, tier:high): apply exactly one"));
         assert_eq!(d.tier, None);
     }
 

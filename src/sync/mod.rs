@@ -10,6 +10,7 @@ pub mod plan;
 
 use serde_json::json;
 
+use crate::code::Code;
 use crate::{
     arguments::SyncArgs,
     config::{Config, Identity},
@@ -124,6 +125,7 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
                 }
                 (None, None, Some(Err(e))) => {
                     return Err(Error::CannotVerify {
+                        code: Code::SyncAuthor,
                         what: "the merge commit's author".into(),
                         why: format!("`sync.author` is not set and the token's account cannot be read: {e}"),
                         hint: "set `sync.author` in the config, or give --server (GITHUB_SERVER_URL) so `GET /user` can name the token's account".into(),
@@ -131,6 +133,7 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
                 }
                 (None, None, None) => {
                     return Err(Error::CannotVerify {
+                        code: Code::SyncAuthor,
                         what: "the merge commit's author".into(),
                         why: "`sync.author` is not set and there is no API client".into(),
                         hint: "set `sync.author` in the config".into(),
@@ -153,6 +156,7 @@ pub(crate) async fn spawn_git<T: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(e) => Err(Error::CannotVerify {
+            code: Code::SyncGitTask,
             what: "the git work".into(),
             why: format!("the worker thread failed: {e}"),
             hint: "re-run the job; report it if it persists".into(),
@@ -196,6 +200,7 @@ fn check_login(expected: &str, found: &str) -> Result<(), Error> {
         return Ok(());
     }
     Err(Error::CannotVerify {
+        code: Code::SyncAccount,
         what: "the token's account".into(),
         why: format!(
             "the token belongs to `{found}`, not `{expected}` (sync.expect_login); the push allowlist is per account"
@@ -221,14 +226,24 @@ fn identity_of(user: &forge::User, host: &str) -> Identity {
     Identity { name, email }
 }
 
+/// The server's host as the domain of a noreply address: a name or IPv4 address as it
+/// is, an IPv6 address as an address literal (`[IPv6:…]`), `localhost` when the URL has
+/// no host. Parsed with the URL parser reqwest already carries.
 fn host_of(url: &str) -> String {
-    url.split("://")
-        .nth(1)
-        .unwrap_or(url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("localhost")
-        .to_owned()
+    match reqwest::Url::parse(url)
+        .ok()
+        .as_ref()
+        .and_then(reqwest::Url::host_str)
+    {
+        Some(host) if host.starts_with('[') => {
+            format!(
+                "[IPv6:{}]",
+                host.trim_start_matches('[').trim_end_matches(']')
+            )
+        }
+        Some(host) if !host.is_empty() => host.to_owned(),
+        _ => "localhost".to_owned(),
+    }
 }
 
 /// Turn the engine's report into what the runner sees.
@@ -239,7 +254,7 @@ fn outcome(
     config: &Config,
     user: Option<&forge::User>,
 ) -> Outcome {
-    let short = |id: &gix::ObjectId| plan::short(&id.to_string()).to_owned();
+    let short = |id: &gix::ObjectId| crate::sha::short(&id.to_string()).to_owned();
     let (old, new, main) = (short(&report.old), short(&report.new), short(&report.main));
     let conflicts: Vec<String> = match &report.plan {
         Plan::Conflict { paths } => paths.clone(),
@@ -292,6 +307,7 @@ fn outcome(
                     short_new(report)
                 ))
                 .failure(
+                    Code::SyncPushRejected,
                     "push rejected",
                     format!(
                         "the push to `{to}` was refused: {reason}{}",
@@ -309,6 +325,7 @@ fn outcome(
                     report.attempts
                 ))
                 .failure(
+                    Code::SyncRaced,
                     "staging advanced concurrently",
                     format!(
                         "`{to}` advanced concurrently: it moved between the fetch and the push in all {} attempt(s); nothing was forced",
@@ -322,6 +339,7 @@ fn outcome(
             outcome = outcome
                 .reason(format!("the server refused the update of `{to}`: {reason}"))
                 .failure(
+                    Code::SyncPushRejected,
                     "push rejected",
                     format!(
                         "the push to `{to}` was refused: {reason}{}",
@@ -364,6 +382,7 @@ fn outcome(
                     paths.len()
                 ))
                 .failure(
+                    Code::SyncConflict,
                     "merge conflict",
                     format!(
                         "merging `{from}` into `{to}` conflicts in {} path(s): {list}",
@@ -378,6 +397,7 @@ fn outcome(
             outcome = outcome
                 .reason(format!("`{from}` and `{to}` share no history"))
                 .failure(
+                    Code::SyncUnrelated,
                     "unrelated histories",
                     format!("`{from}` ({main}) and `{to}` ({old}) have no common commit"),
                     "check that `sync.from`/`sync.to` name the right branches; joining unrelated histories is a manual decision (`git merge --allow-unrelated-histories`)",
@@ -391,7 +411,7 @@ fn outcome(
 }
 
 fn short_new(report: &Report) -> String {
-    plan::short(&report.new.to_string()).to_owned()
+    crate::sha::short(&report.new.to_string()).to_owned()
 }
 
 fn remote_said(messages: &[String]) -> String {
@@ -455,5 +475,9 @@ mod tests {
         assert_eq!(identity.name, "bot");
         assert_eq!(identity.email, "bot@noreply.gitea.example");
         assert_eq!(host_of("http://127.0.0.1:3000/a/b.git"), "127.0.0.1");
+        assert_eq!(host_of("https://Gitea.Example/a/b.git"), "gitea.example");
+        assert_eq!(host_of("http://[::1]:3000/a/b.git"), "[IPv6:::1]");
+        assert_eq!(host_of("http://user@gitea.example:8080/"), "gitea.example");
+        assert_eq!(host_of("not a url"), "localhost");
     }
 }

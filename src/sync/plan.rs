@@ -108,12 +108,7 @@ pub fn message(template: &str, from: &str, to: &str, from_sha: &str) -> String {
     template
         .replace("{from}", from)
         .replace("{to}", to)
-        .replace("{main_short}", short(from_sha))
-}
-
-/// The first 8 characters of a SHA.
-pub fn short(sha: &str) -> &str {
-    sha.get(..8).unwrap_or(sha)
+        .replace("{main_short}", crate::sha::short(from_sha))
 }
 
 /// Runbook A: the manual merge, as Markdown for the step summary.

@@ -12,8 +12,21 @@
 //!   lines override earlier ones.
 
 use globset::GlobMatcher;
+use serde::Serialize;
 
-use super::policy::{glob, Uncounted};
+use crate::glob;
+
+/// Why a file is not counted for size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Uncounted {
+    /// Matches `tier.uncounted_paths` (lockfiles, vendored directories).
+    Path,
+    /// `linguist-generated` in the base `.gitattributes`.
+    Generated,
+    /// `linguist-vendored` in the base `.gitattributes`.
+    Vendored,
+}
 
 #[derive(Debug, Clone)]
 struct Line {
@@ -69,7 +82,7 @@ impl Attributes {
             let Some(glob_text) = to_glob(&pattern) else {
                 continue;
             };
-            let matcher = glob(&glob_text)
+            let matcher = glob::path(&glob_text)
                 .map_err(|e| {
                     format!(
                         ".gitattributes line {}: cannot read pattern `{pattern}`: {e}",

@@ -9,6 +9,7 @@ use super::{
     local::{self, LocalFacts, Read},
     policy::{FileChange, Status},
 };
+use crate::code::Code;
 use crate::{
     arguments::TierArgs,
     config::Config,
@@ -77,7 +78,8 @@ pub async fn pr_facts(
     let config = invocation.base_config(client, repo, &base_sha).await?;
     let gitattributes = match client.file_at(repo, ".gitattributes", &base_sha).await? {
         Some(bytes) => String::from_utf8(bytes).map_err(|_| Error::CannotVerify {
-            what: format!("`.gitattributes` at `{}`", crate::run::short(&base_sha)),
+            code: Code::TierGitattributes,
+            what: format!("`.gitattributes` at `{}`", crate::sha::short(&base_sha)),
             why: "it is not UTF-8".into(),
             hint: "re-save .gitattributes as UTF-8 on the base branch".into(),
         })?,
@@ -98,12 +100,13 @@ pub async fn pr_facts(
         .await?;
         if facts.head != pull.head.sha {
             return Err(Error::CannotVerify {
+                code: Code::TierHeadMoved,
                 what: format!("the head of #{number}"),
                 why: format!(
                     "`{}` resolves to `{}` in the checkout, but the pull request's head is `{}`",
                     facts.head_spec,
-                    crate::run::short(&facts.head),
-                    crate::run::short(&pull.head.sha)
+                    crate::sha::short(&facts.head),
+                    crate::sha::short(&pull.head.sha)
                 ),
                 hint: format!(
                     "check out the PR head (git fetch origin refs/pull/{number}/head) or drop --head"
@@ -129,6 +132,7 @@ pub async fn pr_facts(
                     .is_none_or(|p| p.trim().is_empty())
         }) {
             return Err(Error::CannotVerify {
+                code: Code::TierRenames,
                 what: format!("the renames in #{number}"),
                 why: format!(
                     "`{}` is listed as renamed without its old path (`previous_filename` is empty), \
@@ -192,6 +196,7 @@ fn check_labels_agree(
         }
     };
     Err(Error::CannotVerify {
+        code: Code::TierLabelsUnreadable,
         what: format!("the labels of {repo}#{number}"),
         why: format!(
             "the issue lists {} but the pull request lists {}",
@@ -212,6 +217,7 @@ pub async fn local_facts(
     tokio::task::spawn_blocking(move || local::gather(&repo_dir, &base, &head, read))
         .await
         .map_err(|e| Error::CannotVerify {
+            code: Code::TierLocalGit,
             what: "the local git diff".into(),
             why: format!("the diff did not finish: {e}"),
             hint: "re-run with -v and report the crash".into(),
@@ -279,6 +285,7 @@ pub async fn adder(
         let Some(team) = teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
             let visible: Vec<String> = teams.iter().map(|t| t.name.clone()).collect();
             return Err(Error::CannotVerify {
+                code: Code::TierOverrideTeam,
                 what: format!("the override team `{name}` in `{org}`"),
                 why: format!(
                     "no such team is visible to the token (visible: {})",

@@ -1,7 +1,7 @@
 //! The pure label decision: the PR's current tier labels, the computed tier and who added
 //! a lower label → what to do. No I/O; the facts about the adder are gathered first.
 
-use super::policy::Tier;
+use super::vocabulary::Tier;
 use crate::config::TierLabels;
 
 /// The tier labels a PR carries, in the order the API listed them.
@@ -379,5 +379,59 @@ mod tests {
             Action::Refused(Refusal::LowerUnattributed { label: Tier::Low }).effective(Tier::High),
             Tier::High
         );
+    }
+}
+
+/// `tier` and review-fire read a PR's tier from the same vocabulary: whatever labels a PR
+/// has, the label decision sees exactly the tier (or the several labels) that
+/// [`vocabulary::carried`](super::vocabulary::carried) sees.
+#[cfg(test)]
+mod agreement {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::tier::vocabulary::{carried, Carried};
+
+    fn pool() -> impl Strategy<Value = Vec<String>> {
+        let names = prop::sample::select(vec![
+            "tier:low",
+            "tier:medium",
+            "tier:high",
+            "Tier:Low",
+            "tier:high ",
+            "bug",
+            "risk:high",
+        ]);
+        prop::collection::vec(names.prop_map(str::to_owned), 0..6)
+    }
+
+    proptest! {
+        #[test]
+        fn the_label_decision_sees_the_tier_the_vocabulary_sees(labels in pool(), computed in 0usize..3) {
+            let names = TierLabels::default();
+            let computed = Tier::ALL[computed];
+            let current = tier_labels(
+                labels.iter().enumerate().map(|(i, l)| (i as i64, l.as_str())),
+                &names,
+            );
+            let seen = carried(labels.iter().map(String::as_str), &names);
+            let action = decide(&current, computed, "author", None, &[]);
+            match seen {
+                Carried::None => prop_assert_eq!(action, Action::Add),
+                Carried::Several(mut several) => {
+                    let Action::Refused(Refusal::Several { mut names }) = action else {
+                        return Err(TestCaseError::fail(format!("{action:?} for {labels:?}")));
+                    };
+                    several.sort();
+                    names.sort();
+                    prop_assert_eq!(several, names);
+                }
+                Carried::One { tier, label } => {
+                    prop_assert_eq!(current.len(), 1);
+                    prop_assert_eq!(current[0].tier, tier);
+                    prop_assert_eq!(&current[0].name, &label);
+                }
+            }
+        }
     }
 }

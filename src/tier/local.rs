@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use gix::bstr::ByteSlice;
 
 use super::policy::{FileChange, Status};
+use crate::code::Code;
 use crate::Error;
 
 /// What `--local` / `--from-git` read from the repository.
@@ -38,6 +39,7 @@ pub struct Read {
 
 fn cannot(what: impl Into<String>, why: impl std::fmt::Display, hint: impl Into<String>) -> Error {
     Error::CannotVerify {
+        code: Code::TierLocalGit,
         what: what.into(),
         why: why.to_string(),
         hint: hint.into(),
@@ -258,7 +260,7 @@ pub fn blob_at(
     commit: gix::ObjectId,
     path: &str,
 ) -> Result<Option<Vec<u8>>, Error> {
-    let what = || format!("`{path}` at `{}`", crate::run::short(&commit.to_string()));
+    let what = || format!("`{path}` at `{}`", crate::sha::short(&commit.to_string()));
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())

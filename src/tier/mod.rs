@@ -10,6 +10,7 @@ pub mod gather;
 pub mod labels;
 pub mod local;
 pub mod policy;
+pub mod vocabulary;
 
 use serde_json::{json, Value};
 
@@ -19,12 +20,13 @@ use self::{
     local::{LocalFacts, Read},
     policy::{Decision, Policy, Tier},
 };
+use crate::code::Code;
 use crate::{
     arguments::TierArgs,
     config::{Config, TierLabels},
     forge::{Client, Label},
     report::{Mode, Verdict},
-    run::short,
+    sha::short,
     Error, Invocation, Outcome,
 };
 
@@ -58,20 +60,16 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
     let config = match &invocation.config_path {
         Some(path) => Config::load(path)?,
         None => match &facts.config {
-            Some(bytes) => {
-                let origin = format!("{}:{}", facts.base_resolved, crate::config::DEFAULT_PATH);
-                let text =
-                    String::from_utf8(bytes.clone()).map_err(|_| crate::config::Error::Parse {
-                        origin: origin.clone(),
-                        message: "not UTF-8".into(),
-                    })?;
-                Config::parse(&text, &origin)?
-            }
+            Some(bytes) => Config::from_bytes(
+                bytes,
+                &format!("{}:{}", facts.base_resolved, crate::config::DEFAULT_PATH),
+            )?,
             None => Config::default(),
         },
     };
     let gitattributes = match &facts.gitattributes {
         Some(bytes) => String::from_utf8(bytes.clone()).map_err(|_| Error::CannotVerify {
+            code: Code::TierGitattributes,
             what: format!("`.gitattributes` at `{}`", facts.base_resolved),
             why: "it is not UTF-8".into(),
             hint: "re-save .gitattributes as UTF-8 on the base branch".into(),
@@ -206,6 +204,7 @@ async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Err
 
 fn compile(config: &Config, gitattributes: &str) -> Result<Policy, Error> {
     Policy::new(&config.tier, gitattributes).map_err(|why| Error::CannotVerify {
+        code: Code::TierPolicy,
         what: "the tier policy".into(),
         why,
         hint: "fix the pattern on the base branch (`shipgate config check` validates the config)"
@@ -265,6 +264,7 @@ async fn apply(
                 .await?;
             if label.name != name {
                 return Err(Error::CannotVerify {
+                    code: Code::TierLabelCreate,
                     what: format!("the new label `{name}`"),
                     why: format!("the server created `{}` instead", label.name),
                     hint: "create the label by hand and re-run".into(),
@@ -284,6 +284,7 @@ async fn apply(
         labels::tier_labels(after_add.iter().map(|l| (l.id, l.name.as_str())), names);
     if !after_add.iter().any(|l| l.id == label.id) {
         return Err(Error::CannotVerify {
+            code: Code::TierLabelAdd,
             what: format!("adding `{name}` to #{}", facts.number),
             why: format!(
                 "the server answered without label id {} (Gitea ignores unknown label ids)",
@@ -407,7 +408,12 @@ fn pr_outcome(
     if let Action::Refused(refusal) = action {
         let (message, hint) = refusal_text(refusal, computed, names, author, &facts.config);
         outcome = outcome
-            .failure("tier label refused", message.clone(), hint.clone())
+            .failure(
+                Code::TierLabelRefused,
+                "tier label refused",
+                message.clone(),
+                hint.clone(),
+            )
             .reason(message);
     } else if let Some(found) = concurrent {
         let message = format!(
@@ -421,6 +427,7 @@ fn pr_outcome(
         );
         outcome = outcome
             .failure(
+                Code::TierLabelsRaced,
                 "tier labels changed concurrently",
                 message.clone(),
                 "leave exactly one tier label on the pull request and re-run the job",

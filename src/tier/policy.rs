@@ -14,63 +14,12 @@
 
 use std::fmt;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use super::attributes::Attributes;
-use crate::config::{TierConfig, TierLabels};
-
-/// A risk tier. Ordered: `Low < Medium < High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Low,
-    Medium,
-    High,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Low, Tier::Medium, Tier::High];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Low => "low",
-            Tier::Medium => "medium",
-            Tier::High => "high",
-        }
-    }
-
-    /// The label name for this tier.
-    pub fn label(self, labels: &TierLabels) -> &str {
-        match self {
-            Tier::Low => &labels.low,
-            Tier::Medium => &labels.medium,
-            Tier::High => &labels.high,
-        }
-    }
-
-    /// The repository label color used when shipgate has to create the label.
-    pub fn color(self) -> &'static str {
-        match self {
-            Tier::Low => "0e8a16",
-            Tier::Medium => "fbca04",
-            Tier::High => "d93f0b",
-        }
-    }
-
-    /// The tier a label name stands for, if it is one of the three tier labels.
-    pub fn from_label(name: &str, labels: &TierLabels) -> Option<Tier> {
-        Tier::ALL
-            .into_iter()
-            .find(|tier| tier.label(labels) == name)
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::attributes::Uncounted;
+pub use super::vocabulary::Tier;
+use super::{attributes::Attributes, vocabulary};
+use crate::{config::TierConfig, glob::Globs};
 
 /// How a file changed. Gitea says `changed` where GitHub says `modified`; both are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,53 +117,6 @@ impl FileChange {
     pub fn lines(&self) -> u64 {
         self.additions.saturating_add(self.deletions)
     }
-}
-
-/// A compiled set of globs. `*` and `?` never cross `/`; `**/` matches at any depth,
-/// the root included; `/**` matches everything below.
-#[derive(Debug, Clone)]
-pub struct Globs {
-    set: GlobSet,
-}
-
-impl Globs {
-    pub fn new(key: &str, patterns: &[String]) -> Result<Globs, String> {
-        let mut builder = GlobSetBuilder::new();
-        for pattern in patterns {
-            builder.add(
-                glob(pattern)
-                    .map_err(|e| format!("`{key}` has an invalid glob `{pattern}`: {e}"))?,
-            );
-        }
-        let set = builder
-            .build()
-            .map_err(|e| format!("`{key}` cannot be compiled: {e}"))?;
-        Ok(Globs { set })
-    }
-
-    pub fn is_match(&self, path: &str) -> bool {
-        self.set.is_match(path)
-    }
-}
-
-/// One glob with shipgate's matching rules.
-pub(crate) fn glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-}
-
-/// Why a file is not counted for size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Uncounted {
-    /// Matches `tier.uncounted_paths` (lockfiles, vendored directories).
-    Path,
-    /// `linguist-generated` in the base `.gitattributes`.
-    Generated,
-    /// `linguist-vendored` in the base `.gitattributes`.
-    Vendored,
 }
 
 /// The policy, compiled: config globs plus the base branch's `.gitattributes`.
@@ -410,18 +312,7 @@ pub fn decide(policy: &Policy, files: &[FileChange], labels: &[String]) -> Decis
             detail: "deletes a file under a high-risk path".into(),
         });
     }
-    let mut risk: Vec<String> = labels
-        .iter()
-        .filter(|label| {
-            policy
-                .risk_labels
-                .iter()
-                .any(|risk| risk.eq_ignore_ascii_case(label))
-        })
-        .cloned()
-        .collect();
-    risk.sort();
-    risk.dedup();
+    let risk = vocabulary::risk_labels_on(labels, &policy.risk_labels);
     if !risk.is_empty() {
         rules.push(Fired {
             rule: Rule::RiskLabel,
@@ -527,6 +418,42 @@ pub fn list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Rule::as_str` (text, summaries) and the serde name (JSON) are written twice: they
+    /// must agree for every rule (the match makes a new rule fail to compile here).
+    #[test]
+    fn rule_names_agree_with_their_json() {
+        let all = [
+            Rule::HighPath,
+            Rule::HighPathDeleted,
+            Rule::RiskLabel,
+            Rule::TooManyLines,
+            Rule::TooManyFiles,
+            Rule::DocsOnly,
+            Rule::TestsOnly,
+            Rule::DocsAndTestsOnly,
+            Rule::Empty,
+            Rule::OtherFiles,
+        ];
+        for rule in all {
+            match rule {
+                Rule::HighPath
+                | Rule::HighPathDeleted
+                | Rule::RiskLabel
+                | Rule::TooManyLines
+                | Rule::TooManyFiles
+                | Rule::DocsOnly
+                | Rule::TestsOnly
+                | Rule::DocsAndTestsOnly
+                | Rule::Empty
+                | Rule::OtherFiles => {}
+            }
+            assert_eq!(
+                serde_json::to_value(rule).expect("serializes"),
+                serde_json::Value::String(rule.as_str().to_owned())
+            );
+        }
+    }
     use proptest::prelude::*;
 
     fn policy() -> Policy {

@@ -252,8 +252,10 @@ pub struct StatusRow {
     pub creator: String,
 }
 
-/// A change the fake makes to itself when a route is hit for the n-th time, before it
-/// answers that request: "another client" acting at the worst moment.
+/// A change the fake makes to itself when a route is hit for the n-th time, just before
+/// it handles that request ([`FakeGitea::on_hit`]) or just after it handled it and before
+/// it answers ([`FakeGitea::after_hit`]): "another client" acting at the worst moment,
+/// at a point fixed by the protocol, never by the clock.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Move a branch (a push by someone else).
@@ -273,6 +275,19 @@ pub enum Action {
         repo: String,
         sha: String,
         row: StatusRow,
+    },
+    /// Move a pull request's head (a push to its branch).
+    SetPrHead {
+        repo: String,
+        number: u64,
+        sha: String,
+    },
+    /// Put a label on an issue or pull request, as `by`.
+    AddIssueLabel {
+        repo: String,
+        number: u64,
+        label_id: i64,
+        by: String,
     },
 }
 
@@ -959,6 +974,19 @@ impl FakeGitea {
         self.state().triggers.push((key.to_owned(), nth, 0, action));
     }
 
+    /// Run `action` once the `nth` (1-based) request to route `key` has been handled,
+    /// before its answer leaves: the client gets the answer of the world before the
+    /// action, and whatever it reads next sees the world after it.
+    pub fn after_hit(&self, key: &str, nth: usize, action: Action) {
+        assert!(
+            ROUTES.iter().any(|r| r.key() == key),
+            "fake: no route `{key}`"
+        );
+        self.state()
+            .after_triggers
+            .push((key.to_owned(), nth, 0, action));
+    }
+
     /// `(number, head ref, base ref, state, merged)` of every PR of `repo`.
     pub fn pulls(&self, repo: &str) -> Vec<(u64, String, String, String, bool)> {
         self.state()
@@ -1126,6 +1154,7 @@ pub struct StateData {
     /// Gitea 1.22: the compare API takes branch (and tag) names only.
     compare_names_only: bool,
     triggers: Vec<(String, usize, usize, Action)>,
+    after_triggers: Vec<(String, usize, usize, Action)>,
     faults: Vec<FaultState>,
     /// Faults by position ([`FakeGitea::schedule`]) and the requests counted so far.
     schedule: Vec<Scheduled<FaultKind>>,
@@ -1174,6 +1203,7 @@ impl StateData {
             not_ready: 0,
             compare_names_only: false,
             triggers: Vec::new(),
+            after_triggers: Vec::new(),
             faults: Vec::new(),
             schedule: Vec::new(),
             schedule_answers: Vec::new(),
@@ -1414,6 +1444,27 @@ impl StateData {
             Action::AddStatus { repo, sha, row } => {
                 self.user_id(&row.creator);
                 self.push_status(repo, sha, row.clone());
+            }
+            Action::SetPrHead { repo, number, sha } => {
+                let pr = self
+                    .issue_mut(repo, *number)
+                    .pr
+                    .as_mut()
+                    .unwrap_or_else(|| panic!("fake: `{repo}#{number}` is not a pull request"));
+                pr.head_sha = sha.clone();
+            }
+            Action::AddIssueLabel {
+                repo,
+                number,
+                label_id,
+                by,
+            } => {
+                assert!(
+                    self.label(repo, *label_id).is_some(),
+                    "fake: label {label_id} is not a label of `{repo}`"
+                );
+                self.user_id(by);
+                self.attach_label(repo, *number, *label_id, by);
             }
         }
     }
@@ -3290,6 +3341,22 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
         if status_fault.is_none() {
             for fault in &active {
                 apply_body_fault(&mut reply, &fault.kind);
+            }
+        }
+        // After-triggers: "another client" acts once this request is handled, before the
+        // answer leaves. A request refused by a fault was not handled: it does not count.
+        if status_fault.is_none() {
+            let mut due = Vec::new();
+            for (route_key, nth, hits, action) in state.after_triggers.iter_mut() {
+                if *route_key == key {
+                    *hits += 1;
+                    if *hits == *nth {
+                        due.push(action.clone());
+                    }
+                }
+            }
+            for action in &due {
+                state.apply(action);
             }
         }
         record.status = reply.status;
