@@ -1,37 +1,42 @@
 //! Mode `tier`: one risk tier label per pull request, computed from its diff, explained,
 //! fail-closed.
 //!
-//! Gather ([`gather`], [`local`]) → decide ([`policy::decide`], [`labels::decide`], both
-//! pure) → act (add the computed label by id, creating the repo label when missing, then
-//! re-read) → report. `--local` stops after deciding: no server, no token, no labels.
+//! The four steps, one file each:
+//! - **gather** ([`gather`], [`local`] for `--local`): the PR, its files, labels and the
+//!   base branch's config and `.gitattributes`;
+//! - **decide** ([`policy::decide`], [`labels::decide`], both pure, over [`vocabulary`]);
+//! - **act** ([`act`]): add the computed label by id, creating the repo label when
+//!   missing, then re-read;
+//! - **report** (`report`): the outcome, its JSON fields and summary.
+//!
+//! This file only wires them. `--local` stops after deciding: no server, no token, no
+//! labels.
 
+mod act;
 pub mod attributes;
 pub mod gather;
 pub mod labels;
 pub mod local;
 pub mod policy;
+mod report;
 pub mod vocabulary;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use self::{
-    gather::{PrFacts, Source},
-    labels::{Action, Need, Refusal, TierLabel},
-    local::{LocalFacts, Read},
-    policy::{Decision, Policy, Tier},
+    act::{apply, find_or_plan_label, Planned},
+    labels::{Action, Need},
+    local::Read,
+    policy::Policy,
+    report::{local_outcome, pr_outcome},
 };
 use crate::code::Code;
 use crate::{
     arguments::TierArgs,
-    config::{Config, TierLabels},
-    forge::{Client, Label},
+    config::Config,
     report::{Mode, Verdict},
-    sha::short,
     Error, Invocation, Outcome,
 };
-
-/// How many files a rule lists in text (JSON lists them all).
-const TEXT_FILES: usize = 8;
 
 /// Run the tier mode.
 pub async fn run(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Error> {
@@ -79,39 +84,6 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
     let policy = compile(&config, &gitattributes)?;
     let decision = policy::decide(&policy, &facts.files, &[]);
     Ok(local_outcome(&facts, &config, &decision))
-}
-
-fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Decision) -> Outcome {
-    let base_note = if facts.base_resolved == facts.base_spec {
-        String::new()
-    } else {
-        format!(" (`{}` as `{}`)", facts.base_spec, facts.base_resolved)
-    };
-    let mut outcome = Outcome::new(Mode::Tier, Verdict::Ok)
-        .reason(format!(
-            "tier `{}` for the diff from the merge base `{}` of `{}`{base_note} to `{}` (`{}`); nothing is labeled in --local mode",
-            decision.tier,
-            short(&facts.merge_base),
-            facts.base_resolved,
-            facts.head_spec,
-            short(&facts.head),
-        ))
-        .field("tier", decision.tier.as_str())
-        .field("computed_tier", decision.tier.as_str())
-        .field("label_action", Value::Null)
-        .field("label", decision.tier.label(&config.tier.labels))
-        .field("source", "git")
-        .field(
-            "base",
-            json!({"rev": facts.base_spec, "resolved": facts.base_resolved, "sha": facts.base}),
-        )
-        .field("head", json!({"rev": facts.head_spec, "sha": facts.head}))
-        .field("merge_base", facts.merge_base.clone())
-        .field("repo_dir", facts.repo_dir.display().to_string())
-        .output("tier", decision.tier.as_str())
-        .output("computed-tier", decision.tier.as_str());
-    outcome = with_decision(outcome, decision);
-    outcome
 }
 
 // ---- pull request -----------------------------------------------------------------------
@@ -210,349 +182,4 @@ fn compile(config: &Config, gitattributes: &str) -> Result<Policy, Error> {
         hint: "fix the pattern on the base branch (`shipgate config check` validates the config)"
             .into(),
     })
-}
-
-enum Planned {
-    Existing(Label),
-    Create,
-}
-
-/// Look the repository label up by exact name (Gitea allows duplicates: the oldest wins).
-async fn find_or_plan_label(
-    client: &Client,
-    facts: &PrFacts,
-    tier: Tier,
-    names: &TierLabels,
-) -> Result<Planned, Error> {
-    let name = tier.label(names);
-    let labels = client.repo_labels(&facts.repo).await?;
-    Ok(labels
-        .into_iter()
-        .filter(|l| l.name == name)
-        .min_by_key(|l| l.id)
-        .map_or(Planned::Create, Planned::Existing))
-}
-
-/// What the writes left behind.
-enum Applied {
-    /// Exactly the computed label is on the PR.
-    Done,
-    /// Something else changed the labels meanwhile: not exactly one tier label, or not ours.
-    Concurrent { found: Vec<String> },
-}
-
-async fn apply(
-    client: &Client,
-    facts: &PrFacts,
-    computed: Tier,
-    names: &TierLabels,
-    action: &Action,
-    planned: Planned,
-    notes: &mut Vec<String>,
-) -> Result<Applied, Error> {
-    let name = computed.label(names);
-    let label = match planned {
-        Planned::Existing(label) => label,
-        Planned::Create => {
-            let label = client
-                .create_label(
-                    &facts.repo,
-                    name,
-                    computed.color(),
-                    "risk tier computed by shipgate",
-                )
-                .await?;
-            if label.name != name {
-                return Err(Error::CannotVerify {
-                    code: Code::TierLabelCreate,
-                    what: format!("the new label `{name}`"),
-                    why: format!("the server created `{}` instead", label.name),
-                    hint: "create the label by hand and re-run".into(),
-                });
-            }
-            notes.push(format!(
-                "created the repository label `{name}` (id {})",
-                label.id
-            ));
-            label
-        }
-    };
-    let after_add = client
-        .add_issue_labels(&facts.repo, facts.number, &[label.id])
-        .await?;
-    let after_add_tiers =
-        labels::tier_labels(after_add.iter().map(|l| (l.id, l.name.as_str())), names);
-    if !after_add.iter().any(|l| l.id == label.id) {
-        return Err(Error::CannotVerify {
-            code: Code::TierLabelAdd,
-            what: format!("adding `{name}` to #{}", facts.number),
-            why: format!(
-                "the server answered without label id {} (Gitea ignores unknown label ids)",
-                label.id
-            ),
-            hint: "check the label exists in this repository and the token has write:issue".into(),
-        });
-    }
-    let expected_after_add = if matches!(action, Action::Replace { .. }) {
-        2
-    } else {
-        1
-    };
-    if after_add_tiers.len() != expected_after_add {
-        return Ok(Applied::Concurrent {
-            found: after_add_tiers.iter().map(|l| l.name.clone()).collect(),
-        });
-    }
-    if let Action::Replace { stale } = action {
-        client
-            .remove_issue_label(&facts.repo, facts.number, stale.id)
-            .await?;
-        notes.push(format!(
-            "removed `{}`, which shipgate added for an older head",
-            stale.name
-        ));
-    }
-    let reread = client.issue_labels(&facts.repo, facts.number).await?;
-    let now = labels::tier_labels(reread.iter().map(|l| (l.id, l.name.as_str())), names);
-    match now.as_slice() {
-        [one] if one.tier == computed => Ok(Applied::Done),
-        other => Ok(Applied::Concurrent {
-            found: other.iter().map(|l| l.name.clone()).collect(),
-        }),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pr_outcome(
-    invocation: &Invocation,
-    facts: &PrFacts,
-    decision: &Decision,
-    current: &[TierLabel],
-    action: &Action,
-    adder: Option<&str>,
-    applied: Option<Applied>,
-    notes: Vec<String>,
-) -> Outcome {
-    let names = &facts.config.tier.labels;
-    let computed = decision.tier;
-    let effective = action.effective(computed);
-    let number = facts.number;
-    let repo = &facts.repo;
-    let author = &facts.pull.user.login;
-    let label_action = action.name(invocation.dry_run);
-
-    let concurrent = match &applied {
-        Some(Applied::Concurrent { found }) => Some(found.clone()),
-        _ => None,
-    };
-    let verdict = if matches!(action, Action::Refused(_)) || concurrent.is_some() {
-        Verdict::No
-    } else {
-        Verdict::Ok
-    };
-
-    let headline = match action {
-        Action::Add | Action::Replace { .. } if invocation.dry_run => format!(
-            "tier `{computed}` for {repo}#{number}: would add `{}` (dry run)",
-            computed.label(names)
-        ),
-        Action::Add | Action::Replace { .. } => format!(
-            "tier `{computed}` for {repo}#{number}: added `{}`",
-            computed.label(names)
-        ),
-        Action::Unchanged => format!(
-            "tier `{computed}` for {repo}#{number}: `{}` is already set; nothing written",
-            computed.label(names)
-        ),
-        Action::KeptHigher { label } => format!(
-            "tier `{label}` for {repo}#{number}: `{}` is higher than the computed `{computed}` and is kept (raising is always allowed)",
-            label.label(names)
-        ),
-        Action::KeptOverride { label, by } => format!(
-            "tier `{label}` for {repo}#{number}: `{}` is lower than the computed `{computed}`, kept because `{by}` (not the author) applied it",
-            label.label(names)
-        ),
-        Action::Refused(_) => format!(
-            "computed tier `{computed}` for {repo}#{number}; the tier label is refused"
-        ),
-    };
-    let source = match &facts.source {
-        Source::Api => "api",
-        Source::Git(_) => "git",
-    };
-    let mut outcome = Outcome::new(Mode::Tier, verdict)
-        .reason(headline)
-        .field("tier", effective.as_str())
-        .field("computed_tier", computed.as_str())
-        .field("label_action", label_action)
-        .field("label", effective.label(names))
-        .field("pr", number)
-        .field("author", author.as_str())
-        .field("head_sha", facts.pull.head.sha.as_str())
-        .field("base_sha", facts.pull.base.sha.as_str())
-        .field("source", source)
-        .field(
-            "current_labels",
-            current.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
-        )
-        .field("label_added_by", adder.map(str::to_owned))
-        .field("dry_run", invocation.dry_run)
-        .output("tier", effective.as_str())
-        .output("computed-tier", computed.as_str())
-        .output("label-action", label_action);
-    for note in notes {
-        outcome = outcome.reason(note);
-    }
-    outcome = with_decision(outcome, decision);
-
-    if let Action::Refused(refusal) = action {
-        let (message, hint) = refusal_text(refusal, computed, names, author, &facts.config);
-        outcome = outcome
-            .failure(
-                Code::TierLabelRefused,
-                "tier label refused",
-                message.clone(),
-                hint.clone(),
-            )
-            .reason(message);
-    } else if let Some(found) = concurrent {
-        let message = format!(
-            "after adding `{}`, #{number} carries {}: the labels changed concurrently",
-            computed.label(names),
-            if found.is_empty() {
-                "no tier label".to_owned()
-            } else {
-                format!("the tier labels {}", policy::list(&found))
-            }
-        );
-        outcome = outcome
-            .failure(
-                Code::TierLabelsRaced,
-                "tier labels changed concurrently",
-                message.clone(),
-                "leave exactly one tier label on the pull request and re-run the job",
-            )
-            .reason(message);
-    }
-    outcome
-}
-
-fn refusal_text(
-    refusal: &Refusal,
-    computed: Tier,
-    names: &TierLabels,
-    author: &str,
-    config: &Config,
-) -> (String, String) {
-    let who_may = if config.tier.override_teams.is_empty() {
-        "anyone with write access except the author".to_owned()
-    } else {
-        format!(
-            "a member of {} other than the author",
-            policy::list(&config.tier.override_teams)
-        )
-    };
-    let computed_label = computed.label(names);
-    match refusal {
-        Refusal::Several { names: found } => (
-            format!(
-                "apply exactly one tier label: the pull request carries {}",
-                policy::list(found)
-            ),
-            format!(
-                "remove all but one (the computed tier is `{computed}`, label `{computed_label}`); shipgate never removes tier labels a person applied"
-            ),
-        ),
-        Refusal::LowerByAuthor { label, author } => (
-            format!(
-                "`{}` is lower than the computed tier `{computed}`, and the author `{author}` applied it",
-                label.label(names)
-            ),
-            format!(
-                "remove `{}` (the next run adds `{computed_label}`), or have {who_may} apply the lower label",
-                label.label(names)
-            ),
-        ),
-        Refusal::LowerUnattributed { label } => (
-            format!(
-                "`{}` is lower than the computed tier `{computed}`, and the issue timeline does not say who applied it",
-                label.label(names)
-            ),
-            format!(
-                "remove `{}` and let {who_may} re-apply it, or remove it and let shipgate add `{computed_label}`",
-                label.label(names)
-            ),
-        ),
-        Refusal::LowerOutsideTeams { label, by, teams } => (
-            format!(
-                "`{}` is lower than the computed tier `{computed}`, and `{by}` who applied it is not in {} (author: `{author}`)",
-                label.label(names),
-                policy::list(teams)
-            ),
-            format!(
-                "remove `{}` (the next run adds `{computed_label}`), or have {who_may} apply the lower label",
-                label.label(names)
-            ),
-        ),
-    }
-}
-
-/// The decision's fields and reasons, shared by both modes.
-fn with_decision(mut outcome: Outcome, decision: &Decision) -> Outcome {
-    let uncounted = decision.files_total - decision.files_counted;
-    outcome = outcome.reason(format!(
-        "{} changed file{}, {} counted, {} counted line{}{}",
-        decision.files_total,
-        plural(decision.files_total),
-        decision.files_counted,
-        decision.lines_counted,
-        plural(decision.lines_counted),
-        if uncounted == 0 {
-            String::new()
-        } else {
-            format!(" ({uncounted} not counted for size: lockfiles, vendored or generated)")
-        }
-    ));
-    for fired in &decision.rules {
-        let mut line = format!("{} → {}: {}", fired.rule, fired.tier, fired.detail);
-        if fired.files.len() > TEXT_FILES {
-            let shown: Vec<String> = fired.files[..TEXT_FILES]
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect();
-            line.push_str(&format!(
-                ": {} and {} more",
-                shown.join(", "),
-                fired.files.len() - TEXT_FILES
-            ));
-        } else if !fired.files.is_empty() {
-            line.push_str(": ");
-            line.push_str(&policy::list(&fired.files));
-        }
-        outcome = outcome.reason(line);
-    }
-    outcome
-        .field("files_total", decision.files_total)
-        .field("files_counted", decision.files_counted)
-        .field("lines_counted", decision.lines_counted)
-        .field(
-            "rules",
-            serde_json::to_value(&decision.rules).expect("rules are plain strings and numbers"),
-        )
-        .field(
-            "uncounted",
-            decision
-                .uncounted
-                .iter()
-                .map(|(file, why)| json!({"file": file, "why": why}))
-                .collect::<Vec<_>>(),
-        )
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
