@@ -204,12 +204,9 @@ pub struct Context {
     /// `GITHUB_API_URL`, else `<server>/api/v1`.
     pub api_url: Option<String>,
     pub repo: Option<RepoRef>,
-    pub event_name: Option<String>,
     pub event: Option<Event>,
     pub output_path: Option<PathBuf>,
     pub summary_path: Option<PathBuf>,
-    pub runner_os: Option<String>,
-    pub runner_arch: Option<String>,
     /// `SHIPGATE_TOKEN`: reads (and sync's push).
     pub token: Option<Secret>,
     /// `SHIPGATE_STATUS_TOKEN`: review-fire's status writes.
@@ -281,12 +278,9 @@ impl Context {
             server_url,
             api_url,
             repo,
-            event_name,
             event,
             output_path: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_path: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-            runner_os: env.var("RUNNER_OS").map(|s| normalize_os(&s)),
-            runner_arch: env.var("RUNNER_ARCH").map(|s| normalize_arch(&s)),
             token: secret(env, "SHIPGATE_TOKEN"),
             status_token: secret(env, "SHIPGATE_STATUS_TOKEN"),
             in_actions: env.var("GITHUB_ACTIONS").as_deref() == Some("true")
@@ -370,23 +364,6 @@ fn read_event(name: &str, path: &Path) -> Result<Event, Error> {
     })
 }
 
-/// `Linux`/`linux` → `linux`, `macOS`/`darwin` → `macos`.
-pub fn normalize_os(os: &str) -> String {
-    match os.to_ascii_lowercase().as_str() {
-        "darwin" | "macos" => "macos".into(),
-        other => other.to_owned(),
-    }
-}
-
-/// `X64`/`amd64`/`x86_64` → `x86_64`, `ARM64`/`arm64`/`aarch64` → `aarch64`.
-pub fn normalize_arch(arch: &str) -> String {
-    match arch.to_ascii_lowercase().as_str() {
-        "x64" | "amd64" | "x86_64" => "x86_64".into(),
-        "arm64" | "aarch64" => "aarch64".into(),
-        other => other.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,8 +418,6 @@ mod tests {
         let ctx = Context::from_env(&env, &Overrides::default()).expect("reads");
         assert_eq!(ctx.server_url.as_deref(), Some("http://gitea:3000"));
         assert_eq!(ctx.api_url.as_deref(), Some("http://gitea:3000/api/v1"));
-        assert_eq!(ctx.runner_arch.as_deref(), Some("x86_64"));
-        assert_eq!(ctx.runner_os.as_deref(), Some("linux"));
         let ctx = Context::from_env(
             &env,
             &Overrides {
@@ -453,16 +428,6 @@ mod tests {
         .expect("reads");
         assert_eq!(ctx.api_url.as_deref(), Some("http://127.0.0.1:9/api/v1"));
         assert_eq!(ctx.repo, RepoRef::parse("o/r"));
-    }
-
-    #[test]
-    fn arch_spellings_normalise() {
-        for a in ["X64", "amd64", "x86_64"] {
-            assert_eq!(normalize_arch(a), "x86_64");
-        }
-        for a in ["ARM64", "arm64", "aarch64"] {
-            assert_eq!(normalize_arch(a), "aarch64");
-        }
     }
 
     #[test]

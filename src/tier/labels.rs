@@ -380,6 +380,25 @@ mod tests {
             Tier::High
         );
     }
+
+    /// Only adding (alone or replacing a stale label) writes; every other action leaves
+    /// the labels as they are.
+    #[test]
+    fn only_add_and_replace_write() {
+        let stale = label(Tier::Low);
+        let writes = [Action::Add, Action::Replace { stale }];
+        let keeps = [
+            Action::Unchanged,
+            Action::KeptHigher { label: Tier::High },
+            Action::KeptOverride {
+                label: Tier::Low,
+                by: "lead".into(),
+            },
+            Action::Refused(Refusal::LowerUnattributed { label: Tier::Low }),
+        ];
+        assert!(writes.iter().all(Action::writes));
+        assert!(!keeps.iter().any(Action::writes));
+    }
 }
 
 /// `tier` and review-fire read a PR's tier from the same vocabulary: whatever labels a PR
