@@ -419,6 +419,60 @@ pub fn list(items: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// Gitea's and GitHub's status words; each reads as its own status and prints back as
+    /// shipgate's word for it.
+    #[test]
+    fn file_statuses_parse_and_print() {
+        let table = [
+            ("added", Status::Added, "added"),
+            ("deleted", Status::Deleted, "deleted"),
+            ("removed", Status::Deleted, "deleted"),
+            ("renamed", Status::Renamed, "renamed"),
+            ("copied", Status::Copied, "copied"),
+            ("changed", Status::Changed, "changed"),
+            ("modified", Status::Changed, "changed"),
+            ("unchanged", Status::Unchanged, "unchanged"),
+            ("typechange", Status::Other, "other"),
+            ("", Status::Other, "other"),
+        ];
+        for (text, status, printed) in table {
+            assert_eq!(Status::parse(text), status, "{text}");
+            assert_eq!(status.as_str(), printed, "{text}");
+        }
+    }
+
+    /// Both sides of a rename are touched; a copy's source and a "rename" to the same
+    /// path are not a second path.
+    #[test]
+    fn the_paths_a_change_touches_and_how_it_reads() {
+        let renamed = FileChange::renamed("old/a.rs", "new/a.rs", 1, 1);
+        assert_eq!(
+            renamed.paths().collect::<Vec<_>>(),
+            ["new/a.rs", "old/a.rs"]
+        );
+        assert_eq!(renamed.display(), "old/a.rs → new/a.rs");
+        let same = FileChange::renamed("a.rs", "a.rs", 1, 1);
+        assert_eq!(same.paths().collect::<Vec<_>>(), ["a.rs"]);
+        assert_eq!(same.display(), "a.rs");
+        let copied = FileChange {
+            status: Status::Copied,
+            ..FileChange::renamed("src/a.rs", "src/b.rs", 3, 0)
+        };
+        assert_eq!(copied.paths().collect::<Vec<_>>(), ["src/b.rs"]);
+        assert_eq!(copied.display(), "src/b.rs");
+        let changed = FileChange {
+            previous: Some("x.rs".into()),
+            ..FileChange::new("y.rs", Status::Changed, 1, 0)
+        };
+        assert_eq!(changed.paths().collect::<Vec<_>>(), ["y.rs", "x.rs"]);
+        assert_eq!(
+            changed.display(),
+            "y.rs",
+            "only a rename reads as `old → new`"
+        );
+        assert_eq!(Rule::HighPath.to_string(), "high-path");
+    }
+
     /// `Rule::as_str` (text, summaries) and the serde name (JSON) are written twice: they
     /// must agree for every rule (the match makes a new rule fail to compile here).
     #[test]
