@@ -419,6 +419,35 @@ pub fn list(items: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// The low rules say in words which kind of file the PR holds.
+    #[test]
+    fn low_rules_explain_themselves() {
+        let detail = |files: &[&str]| {
+            let files: Vec<FileChange> = files
+                .iter()
+                .map(|f| FileChange::new(f, Status::Changed, 1, 1))
+                .collect();
+            let decision = decide(&policy(), &files, &[]);
+            let fired = decision.rules.last().expect("a rule fired");
+            (fired.rule, fired.detail.clone())
+        };
+        assert_eq!(
+            detail(&["README.md"]),
+            (Rule::DocsOnly, "every changed file is documentation".into())
+        );
+        assert_eq!(
+            detail(&["tests/a.rs"]),
+            (Rule::TestsOnly, "every changed file is a test".into())
+        );
+        assert_eq!(
+            detail(&["README.md", "tests/a.rs"]),
+            (
+                Rule::DocsAndTestsOnly,
+                "every changed file is documentation or a test".into()
+            )
+        );
+    }
+
     /// Gitea's and GitHub's status words; each reads as its own status and prints back as
     /// shipgate's word for it.
     #[test]
