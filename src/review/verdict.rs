@@ -647,6 +647,27 @@ mod tests {
     }
 
     #[test]
+    fn member_of_lists_a_logins_teams_whatever_the_case() {
+        let t = teams(&[("alice", &["engineers", "qa"])]);
+        assert_eq!(t.member_of("Alice"), vec!["engineers", "qa"]);
+        assert!(t.member_of("bob").is_empty());
+    }
+
+    #[test]
+    fn all_pass_needs_every_gate_green() {
+        let config = Config::default();
+        let mut d = run(&config, &[], &approved(&["alice"]), &teams(&[]));
+        assert!(!d.gates.is_empty());
+        assert!(!d.all_pass(), "no tier label fails every gate");
+        for gate in &mut d.gates {
+            gate.state = State::Success;
+        }
+        assert!(d.all_pass());
+        d.gates[0].state = State::Pending;
+        assert!(!d.all_pass(), "one pending gate is not all green");
+    }
+
+    #[test]
     fn tier_labels_must_be_exactly_one() {
         let config = Config::default();
         let r = approved(&["alice", "carol"]);
