@@ -654,6 +654,29 @@ mod tests {
     }
 
     #[test]
+    fn a_risk_label_is_named_in_the_reasons_only_when_present() {
+        let mut config = Config::default();
+        config.tier.risk_labels = vec!["risk:high".into()];
+        let r = approved(&["alice"]);
+        let t = teams(&[]);
+        let risky = run(&config, &["tier:low", "risk:high"], &r, &t);
+        assert!(
+            risky
+                .reasons
+                .iter()
+                .any(|x| x.starts_with("risk label `risk:high` present")),
+            "{:?}",
+            risky.reasons
+        );
+        let plain = run(&config, &["tier:low"], &r, &t);
+        assert!(
+            !plain.reasons.iter().any(|x| x.starts_with("risk label")),
+            "{:?}",
+            plain.reasons
+        );
+    }
+
+    #[test]
     fn all_pass_needs_every_gate_green() {
         let config = Config::default();
         let mut d = run(&config, &[], &approved(&["alice"]), &teams(&[]));
