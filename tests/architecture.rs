@@ -495,9 +495,9 @@ fn the_graph_follows_uses_and_re_exports() {
             .is_some_and(|t| t.contains_key(&path(to)))
     };
     assert!(
-        uses("sync::engine", "git::push") || uses("sync::engine", "git::remote"),
+        uses("sync::act", "git::push") || uses("sync::act", "git::remote"),
         "{:?}",
-        edges.get(&path("sync::engine"))
+        edges.get(&path("sync::act"))
     );
     assert!(
         uses("tier::policy", "config"),

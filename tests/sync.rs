@@ -1250,7 +1250,7 @@ fn invariant_over_random_histories() {
         config::Identity,
         context::Secret,
         git::Remote,
-        sync::{engine, plan::Plan},
+        sync::{act, plan::Plan},
     };
     let server = GitServer::start();
     server.add_user("bot", TOKEN);
@@ -1286,7 +1286,7 @@ fn invariant_over_random_histories() {
         }
 
         let remote = Remote::new(&server.repo_url(&repo), Secret::new(TOKEN)).expect("remote");
-        let mut request = engine::Request::new(remote, "main", "staging");
+        let mut request = act::Request::new(remote, "main", "staging");
         request.initial_depth = 1 + u32::try_from(rng.below(4)).expect("small");
         let mut identity = || {
             Ok::<_, shipgate::Error>(Identity {
@@ -1298,7 +1298,7 @@ fn invariant_over_random_histories() {
             "case {case} (SHIPGATE_SYNC_SEED={seed}), depth {}",
             request.initial_depth
         );
-        let report = engine::sync(&request, &mut identity)
+        let report = act::sync(&request, &mut identity)
             .unwrap_or_else(|e| panic!("{context}: sync failed: {e:?}"));
         *seen.entry(report.plan.as_str()).or_default() += 1;
         let new = server.rev(&repo, "refs/heads/staging").expect("staging");

@@ -1,6 +1,8 @@
 //! The subset of Gitea's API types shipgate reads, named as in the swagger spec.
 //! Unknown fields are ignored; missing required fields are protocol errors.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -110,6 +112,18 @@ pub struct CommitStatus {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+}
+
+/// The newest status per context, whatever order the server listed them in (highest id).
+pub fn newest_by_context(statuses: &[CommitStatus]) -> HashMap<&str, &CommitStatus> {
+    let mut newest: HashMap<&str, &CommitStatus> = HashMap::new();
+    for status in statuses {
+        let entry = newest.entry(status.context.as_str()).or_insert(status);
+        if status.id > entry.id {
+            *entry = status;
+        }
+    }
+    newest
 }
 
 /// Body of `POST /repos/{owner}/{repo}/statuses/{sha}`.

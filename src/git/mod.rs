@@ -2,8 +2,9 @@
 //! merge and commit, and a native push (send-pack) over smart HTTP.
 //!
 //! Everything here is blocking (gix's HTTP transport runs its own client thread): call
-//! it from `tokio::task::spawn_blocking`.
+//! it through [`blocking`], off the async runtime.
 
+pub mod branch;
 mod error;
 pub mod fetch;
 pub mod graph;
@@ -15,3 +16,18 @@ pub mod workspace;
 pub use error::{Error, Phase, RUNBOOK_TOKEN};
 pub use remote::Remote;
 pub use workspace::Workspace;
+
+/// Run blocking git work off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, crate::Error> + Send + 'static,
+) -> Result<T, crate::Error> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(crate::Error::CannotVerify {
+            code: crate::code::Code::SyncGitTask,
+            what: "the git work".into(),
+            why: format!("the worker thread failed: {e}"),
+            hint: "re-run the job; report it if it persists".into(),
+        }),
+    }
+}

@@ -54,7 +54,7 @@ pub async fn run(invocation: &Invocation, args: &PromoteArgs) -> Result<Outcome,
         .clone()
         .unwrap_or_else(|| config.promote.from.clone());
     let to = args.to.clone().unwrap_or_else(|| config.promote.to.clone());
-    crate::sync::validate_branches(&from, &to)?;
+    crate::git::branch::validate_pair(&from, &to)?;
     let remote = match args.via {
         Via::Push => Some(push_remote(invocation, args, &repo)?),
         Via::PullRequest => None,
@@ -273,7 +273,7 @@ impl Session<'_> {
                 return Ok(None);
             }
         }
-        let newest = crate::review::post::newest_by_context(&statuses);
+        let newest = crate::forge::newest_by_context(&statuses);
         let mut statuses: Vec<plan::Status> = newest
             .values()
             .map(|status| plan::Status {
@@ -599,7 +599,7 @@ impl Session<'_> {
             parse(&gathered.facts.to_tip)?,
         );
         let (from, to) = (self.from.clone(), self.to.clone());
-        let result = crate::sync::spawn_git(move || {
+        let result = crate::git::blocking(move || {
             let pusher = Pusher::connect(&remote)?;
             let (adv_to, adv_from) = (pusher.tip(&to), pusher.tip(&from));
             if adv_to != Some(m) || adv_from != Some(s) {

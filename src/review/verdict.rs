@@ -200,7 +200,10 @@ fn names(list: &[String]) -> String {
     }
 }
 
-/// Decide every gate.
+/// Decide every gate. The clauses, in the order their reasons are reported: a request
+/// for changes, the tier label, the applicable tier clauses, the teams they name (any of
+/// these four blocks every gate; the first found is the gates' description), the
+/// approval floor, the tier clauses met; then each gate on its own team.
 pub fn decide(input: &Input<'_>) -> Decision {
     let Input {
         config,
@@ -213,45 +216,139 @@ pub fn decide(input: &Input<'_>) -> Decision {
     let review = &config.review;
     let mut reasons = Vec::new();
 
-    // The tier.
     let tier = carried(labels, config);
     let risky = risk_labels(labels, config);
-    let all_tier_labels = [
-        config.tier.labels.low.as_str(),
-        config.tier.labels.medium.as_str(),
-        config.tier.labels.high.as_str(),
-    ]
-    .join(", ");
-    let tier_name = match &tier {
-        Carried::One { label, .. } if risky.is_empty() => label.clone(),
-        Carried::One { label, .. } => format!("{label} + {}", risky.join(", ")),
-        _ => String::new(),
+    let changes = changes_requested(reduction, &mut reasons);
+    let label = tier_label(config, &tier, &risky, &mut reasons);
+    let (clauses, invalid) = applicable_clauses(config, &tier, !risky.is_empty(), &mut reasons);
+    let missing = missing_teams(config, &clauses, teams, &mut reasons);
+    let floor = floor(config, reduction, teams, &mut reasons);
+    let unmet = unmet_clauses(&clauses, &reduction.approvers, teams, &mut reasons);
+    let standing = Standing {
+        block: changes.or(label).or(invalid).or(missing),
+        tier_name: match &tier {
+            Carried::One { label, .. } if risky.is_empty() => label.clone(),
+            Carried::One { label, .. } => format!("{label} + {}", risky.join(", ")),
+            _ => String::new(),
+        },
+        approvers: &reduction.approvers,
+        floor,
+        unmet,
+        hint: misfiled_hint(reduction, &mut reasons),
     };
 
-    // Blocks that fail every gate, first found first.
-    let mut block: Option<String> = None;
-    if !reduction.blockers.is_empty() {
-        let text = format!("changes requested by {}", reduction.blockers.join(", "));
-        reasons.push(format!(
-            "{text}: a current-head request for changes blocks every gate"
-        ));
-        block = Some(text);
+    let mut decisions: Vec<GateDecision> = gates
+        .iter()
+        .map(|gate| {
+            let (state, description) = gate_verdict(gate, &standing, teams, &mut reasons);
+            standing.finish(
+                &gate.name,
+                &gate.context,
+                state,
+                description,
+                gate.dispatch.clone(),
+            )
+        })
+        .collect();
+    if let (true, Some(check)) = (tier_check, &review.tier_check) {
+        let (state, description) = tier_check_verdict(&standing);
+        decisions.push(standing.finish("tier-check", &check.context, state, description, None));
     }
-    match &tier {
-        Carried::None => {
-            let text = format!("no tier label: apply one of {all_tier_labels}");
-            reasons.push(text.clone());
-            block.get_or_insert(text);
+
+    Decision {
+        tier: match &tier {
+            Carried::One { tier, .. } => Some(tier.as_str().to_owned()),
+            _ => None,
+        },
+        gates: decisions,
+        approvals: approval_rows(config, reduction, teams),
+        reasons,
+    }
+}
+
+/// What every gate's verdict reads, once the clauses are decided.
+struct Standing<'a> {
+    /// The first clause that blocks every gate.
+    block: Option<String>,
+    /// The carried tier as the descriptions name it (`tier:high + security`).
+    tier_name: String,
+    approvers: &'a [String],
+    floor: Floor,
+    /// The tier clauses no approver meets.
+    unmet: Vec<String>,
+    /// Appended to every non-success description (misfiled reviews).
+    hint: String,
+}
+
+impl Standing<'_> {
+    fn clauses_unmet_text(&self) -> String {
+        format!(
+            "{} needs {}; approved by {}",
+            self.tier_name,
+            self.unmet.join(" and "),
+            names(self.approvers)
+        )
+    }
+
+    fn finish(
+        &self,
+        name: &str,
+        context: &str,
+        state: State,
+        description: String,
+        dispatch: Option<String>,
+    ) -> GateDecision {
+        let description = if state == State::Success {
+            description
+        } else {
+            format!("{description}{}", self.hint)
+        };
+        GateDecision {
+            name: name.to_owned(),
+            context: context.to_owned(),
+            state,
+            description: fit(&description),
+            floor_holds: self.floor.holds(),
+            dispatch,
         }
-        Carried::Several(found) => {
-            let text = format!(
-                "{} tier labels ({}): apply exactly one",
-                found.len(),
-                found.join(", ")
-            );
-            reasons.push(text.clone());
-            block.get_or_insert(text);
-        }
+    }
+}
+
+/// A current-head request for changes blocks every gate.
+fn changes_requested(reduction: &Reduction, reasons: &mut Vec<String>) -> Option<String> {
+    if reduction.blockers.is_empty() {
+        return None;
+    }
+    let text = format!("changes requested by {}", reduction.blockers.join(", "));
+    reasons.push(format!(
+        "{text}: a current-head request for changes blocks every gate"
+    ));
+    Some(text)
+}
+
+/// Exactly one tier label, or every gate is blocked; a risk label adds `high`'s clause.
+fn tier_label(
+    config: &Config,
+    tier: &Carried,
+    risky: &[String],
+    reasons: &mut Vec<String>,
+) -> Option<String> {
+    let labels = &config.tier.labels;
+    let block = match tier {
+        Carried::None => format!(
+            "no tier label: apply one of {}",
+            [
+                labels.low.as_str(),
+                labels.medium.as_str(),
+                labels.high.as_str()
+            ]
+            .join(", ")
+        ),
+        Carried::Several(found) => format!(
+            "{} tier labels ({}): apply exactly one",
+            found.len(),
+            found.join(", ")
+        ),
         Carried::One { label, .. } => {
             reasons.push(format!("tier label `{label}`"));
             if !risky.is_empty() {
@@ -262,15 +359,26 @@ pub fn decide(input: &Input<'_>) -> Decision {
                         .map(|r| format!("`{r}`"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    config.tier.labels.high
+                    labels.high
                 ));
             }
+            return None;
         }
-    }
+    };
+    reasons.push(block.clone());
+    Some(block)
+}
 
-    // The clauses that apply.
+/// The tier clauses that apply, each team set once; an invalid clause blocks every gate.
+fn applicable_clauses(
+    config: &Config,
+    tier: &Carried,
+    risky: bool,
+    reasons: &mut Vec<String>,
+) -> (Vec<Vec<String>>, Option<String>) {
     let mut clauses: Vec<Vec<String>> = Vec::new();
-    for text in clause_texts(config, &tier, !risky.is_empty()) {
+    let mut block = None;
+    for text in clause_texts(config, tier, risky) {
         match config::parse_clauses(&text) {
             Ok(parsed) => {
                 for set in parsed {
@@ -286,229 +394,239 @@ pub fn decide(input: &Input<'_>) -> Decision {
             }
         }
     }
+    (clauses, block)
+}
 
-    // Teams named by the roster or the clauses must exist.
+/// Teams named by the roster or the clauses must exist, or every gate is blocked.
+fn missing_teams(
+    config: &Config,
+    clauses: &[Vec<String>],
+    teams: &Teams,
+    reasons: &mut Vec<String>,
+) -> Option<String> {
     let mut missing: Vec<String> = Vec::new();
-    for team in review.roster_teams.iter().chain(clauses.iter().flatten()) {
+    for team in config
+        .review
+        .roster_teams
+        .iter()
+        .chain(clauses.iter().flatten())
+    {
         if !teams.exists(team) && !missing.iter().any(|m| m.eq_ignore_ascii_case(team)) {
             missing.push(team.clone());
         }
     }
-    if !missing.is_empty() {
-        let text = teams.missing_text(&missing.join(", "));
-        reasons.push(format!(
-            "{text}: fix `review.roster_teams`/`review.tiers` or create the team"
-        ));
-        block.get_or_insert(text);
+    if missing.is_empty() {
+        return None;
+    }
+    let text = teams.missing_text(&missing.join(", "));
+    reasons.push(format!(
+        "{text}: fix `review.roster_teams`/`review.tiers` or create the team"
+    ));
+    Some(text)
+}
+
+/// The approval floor: genuine approvals from roster members.
+struct Floor {
+    counted: Vec<String>,
+    required: usize,
+}
+
+impl Floor {
+    fn holds(&self) -> bool {
+        self.counted.len() >= self.required
     }
 
-    // The floor.
-    let approvers = &reduction.approvers;
-    let in_roster = |login: &str| {
-        review.roster_teams.is_empty()
-            || review
-                .roster_teams
-                .iter()
-                .any(|team| teams.is_member(login, team))
-    };
-    let counted: Vec<String> = approvers
-        .iter()
-        .filter(|login| in_roster(login))
-        .cloned()
-        .collect();
-    let required = usize::try_from(review.required_approvals.max(1)).unwrap_or(usize::MAX);
-    let floor_holds = counted.len() >= required;
-    let floor_text = format!("{}/{required}", counted.len());
-    reasons.push(format!(
-        "{floor_text} genuine approvals from the roster ({})",
-        names(&counted)
-    ));
+    fn text(&self) -> String {
+        format!("{}/{}", self.counted.len(), self.required)
+    }
+}
 
-    // The clauses.
-    let mut unmet: Vec<String> = Vec::new();
-    for set in &clauses {
-        let by: Vec<&String> = approvers
+/// An empty roster admits every reviewer.
+fn in_roster(config: &Config, teams: &Teams, login: &str) -> bool {
+    let roster = &config.review.roster_teams;
+    roster.is_empty() || roster.iter().any(|team| teams.is_member(login, team))
+}
+
+fn floor(
+    config: &Config,
+    reduction: &Reduction,
+    teams: &Teams,
+    reasons: &mut Vec<String>,
+) -> Floor {
+    let floor = Floor {
+        counted: reduction
+            .approvers
+            .iter()
+            .filter(|login| in_roster(config, teams, login))
+            .cloned()
+            .collect(),
+        required: usize::try_from(config.review.required_approvals.max(1)).unwrap_or(usize::MAX),
+    };
+    reasons.push(format!(
+        "{} genuine approvals from the roster ({})",
+        floor.text(),
+        names(&floor.counted)
+    ));
+    floor
+}
+
+/// Each tier clause is met by an approver in one of its teams; the unmet ones, as text.
+fn unmet_clauses(
+    clauses: &[Vec<String>],
+    approvers: &[String],
+    teams: &Teams,
+    reasons: &mut Vec<String>,
+) -> Vec<String> {
+    let mut unmet = Vec::new();
+    for set in clauses {
+        let by: Vec<&str> = approvers
             .iter()
             .filter(|login| set.iter().any(|team| teams.is_member(login, team)))
+            .map(String::as_str)
             .collect();
         let set_text = set.join(" or ");
         if by.is_empty() {
             reasons.push(format!("clause ({set_text}): missing"));
             unmet.push(set_text);
         } else {
-            reasons.push(format!(
-                "clause ({set_text}): met by {}",
-                by.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            ));
+            reasons.push(format!("clause ({set_text}): met by {}", by.join(", ")));
         }
     }
-    let clause_met = unmet.is_empty();
-    let unmet_text = unmet.join(" and ");
+    unmet
+}
 
-    let hint = if reduction.misfiled.is_empty() {
-        String::new()
-    } else {
-        for login in &reduction.misfiled {
-            reasons.push(format!(
-                "`{login}` has a PENDING review with a body: Gitea files `APPROVE` or lower-case events as PENDING; re-submit it as `APPROVED`"
-            ));
+/// Reviews Gitea filed as PENDING although they carry a body: said once in the reasons,
+/// and as a hint on every gate that is not green.
+fn misfiled_hint(reduction: &Reduction, reasons: &mut Vec<String>) -> String {
+    if reduction.misfiled.is_empty() {
+        return String::new();
+    }
+    for login in &reduction.misfiled {
+        reasons.push(format!(
+            "`{login}` has a PENDING review with a body: Gitea files `APPROVE` or lower-case events as PENDING; re-submit it as `APPROVED`"
+        ));
+    }
+    format!(
+        "; {}: re-submit the PENDING review as APPROVED",
+        reduction.misfiled.join(", ")
+    )
+}
+
+/// One gate: blocked, its team missing, waiting for the floor, a tier clause unmet,
+/// waiting for its team's approval, or green.
+fn gate_verdict(
+    gate: &Gate,
+    standing: &Standing<'_>,
+    teams: &Teams,
+    reasons: &mut Vec<String>,
+) -> (State, String) {
+    if let Some(block) = &standing.block {
+        return (State::Failure, block.clone());
+    }
+    if !teams.exists(&gate.team) {
+        let text = teams.missing_text(&gate.team);
+        reasons.push(format!(
+            "gate `{}`: {text}: fix its `team` or create the team",
+            gate.name
+        ));
+        return (State::Failure, text);
+    }
+    let floor = &standing.floor;
+    let team_approvers: Vec<&str> = standing
+        .approvers
+        .iter()
+        .filter(|login| teams.is_member(login, &gate.team))
+        .map(String::as_str)
+        .collect();
+    if !floor.holds() {
+        let mut text = format!(
+            "waiting for approvals: {} from the roster ({})",
+            floor.text(),
+            names(&floor.counted)
+        );
+        if team_approvers.is_empty() {
+            text.push_str(&format!("; needs a {} approval", gate.team));
         }
-        format!(
-            "; {}: re-submit the PENDING review as APPROVED",
-            reduction.misfiled.join(", ")
+        (State::Pending, text)
+    } else if !standing.unmet.is_empty() {
+        (State::Failure, standing.clauses_unmet_text())
+    } else if team_approvers.is_empty() {
+        (
+            State::Pending,
+            format!(
+                "waiting for a {} approval; approved by {} ({})",
+                gate.team,
+                names(standing.approvers),
+                floor.text()
+            ),
         )
-    };
-
-    let mut decisions = Vec::new();
-    for gate in gates {
-        let (state, description) = if let Some(block) = &block {
-            (State::Failure, block.clone())
-        } else if !teams.exists(&gate.team) {
-            let text = teams.missing_text(&gate.team);
-            reasons.push(format!(
-                "gate `{}`: {text}: fix its `team` or create the team",
-                gate.name
-            ));
-            (State::Failure, text)
-        } else {
-            let team_approvers: Vec<String> = approvers
-                .iter()
-                .filter(|login| teams.is_member(login, &gate.team))
-                .cloned()
-                .collect();
-            if !floor_holds {
-                let mut text = format!(
-                    "waiting for approvals: {floor_text} from the roster ({})",
-                    names(&counted)
-                );
-                if team_approvers.is_empty() {
-                    text.push_str(&format!("; needs a {} approval", gate.team));
-                }
-                (State::Pending, text)
-            } else if !clause_met {
-                (
-                    State::Failure,
-                    format!(
-                        "{tier_name} needs {unmet_text}; approved by {}",
-                        names(approvers)
-                    ),
-                )
-            } else if team_approvers.is_empty() {
-                (
-                    State::Pending,
-                    format!(
-                        "waiting for a {} approval; approved by {} ({floor_text})",
-                        gate.team,
-                        names(approvers)
-                    ),
-                )
-            } else {
-                (
-                    State::Success,
-                    format!(
-                        "approved by {} ({floor_text}); {}: {}",
-                        names(approvers),
-                        gate.team,
-                        team_approvers.join(", ")
-                    ),
-                )
-            }
-        };
-        let description = if state == State::Success {
-            description
-        } else {
-            format!("{description}{hint}")
-        };
-        decisions.push(GateDecision {
-            name: gate.name.clone(),
-            context: gate.context.clone(),
-            state,
-            description: fit(&description),
-            floor_holds,
-            dispatch: gate.dispatch.clone(),
-        });
+    } else {
+        (
+            State::Success,
+            format!(
+                "approved by {} ({}); {}: {}",
+                names(standing.approvers),
+                floor.text(),
+                gate.team,
+                team_approvers.join(", ")
+            ),
+        )
     }
+}
 
-    if tier_check {
-        if let Some(check) = &review.tier_check {
-            let (state, description) = if let Some(block) = &block {
-                (State::Failure, block.clone())
-            } else if !clause_met {
-                (
-                    State::Failure,
-                    format!(
-                        "{tier_name} needs {unmet_text}; approved by {}",
-                        names(approvers)
-                    ),
-                )
-            } else {
-                (
-                    State::Success,
-                    format!("{tier_name} approvals met by {}", names(approvers)),
-                )
-            };
-            let description = if state == State::Success {
-                description
-            } else {
-                format!("{description}{hint}")
-            };
-            decisions.push(GateDecision {
-                name: "tier-check".into(),
-                context: check.context.clone(),
-                state,
-                description: fit(&description),
-                floor_holds,
-                dispatch: None,
-            });
-        }
+/// The tier-check gate: blocked, a tier clause unmet, or green (it has no floor).
+fn tier_check_verdict(standing: &Standing<'_>) -> (State, String) {
+    if let Some(block) = &standing.block {
+        (State::Failure, block.clone())
+    } else if !standing.unmet.is_empty() {
+        (State::Failure, standing.clauses_unmet_text())
+    } else {
+        (
+            State::Success,
+            format!(
+                "{} approvals met by {}",
+                standing.tier_name,
+                names(standing.approvers)
+            ),
+        )
     }
+}
 
-    let approvals = reduction
+/// One row per reviewer: counted, or why not.
+fn approval_rows(config: &Config, reduction: &Reduction, teams: &Teams) -> Vec<ApprovalRow> {
+    reduction
         .reviewers
         .iter()
         .map(|r| {
-            if !r.genuine {
-                return ApprovalRow {
-                    login: r.login.clone(),
-                    counted: false,
-                    why: r.why.clone(),
-                };
-            }
-            let member_of = teams.member_of(&r.login);
-            if in_roster(&r.login) {
-                let why = if member_of.is_empty() {
-                    format!("{}; roster is open to every reviewer", r.why)
+            let (counted, why) = if !r.genuine {
+                (false, r.why.clone())
+            } else if in_roster(config, teams, &r.login) {
+                let member_of = teams.member_of(&r.login);
+                if member_of.is_empty() {
+                    (true, format!("{}; roster is open to every reviewer", r.why))
                 } else {
-                    format!("{}; member of {}", r.why, member_of.join(", "))
-                };
-                ApprovalRow {
-                    login: r.login.clone(),
-                    counted: true,
-                    why,
+                    (
+                        true,
+                        format!("{}; member of {}", r.why, member_of.join(", ")),
+                    )
                 }
             } else {
-                ApprovalRow {
-                    login: r.login.clone(),
-                    counted: false,
-                    why: format!(
+                (
+                    false,
+                    format!(
                         "{}, but not a member of a roster team ({})",
                         r.why,
-                        review.roster_teams.join(", ")
+                        config.review.roster_teams.join(", ")
                     ),
-                }
+                )
+            };
+            ApprovalRow {
+                login: r.login.clone(),
+                counted,
+                why,
             }
         })
-        .collect();
-
-    Decision {
-        tier: match &tier {
-            Carried::One { tier, .. } => Some(tier.as_str().to_owned()),
-            _ => None,
-        },
-        gates: decisions,
-        approvals,
-        reasons,
-    }
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,219 @@
+//! review-fire's report step: the decision and what was posted as the outcome (reasons,
+//! JSON fields, outputs, the summary's tables); not-applicable runs; and a failed run with
+//! the `error` statuses it left behind.
+
+use serde_json::{json, Value};
+
+use crate::code::Code;
+use crate::{forge::PullRequest, report::Mode, sha::short, Error, Outcome, Verdict};
+
+use super::{
+    act::{ErrorPost, Target},
+    verdict::{self, Decision, GateDecision, State},
+};
+
+pub(super) fn not_applicable(why: String, head: Option<&str>) -> Outcome {
+    let mut outcome = Outcome::new(Mode::ReviewFire, Verdict::NotApplicable)
+        .reason(format!("not applicable: {why}; nothing posted"))
+        .field("gates", Value::Array(Vec::new()));
+    if let Some(head) = head {
+        outcome = outcome.field("head_sha", head);
+    }
+    outcome
+}
+
+/// Words safe in a status description (no backticks, no line breaks).
+fn plain(text: &str) -> String {
+    text.replace('`', "").replace(['\n', '\r'], " ")
+}
+
+/// The description of an `error` status: short, and free of URLs and tokens.
+pub(super) fn error_description(error: &Error) -> String {
+    let what = match error {
+        Error::CannotVerify { what, .. } => format!("shipgate could not verify {}", plain(what)),
+        other => format!("shipgate could not verify: {}", other.title()),
+    };
+    verdict::fit(&format!("{what}; see the review-fire job log"))
+}
+
+fn gate_json(gate: &GateDecision, posted: bool) -> Value {
+    json!({
+        "name": gate.name,
+        "context": gate.context,
+        "state": gate.state.as_str(),
+        "description": gate.description,
+        "posted": posted,
+    })
+}
+
+/// A Markdown cell: no pipes, no line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The step summary's tables: one row per gate, one per reviewer.
+fn details(decision: &Decision, posted: &[bool]) -> String {
+    let mut text =
+        String::from("| gate | context | state | description | posted |\n|---|---|---|---|---|\n");
+    for (gate, posted) in decision.gates.iter().zip(posted) {
+        text.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            cell(&gate.name),
+            cell(&gate.context),
+            gate.state.as_str(),
+            cell(&gate.description),
+            if *posted { "yes" } else { "no" }
+        ));
+    }
+    if !decision.approvals.is_empty() {
+        text.push_str("\n| reviewer | counted | why |\n|---|---|---|\n");
+        for row in &decision.approvals {
+            text.push_str(&format!(
+                "| {} | {} | {} |\n",
+                cell(&row.login),
+                if row.counted { "yes" } else { "no" },
+                cell(&row.why)
+            ));
+        }
+    }
+    text
+}
+
+/// The decided gates, posted (`posted[i]`) or not, with the run's notes.
+pub(super) fn decided(
+    pr: &PullRequest,
+    decision: &Decision,
+    posted: &[bool],
+    notes: &[String],
+) -> Outcome {
+    let verdict = if decision.all_pass() {
+        Verdict::Ok
+    } else {
+        Verdict::No
+    };
+    let mut outcome = Outcome::new(Mode::ReviewFire, verdict);
+    for (gate, posted) in decision.gates.iter().zip(posted) {
+        outcome = outcome.reason(format!(
+            "`{}`: {} — {}{}",
+            gate.context,
+            gate.state.as_str(),
+            gate.description,
+            if *posted {
+                format!(" (posted to `{}`)", short(&pr.head.sha))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if decision.gates.is_empty() {
+        outcome = outcome.reason("no gates configured in `review.gates`");
+    }
+    for reason in decision.reasons.iter().chain(notes) {
+        outcome = outcome.reason(reason.clone());
+    }
+    let approvals: Vec<Value> = decision
+        .approvals
+        .iter()
+        .map(|a| json!({"login": a.login, "counted": a.counted, "why": a.why}))
+        .collect();
+    let gates: Vec<Value> = decision
+        .gates
+        .iter()
+        .zip(posted)
+        .map(|(g, p)| gate_json(g, *p))
+        .collect();
+    outcome.details = details(decision, posted);
+    outcome = outcome
+        .field("pr", pr.number)
+        .field("head_sha", pr.head.sha.as_str())
+        .field(
+            "tier",
+            decision.tier.clone().map_or(Value::Null, Value::String),
+        )
+        .field("approvals", Value::Array(approvals))
+        .field("gates", Value::Array(gates))
+        .output("head-sha", pr.head.sha.as_str())
+        .output("tier", decision.tier.clone().unwrap_or_default());
+    if verdict == Verdict::No {
+        let open: Vec<String> = decision
+            .gates
+            .iter()
+            .filter(|g| g.state != State::Success)
+            .map(|g| format!("`{}` is {}: {}", g.context, g.state.as_str(), g.description))
+            .collect();
+        let hint = if decision.gates.iter().any(|g| g.state == State::Failure) {
+            "resolve what the failing gate names (a change request, the tier label, the missing \
+             team approvals); the next review event or a recheck comment re-fires the gates"
+        } else {
+            "the gates turn green once the missing genuine approvals arrive; a review event or a \
+             recheck comment (e.g. /qa-recheck) re-fires them"
+        };
+        outcome = outcome.failure(
+            Code::ReviewGatesNotPassed,
+            "gates not passed",
+            open.join("; "),
+            hint,
+        );
+    }
+    outcome
+}
+
+/// Why no `error` status was written, when none could be.
+pub(super) enum Unposted {
+    DryRun,
+    NoStatusToken,
+}
+
+/// A run that could not verify: the error, the notes so far, and the `error` statuses
+/// posted to `target` (none when the head or the gates were not known yet).
+pub(super) fn failed(
+    error: &Error,
+    notes: &[String],
+    target: Option<&Target>,
+    unposted: Option<Unposted>,
+    posts: &[ErrorPost],
+    description: &str,
+) -> Outcome {
+    let mut outcome = Outcome::from_error(Mode::ReviewFire, error);
+    for note in notes {
+        outcome = outcome.reason(note.clone());
+    }
+    let Some(target) = target else {
+        return outcome
+            .reason("nothing posted: the head or the gates were not known yet")
+            .field("gates", Value::Array(Vec::new()));
+    };
+    outcome = outcome.field("head_sha", target.head.as_str());
+    match unposted {
+        Some(Unposted::DryRun) => outcome = outcome.reason("nothing posted (dry run)"),
+        Some(Unposted::NoStatusToken) => {
+            outcome = outcome.reason("no `error` status posted: there is no status token");
+        }
+        None => {}
+    }
+    let mut gates = Vec::new();
+    for post in posts {
+        let context = &post.context;
+        match &post.result {
+            Ok(true) => {
+                outcome = outcome.reason(format!(
+                    "posted `error` to `{context}` on `{}`",
+                    short(&target.head)
+                ));
+            }
+            Ok(false) => {}
+            Err(e) => {
+                outcome =
+                    outcome.reason(format!("could not post `error` to `{context}` either: {e}"));
+            }
+        }
+        gates.push(json!({
+            "name": post.name,
+            "context": context,
+            "state": "error",
+            "description": description,
+            "posted": matches!(post.result, Ok(true)),
+        }));
+    }
+    outcome.field("gates", Value::Array(gates))
+}
