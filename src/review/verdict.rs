@@ -936,7 +936,10 @@ mod tests {
 
     #[test]
     fn misfiled_pending_gets_the_hint() {
-        let config = Config::default();
+        let mut config = Config::default();
+        config.review.tier_check = Some(TierCheck {
+            context: "tier-check".into(),
+        });
         let mut r = approved(&["alice"]);
         r.misfiled = vec!["carol".into()];
         let d = run(
@@ -948,6 +951,16 @@ mod tests {
         assert_eq!(
             d.gates[0].description,
             "waiting for approvals: 1/2 from the roster (alice); needs a qa approval; carol: re-submit the PENDING review as APPROVED"
+        );
+        // A green gate carries no hint: the tier-check gate (no floor) is met by alice.
+        let check = d.gates.last().expect("the tier-check gate");
+        assert_eq!(
+            (check.name.as_str(), check.state, check.description.as_str()),
+            (
+                "tier-check",
+                State::Success,
+                "tier:low approvals met by alice"
+            )
         );
     }
 
