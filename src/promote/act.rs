@@ -1,0 +1,287 @@
+//! promote's act step: `--via pull-request` finds or opens one PR and merges it
+//! fast-forward-only with `head_commit_id` = S, so Gitea itself refuses a moved head;
+//! `--via push` pushes S natively with `to`'s read tip as the expected old value. A
+//! branch that moved is a race ([`Acted::Raced`]): the run gathers again.
+
+use std::time::Duration;
+
+use crate::code::Code;
+use crate::{
+    arguments::Via,
+    forge::{self, MergeOptions, Merged},
+    git::{
+        push::{Pusher, Status as PushStatus},
+        Workspace,
+    },
+    sha::short,
+    sync::plan::{classify_rejection, runbook_protected, Rejection},
+    Error, Verdict,
+};
+
+use super::{
+    plan::{self, Check, Plan, Refusal},
+    session::{Acted, Gathered, Session},
+};
+
+/// Retries of a merge Gitea answers "try again later" (mergeability not computed yet).
+const NOT_READY_RETRIES: u32 = 5;
+
+impl Session<'_> {
+    pub(super) async fn act(
+        &self,
+        plan: &Plan,
+        rows: &[Check],
+        gathered: &Gathered,
+    ) -> Result<Acted, Error> {
+        if let Some(outcome) = self.verdict(plan, gathered)? {
+            return Ok(Acted::Done(outcome));
+        }
+        let schedule = matches!(plan, Plan::Schedule { .. });
+        match self.via {
+            Via::PullRequest => self.merge(rows, gathered, schedule).await,
+            Via::Push => self.push(gathered).await,
+        }
+    }
+
+    /// `--via pull-request`: find or open the PR, then merge it fast-forward-only with
+    /// `head_commit_id` = S (or schedule that merge).
+    pub(super) async fn merge(
+        &self,
+        rows: &[Check],
+        gathered: &Gathered,
+        schedule: bool,
+    ) -> Result<Acted, Error> {
+        let s = gathered.facts.from_tip.clone();
+        let pr = match &gathered.pr {
+            Some(pr) => pr.clone(),
+            None => {
+                let title = plan::title(&self.config.promote.title, &self.from, &self.to, &s);
+                let body = plan::body(&self.from, &self.to, &s, rows);
+                match self
+                    .client
+                    .create_pull(&self.repo, &self.from, &self.to, &title, &body)
+                    .await
+                {
+                    Ok(pr) => pr,
+                    Err(forge::Error::Conflict { message, .. }) => {
+                        return Ok(Acted::Raced(format!(
+                            "another promotion pull request appeared while opening one ({message})"
+                        )))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let options = MergeOptions {
+            style: "fast-forward-only".into(),
+            head_commit_id: s.clone(),
+            merge_when_checks_succeed: schedule,
+        };
+        let mut tries = 0;
+        let merged = loop {
+            tries += 1;
+            let refusal = match self
+                .client
+                .merge_pull(&self.repo, pr.number, &options)
+                .await
+            {
+                Ok(merged) => break merged,
+                Err(forge::Error::NotAllowed { message, .. }) => (405, message),
+                Err(forge::Error::Conflict { message, .. }) => (409, message),
+                Err(e) => return Err(e.into()),
+            };
+            let (status, message) = refusal;
+            if schedule
+                && status == 409
+                && message.to_ascii_lowercase().contains("already scheduled")
+            {
+                break Merged::Scheduled;
+            }
+            match plan::classify_refusal(status, &message) {
+                Refusal::Moved => {
+                    return Ok(Acted::Raced(format!(
+                        "Gitea refused to merge #{} at {}: {message} (HTTP {status})",
+                        pr.number,
+                        short(&s)
+                    )))
+                }
+                Refusal::NotReady if tries <= NOT_READY_RETRIES => {
+                    tracing::debug!(tries, "mergeability not computed yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(300 * u64::from(tries))).await;
+                }
+                Refusal::NotReady | Refusal::Refused => {
+                    let outcome = self
+                        .base(Verdict::No, &Plan::Promote, gathered)
+                        .field("plan", "blocked")
+                        .field("pr", pr.number)
+                        .reason(format!(
+                            "Gitea refused to merge pull request #{} (HTTP {status}): {message}",
+                            pr.number
+                        ))
+                        .failure(
+                            Code::PromoteMergeRefused,
+                            "merge refused",
+                            format!(
+                                "Gitea refused to merge #{} (`{}` {} → {}): {message}",
+                                pr.number,
+                                self.to,
+                                short(&gathered.facts.to_tip),
+                                short(&s)
+                            ),
+                            format!(
+                                "check `{}`'s branch protection (the promote account must be allowed to merge) and that `fast-forward-only` is an allowed merge style in the repository settings; nothing was forced",
+                                self.to
+                            ),
+                        );
+                    return Ok(Acted::Done(outcome));
+                }
+            }
+        };
+        let base = self
+            .base(Verdict::Ok, &Plan::Promote, gathered)
+            .field("pr", pr.number);
+        match merged {
+            Merged::Scheduled if schedule => Ok(Acted::Done(
+                base.field("plan", "scheduled").reason(format!(
+                    "scheduled: Gitea merges pull request #{} (fast-forward only) into `{}` once the checks its branch protection requires succeed; `{}` stays at {} until then",
+                    pr.number,
+                    self.to,
+                    self.to,
+                    short(&gathered.facts.to_tip)
+                )),
+            )),
+            Merged::Scheduled => Err(Error::CannotVerify {
+                code: Code::PromoteMergeUnverified,
+                what: format!("the merge of pull request #{}", pr.number),
+                why: "Gitea answered 201 (scheduled) to a merge that asked for no schedule".into(),
+                hint: "check the pull request in the web UI; report it if it persists".into(),
+            }),
+            Merged::Now => {
+                let now = self.client.branch(&self.repo, &self.to).await?;
+                if now.commit.id != s {
+                    return Err(Error::CannotVerify {
+                        code: Code::PromoteMergeUnverified,
+                        what: format!("where `{}` is after merging #{}", self.to, pr.number),
+                        why: format!(
+                            "Gitea reported the merge done, but `{}` is at {}, not {}",
+                            self.to,
+                            short(&now.commit.id),
+                            short(&s)
+                        ),
+                        hint: "look at the branch's history in the web UI before promoting again".into(),
+                    });
+                }
+                Ok(Acted::Done(
+                    base.field("to_sha", s.as_str())
+                        .output("promoted-sha", s.as_str())
+                        .reason(format!(
+                            "promoted `{}` {} → {} by merging pull request #{} fast-forward-only",
+                            self.to,
+                            short(&gathered.facts.to_tip),
+                            short(&s),
+                            pr.number
+                        )),
+                ))
+            }
+        }
+    }
+
+    /// `--via push`: a native push of S to `to`, with its read tip as the expected value.
+    pub(super) async fn push(&self, gathered: &Gathered) -> Result<Acted, Error> {
+        let remote = self.remote.clone().ok_or_else(|| Error::CannotVerify {
+            code: Code::PromoteRemote,
+            what: "the git remote".into(),
+            why: "no remote for --via push".into(),
+            hint: "pass --remote".into(),
+        })?;
+        let parse = |sha: &str| {
+            gix::ObjectId::from_hex(sha.as_bytes()).map_err(|e| Error::CannotVerify {
+                code: Code::PromoteRemote,
+                what: "a branch tip".into(),
+                why: format!("`{sha}` is not a commit id: {e}"),
+                hint: "re-run; report it if it persists".into(),
+            })
+        };
+        let (s, m) = (
+            parse(&gathered.facts.from_tip)?,
+            parse(&gathered.facts.to_tip)?,
+        );
+        let (from, to) = (self.from.clone(), self.to.clone());
+        let result = crate::git::blocking(move || {
+            let pusher = Pusher::connect(&remote)?;
+            let (adv_to, adv_from) = (pusher.tip(&to), pusher.tip(&from));
+            if adv_to != Some(m) || adv_from != Some(s) {
+                return Ok(Err(format!(
+                    "the git server shows `{to}` at {} and `{from}` at {}, not the {} and {} the API showed",
+                    adv_to.map_or("nothing".into(), |id| short(&id.to_string()).to_owned()),
+                    adv_from.map_or("nothing".into(), |id| short(&id.to_string()).to_owned()),
+                    short(&m.to_string()),
+                    short(&s.to_string()),
+                )));
+            }
+            let workspace = Workspace::temporary()?;
+            let pushed = pusher.push(workspace.repo(), &to, m, s, &[])?;
+            Ok::<_, Error>(Ok(pushed))
+        })
+        .await?;
+        let pushed = match result {
+            Ok(pushed) => pushed,
+            Err(why) => return Ok(Acted::Raced(why)),
+        };
+        match pushed.status {
+            PushStatus::Accepted => {
+                let sha = gathered.facts.from_tip.as_str();
+                Ok(Acted::Done(
+                    self.base(Verdict::Ok, &Plan::Promote, gathered)
+                        .field("to_sha", sha)
+                        .output("promoted-sha", sha)
+                        .reason(format!(
+                            "promoted `{}` {} → {} by a fast-forward push (expected old value {})",
+                            self.to,
+                            short(&gathered.facts.to_tip),
+                            short(sha),
+                            short(&gathered.facts.to_tip)
+                        )),
+                ))
+            }
+            PushStatus::Rejected { reason } => {
+                match classify_rejection(&reason, &pushed.messages) {
+                    Rejection::Moved => Ok(Acted::Raced(format!(
+                        "the push was refused because `{}` moved ({reason})",
+                        self.to
+                    ))),
+                    kind => {
+                        let said = if pushed.messages.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; the server said: {}", pushed.messages.join(" / "))
+                        };
+                        let hint = if kind == Rejection::Protected {
+                            runbook_protected(&self.to, None)
+                        } else {
+                            "read the server's reason above; fix the repository or branch settings and re-run".into()
+                        };
+                        Ok(Acted::Done(
+                            self.base(Verdict::No, &Plan::Promote, gathered)
+                                .field("plan", "blocked")
+                                .reason(format!(
+                                    "the server refused the push to `{}`: {reason}",
+                                    self.to
+                                ))
+                                .failure(
+                                    Code::PromotePushRejected,
+                                    "push rejected",
+                                    format!(
+                                        "the push of {} to `{}` was refused: {reason}{said}",
+                                        short(&gathered.facts.from_tip),
+                                        self.to
+                                    ),
+                                    hint,
+                                ),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+}

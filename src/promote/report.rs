@@ -1,0 +1,171 @@
+//! promote's report step: the verdict of every plan that writes nothing, the dry run,
+//! and the fields, outputs and summary table every outcome carries.
+
+use serde_json::{json, Value};
+
+use crate::code::Code;
+use crate::{arguments::Via, report::Mode, sha::short, Error, Outcome, Verdict};
+
+use super::{
+    plan::{Check, Plan},
+    session::{Gathered, Session},
+};
+
+impl Session<'_> {
+    pub(super) fn base(&self, verdict: Verdict, plan: &Plan, gathered: &Gathered) -> Outcome {
+        Outcome::new(Mode::Promote, verdict)
+            .field("plan", plan.as_str())
+            .field("from_sha", gathered.facts.from_tip.as_str())
+            .field("to_sha", gathered.facts.to_tip.as_str())
+            .field("old_to_sha", gathered.facts.to_tip.as_str())
+            .field(
+                "pr",
+                gathered
+                    .pr
+                    .as_ref()
+                    .map_or(Value::Null, |p| p.number.into()),
+            )
+            .output("promoted-sha", "")
+    }
+
+    /// The verdict of a plan that writes nothing (every plan but promote and schedule,
+    /// and all of them in a dry run).
+    pub(super) fn verdict(
+        &self,
+        plan: &Plan,
+        gathered: &Gathered,
+    ) -> Result<Option<Outcome>, Error> {
+        let s = short(&gathered.facts.from_tip).to_owned();
+        let m = short(&gathered.facts.to_tip).to_owned();
+        let (from, to) = (&self.from, &self.to);
+        Ok(Some(match plan {
+            Plan::UpToDate => self
+                .base(Verdict::Ok, plan, gathered)
+                .reason(format!("`{to}` is already at `{from}`'s head {s}: nothing to promote")),
+            Plan::NotContained => self
+                .base(Verdict::No, plan, gathered)
+                .reason(format!(
+                    "{from} does not contain {to}: `{to}` ({m}) has {} commit(s) that `{from}` ({s}) lacks",
+                    gathered.behind
+                ))
+                .failure(
+                    Code::PromoteNotContained,
+                    "staging does not contain main",
+                    format!(
+                        "{from} does not contain {to}: run sync first (`{to}` at {m} has {} commit(s) `{from}` at {s} lacks; promote only fast-forwards)",
+                        gathered.behind
+                    ),
+                    format!("run `shipgate sync --from {to} --to {from}` (or let the auto-sync workflow run), then promote again; nothing was written"),
+                ),
+            Plan::NoRequirements => {
+                return Err(Error::CannotVerify {
+                    code: Code::PromoteNoContexts,
+                    what: format!("what green means for `{from}` at {s}"),
+                    why: format!(
+                        "`promote.required_contexts` is empty in the default branch's config, and `{to}`'s branch protection requires no status check; nothing was written"
+                    ),
+                    hint: format!(
+                        "list the CI contexts under `promote.required_contexts` in .gitea/shipgate.yml on the default branch, or enable status checks in `{to}`'s branch protection"
+                    ),
+                })
+            }
+            Plan::Blocked { failing } => self
+                .base(Verdict::No, plan, gathered)
+                .reason(format!(
+                    "required check(s) failed on `{from}` at {s}: {}",
+                    failing.join(", ")
+                ))
+                .failure(
+                    Code::PromoteCheckFailed,
+                    "required check failed",
+                    format!(
+                        "`{from}` at {s} cannot be promoted: {} failed; `{to}` stays at {m}",
+                        failing.join(", ")
+                    ),
+                    format!("fix the failure on `{from}` (or re-run its job); promote moves `{to}` only to a commit whose required checks are all success"),
+                ),
+            Plan::Waiting { missing } => self
+                .base(Verdict::No, plan, gathered)
+                .reason(format!(
+                    "waiting: required check(s) not green yet on `{from}` at {s}: {}",
+                    missing.join(", ")
+                ))
+                .failure(
+                    Code::PromoteChecksPending,
+                    "required checks not green yet",
+                    format!(
+                        "`{from}` at {s} is not green yet: {} still pending or missing; `{to}` stays at {m}",
+                        missing.join(", ")
+                    ),
+                    "re-run once the checks finish, or pass --wait (e.g. --wait 20m) to poll",
+                ),
+            Plan::Promote | Plan::Schedule { .. } => return Ok(None),
+        }))
+    }
+
+    pub(super) fn dry_run(&self, plan: &Plan, gathered: &Gathered) -> Outcome {
+        let s = short(&gathered.facts.from_tip).to_owned();
+        match self.verdict(plan, gathered) {
+            Ok(Some(outcome)) => outcome.reason("dry run: nothing written"),
+            Err(e) => Outcome::from_error(Mode::Promote, &e).reason("dry run: nothing written"),
+            Ok(None) => {
+                let how = match (plan, self.via) {
+                    (Plan::Schedule { .. }, _) => {
+                        "schedule a fast-forward-only merge for when the checks succeed".to_owned()
+                    }
+                    (_, Via::PullRequest) => match &gathered.pr {
+                        Some(pr) => format!("merge pull request #{} fast-forward-only", pr.number),
+                        None => "open a pull request and merge it fast-forward-only".to_owned(),
+                    },
+                    (_, Via::Push) => "push natively as a fast-forward".to_owned(),
+                };
+                self.base(Verdict::Ok, plan, gathered).reason(format!(
+                    "dry run: would {how}: `{}` {} → {s}; nothing written",
+                    self.to,
+                    short(&gathered.facts.to_tip)
+                ))
+            }
+        }
+    }
+}
+
+/// The `plan` output: what the outcome's JSON says.
+pub(super) fn plan_name(outcome: &Outcome, plan: &Plan) -> String {
+    outcome
+        .fields
+        .get("plan")
+        .and_then(Value::as_str)
+        .unwrap_or(plan.as_str())
+        .to_owned()
+}
+
+pub(super) fn contexts_json(rows: &[Check]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|row| {
+                json!({
+                    "context": row.context,
+                    "state": row.state,
+                    "required_by": row.required_by.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn details(rows: &[Check]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("| context | state | required by |\n|---|---|---|\n");
+    for row in rows {
+        let by: Vec<&str> = row.required_by.iter().map(|s| s.as_str()).collect();
+        text.push_str(&format!(
+            "| {} | {} | {} |\n",
+            row.context.replace('|', "\\|").replace(['\n', '\r'], " "),
+            row.state,
+            by.join(", ")
+        ));
+    }
+    text
+}
