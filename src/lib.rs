@@ -23,6 +23,7 @@ mod run;
 pub mod sha;
 pub mod sync;
 pub mod tier;
+mod tls;
 
 pub use code::Code;
 pub use error::Error;

@@ -3,7 +3,7 @@
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Once,
+        Arc,
     },
     time::Duration,
 };
@@ -66,23 +66,6 @@ struct Inner {
     calls: AtomicU64,
 }
 
-/// Install ring as rustls' process-wide provider, once.
-pub(crate) fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // An Err means another provider is already installed, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
-/// The Mozilla roots, merged with the system's so bare images work too.
-pub(crate) fn bundled_roots() -> Vec<reqwest::Certificate> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
-        .collect()
-}
-
 struct Response {
     status: StatusCode,
     headers: header::HeaderMap,
@@ -92,7 +75,7 @@ struct Response {
 impl Client {
     /// `api` is the API base, e.g. `https://gitea.example/api/v1`.
     pub fn new(api: &str, token: Secret, options: Options) -> Result<Client, Error> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let api = api.trim_end_matches('/').to_owned();
         // Credentials in the URL would ride along in every request name that errors and
         // `-v` logs print: refuse them, and never echo such a URL.
@@ -121,7 +104,7 @@ impl Client {
             .user_agent(concat!("shipgate/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
-            .tls_certs_merge(bundled_roots())
+            .tls_certs_merge(crate::tls::bundled_roots())
             .build()
             .map_err(|e| Error::Setup {
                 detail: e.to_string(),
@@ -1023,7 +1006,7 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime");
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         runtime.block_on(async {
             let response = reqwest::get(url).await.map_err(BodyError::Read)?;
             read_body(response, limit).await

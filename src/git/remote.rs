@@ -118,7 +118,7 @@ impl Remote {
         version: Protocol,
         phase: Phase,
     ) -> Result<Box<dyn Transport + Send>, Error> {
-        crate::forge::client::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut transport = connect::connect(
             self.parsed.clone(),
             connect::Options {
@@ -144,7 +144,7 @@ impl Remote {
         let backend = http::reqwest::Options {
             configure_client: Some(Box::new(|builder| {
                 Ok(builder
-                    .tls_certs_merge(crate::forge::client::bundled_roots())
+                    .tls_certs_merge(crate::tls::bundled_roots())
                     .timeout(REQUEST_TIMEOUT))
             })),
             configure_request: None,
