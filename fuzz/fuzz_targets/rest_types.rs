@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     decode_each!(data;
         User, PrBranch, PullRequest, Issue, ChangedFile, Review, Label, CommitStatus, Team,
         TimelineComment, Attachment, Release, BranchCommit, Branch, Compare, Comment,
-        ApiSettings, ServerVersion, Permission, Repository, BranchProtection,
+        ApiSettings, ServerVersion, Permission, Repository, BranchProtection, Tree, TreeEntry,
+        NotificationCount,
     );
     let _ = serde_json::from_slice::<Option<Vec<Option<TimelineComment>>>>(data);
     // Error bodies: `classify` reads `message` out of any JSON value.
