@@ -36,14 +36,25 @@ pub(super) fn error_description(error: &Error) -> String {
     verdict::fit(&format!("{what}; see the review-fire job log"))
 }
 
-fn gate_json(gate: &GateDecision, posted: bool) -> Value {
+/// One gate of the JSON `gates` list, decided or failed.
+fn gate_row(name: &str, context: &str, state: State, description: &str, posted: bool) -> Value {
     json!({
-        "name": gate.name,
-        "context": gate.context,
-        "state": gate.state.as_str(),
-        "description": gate.description,
+        "name": name,
+        "context": context,
+        "state": state.as_str(),
+        "description": description,
         "posted": posted,
     })
+}
+
+fn gate_json(gate: &GateDecision, posted: bool) -> Value {
+    gate_row(
+        &gate.name,
+        &gate.context,
+        gate.state,
+        &gate.description,
+        posted,
+    )
 }
 
 /// A Markdown cell: no pipes, no line breaks.
@@ -207,13 +218,13 @@ pub(super) fn failed(
                     outcome.reason(format!("could not post `error` to `{context}` either: {e}"));
             }
         }
-        gates.push(json!({
-            "name": post.name,
-            "context": context,
-            "state": "error",
-            "description": description,
-            "posted": matches!(post.result, Ok(true)),
-        }));
+        gates.push(gate_row(
+            &post.name,
+            context,
+            State::Error,
+            description,
+            matches!(post.result, Ok(true)),
+        ));
     }
     outcome.field("gates", Value::Array(gates))
 }
