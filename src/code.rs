@@ -5,9 +5,9 @@
 //! The README's "Error codes" table lists every one with what to do (a test holds the two
 //! equal).
 
-/// Declares [`Code`], its list and its names once, so the three cannot disagree.
+/// Declares [`Code`], its list, its names and its titles once, so they cannot disagree.
 macro_rules! codes {
-    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal,)+) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal / $title:literal,)+) => {
         /// Why a run ended nonzero (see the module documentation).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code {
@@ -24,6 +24,14 @@ macro_rules! codes {
                     $(Code::$variant => $name,)+
                 }
             }
+
+            /// The few words of the annotation's title (`shipgate MODE: TITLE [CODE]`); a
+            /// title may be reworded, the code never.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $title,)+
+                }
+            }
         }
     };
 }
@@ -31,157 +39,157 @@ macro_rules! codes {
 codes! {
     // ---- any mode ----
     /// The command line was wrong (exit 64).
-    Usage = "usage",
+    Usage = "usage" / "usage error",
     /// A token the mode needs is not in the environment.
-    TokenMissing = "token-missing",
+    TokenMissing = "token-missing" / "token missing",
     /// The server, repository or pull request could not be told from the environment.
-    ContextMissing = "context-missing",
+    ContextMissing = "context-missing" / "context missing",
     /// The event payload (`GITHUB_EVENT_PATH`) could not be read.
-    EventUnreadable = "event-unreadable",
+    EventUnreadable = "event-unreadable" / "event payload unreadable",
     /// The config file could not be read.
-    ConfigUnreadable = "config-unreadable",
+    ConfigUnreadable = "config-unreadable" / "configuration unreadable",
     /// The config file is not valid YAML of the config's shape.
-    ConfigParse = "config-parse",
+    ConfigParse = "config-parse" / "configuration malformed",
     /// The config file parses but breaks a rule (every problem is listed).
-    ConfigInvalid = "config-invalid",
+    ConfigInvalid = "config-invalid" / "configuration invalid",
     /// The API refused the token (401).
-    ForgeUnauthorized = "forge-unauthorized",
+    ForgeUnauthorized = "forge-unauthorized" / "forge: unauthorized",
     /// The API refused the token's account or scopes (403).
-    ForgeForbidden = "forge-forbidden",
+    ForgeForbidden = "forge-forbidden" / "forge: forbidden",
     /// The API answered 404 where the object must exist.
-    ForgeNotFound = "forge-not-found",
+    ForgeNotFound = "forge-not-found" / "forge: not found",
     /// The API refused the operation on this object (405).
-    ForgeNotAllowed = "forge-not-allowed",
+    ForgeNotAllowed = "forge-not-allowed" / "forge: not allowed",
     /// The API answered 409 Conflict.
-    ForgeConflict = "forge-conflict",
+    ForgeConflict = "forge-conflict" / "forge: conflict",
     /// The API answered 422 Unprocessable.
-    ForgeUnprocessable = "forge-unprocessable",
+    ForgeUnprocessable = "forge-unprocessable" / "forge: unprocessable",
     /// The API did not answer in time, or answered 429/5xx, through every retry.
-    ForgeUnreachable = "forge-unreachable",
+    ForgeUnreachable = "forge-unreachable" / "forge: unreachable",
     /// The API's answer was malformed, truncated or incomplete.
-    ForgeBadResponse = "forge-bad-response",
+    ForgeBadResponse = "forge-bad-response" / "forge: bad response",
     /// The API client could not be set up (a bad server URL or token value).
-    ForgeSetup = "forge-setup",
+    ForgeSetup = "forge-setup" / "forge: setup",
     /// The git remote URL is not usable.
-    GitInvalidRemote = "git-invalid-remote",
+    GitInvalidRemote = "git-invalid-remote" / "git: invalid remote",
     /// A branch name is not valid, or both branches are the same.
-    GitInvalidBranch = "git-invalid-branch",
+    GitInvalidBranch = "git-invalid-branch" / "git: invalid branch",
     /// The git server refused the credentials (401).
-    GitUnauthorized = "git-unauthorized",
+    GitUnauthorized = "git-unauthorized" / "git: unauthorized",
     /// The git server refused the account (403).
-    GitForbidden = "git-forbidden",
+    GitForbidden = "git-forbidden" / "git: forbidden",
     /// The git server has no such repository.
-    GitNotFound = "git-not-found",
+    GitNotFound = "git-not-found" / "git: repository not found",
     /// The git server could not be reached.
-    GitUnreachable = "git-unreachable",
+    GitUnreachable = "git-unreachable" / "git: unreachable",
     /// A fetch or push broke off.
-    GitTransport = "git-transport",
+    GitTransport = "git-transport" / "git: transfer failed",
     /// The git server did not speak git smart HTTP as expected.
-    GitBadResponse = "git-bad-response",
+    GitBadResponse = "git-bad-response" / "git: bad response",
     /// A branch the mode needs does not exist.
-    GitMissingBranch = "git-missing-branch",
+    GitMissingBranch = "git-missing-branch" / "git: missing branch",
     /// The local (in-memory or temporary) repository failed.
-    GitLocal = "git-local",
+    GitLocal = "git-local" / "git: local repository",
     /// The in-memory merge failed.
-    GitMerge = "git-merge",
+    GitMerge = "git-merge" / "git: merge failed",
     /// The history needed to decide is not available.
-    GitHistory = "git-history",
+    GitHistory = "git-history" / "git: history",
     /// The report could not be written (stdout, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
-    ReportNotWritten = "report-not-written",
+    ReportNotWritten = "report-not-written" / "report not written",
     /// shipgate panicked: a bug; the gate fails.
-    Crashed = "crashed",
+    Crashed = "crashed" / "crashed",
     /// A nonzero verdict that came without its reason: a bug; the gate fails.
-    Unexplained = "unexplained",
+    Unexplained = "unexplained" / "no reason recorded",
 
     // ---- sync ----
     /// The push was rejected (branch protection, a hook).
-    SyncPushRejected = "sync-push-rejected",
+    SyncPushRejected = "sync-push-rejected" / "push rejected",
     /// Staging moved while syncing, through every retry.
-    SyncRaced = "sync-raced",
+    SyncRaced = "sync-raced" / "staging advanced concurrently",
     /// Merging main into staging conflicts: merge by hand (runbook A).
-    SyncConflict = "sync-conflict",
+    SyncConflict = "sync-conflict" / "merge conflict",
     /// Main and staging share no history.
-    SyncUnrelated = "sync-unrelated",
+    SyncUnrelated = "sync-unrelated" / "unrelated histories",
     /// The merge commit's author could not be set.
-    SyncAuthor = "sync-author",
+    SyncAuthor = "sync-author" / "merge author unknown",
     /// The git work did not finish.
-    SyncGitTask = "sync-git-task",
+    SyncGitTask = "sync-git-task" / "git work unfinished",
     /// The token's account could not be read (to author the merge).
-    SyncAccount = "sync-account",
+    SyncAccount = "sync-account" / "wrong token account",
 
     // ---- tier ----
     /// The tier label was refused: two tier labels, or a lower one not allowed.
-    TierLabelRefused = "tier-label-refused",
+    TierLabelRefused = "tier-label-refused" / "tier label refused",
     /// The labels changed while shipgate wrote them.
-    TierLabelsRaced = "tier-labels-raced",
+    TierLabelsRaced = "tier-labels-raced" / "tier labels changed concurrently",
     /// The base branch's `.gitattributes` could not be read.
-    TierGitattributes = "tier-gitattributes",
+    TierGitattributes = "tier-gitattributes" / ".gitattributes unreadable",
     /// The pull request's head moved while it was read.
-    TierHeadMoved = "tier-head-moved",
+    TierHeadMoved = "tier-head-moved" / "head moved",
     /// A renamed file's old path could not be verified.
-    TierRenames = "tier-renames",
+    TierRenames = "tier-renames" / "renames unverifiable",
     /// The pull request's labels could not be read.
-    TierLabelsUnreadable = "tier-labels-unreadable",
+    TierLabelsUnreadable = "tier-labels-unreadable" / "labels unreadable",
     /// The local git diff (`--local`) could not be computed.
-    TierLocalGit = "tier-local-git",
+    TierLocalGit = "tier-local-git" / "local git diff failed",
     /// Membership of an override team could not be verified.
-    TierOverrideTeam = "tier-override-team",
+    TierOverrideTeam = "tier-override-team" / "override team unverifiable",
     /// The tier policy does not compile.
-    TierPolicy = "tier-policy",
+    TierPolicy = "tier-policy" / "tier policy invalid",
     /// A missing tier label could not be created.
-    TierLabelCreate = "tier-label-create",
+    TierLabelCreate = "tier-label-create" / "label not created",
     /// The tier label could not be added.
-    TierLabelAdd = "tier-label-add",
+    TierLabelAdd = "tier-label-add" / "label not added",
 
     // ---- review-fire ----
     /// A gate is still pending or failing.
-    ReviewGatesNotPassed = "review-gates-not-passed",
+    ReviewGatesNotPassed = "review-gates-not-passed" / "gates not passed",
     /// The review workflow cannot fire the gates by itself.
-    ReviewAutoFireImpossible = "review-auto-fire-impossible",
+    ReviewAutoFireImpossible = "review-auto-fire-impossible" / "auto-fire impossible",
     /// The teams of the organization could not be read.
-    ReviewTeamsUnreadable = "review-teams-unreadable",
+    ReviewTeamsUnreadable = "review-teams-unreadable" / "gate teams not visible",
     /// A reviewer's team membership could not be verified.
-    ReviewMembershipUnreadable = "review-membership-unreadable",
+    ReviewMembershipUnreadable = "review-membership-unreadable" / "team membership unverifiable",
     /// The status token is missing or is the read token's account.
-    ReviewStatusToken = "review-status-token",
+    ReviewStatusToken = "review-status-token" / "status token refused",
     /// The head kept moving while the reviews were read.
-    ReviewHeadMoving = "review-head-moving",
+    ReviewHeadMoving = "review-head-moving" / "head kept moving",
     /// A workflow file at the head could not be read.
-    ReviewWorkflowUnreadable = "review-workflow-unreadable",
+    ReviewWorkflowUnreadable = "review-workflow-unreadable" / "workflow unreadable",
 
     // ---- promote ----
     /// Staging does not contain main.
-    PromoteNotContained = "promote-not-contained",
+    PromoteNotContained = "promote-not-contained" / "staging does not contain main",
     /// A required check failed on staging's head.
-    PromoteCheckFailed = "promote-check-failed",
+    PromoteCheckFailed = "promote-check-failed" / "required check failed",
     /// A required check is not green yet.
-    PromoteChecksPending = "promote-checks-pending",
+    PromoteChecksPending = "promote-checks-pending" / "required checks not green yet",
     /// The branches moved while promoting, through every retry.
-    PromoteRaced = "promote-raced",
+    PromoteRaced = "promote-raced" / "branches moved concurrently",
     /// The server refused the fast-forward merge.
-    PromoteMergeRefused = "promote-merge-refused",
+    PromoteMergeRefused = "promote-merge-refused" / "merge refused",
     /// The push to main was rejected.
-    PromotePushRejected = "promote-push-rejected",
+    PromotePushRejected = "promote-push-rejected" / "push rejected",
     /// No required status context is known: what green means cannot be told.
-    PromoteNoContexts = "promote-no-contexts",
+    PromoteNoContexts = "promote-no-contexts" / "no required contexts",
     /// Whether staging contains main could not be told.
-    PromoteAncestryUnknown = "promote-ancestry-unknown",
+    PromoteAncestryUnknown = "promote-ancestry-unknown" / "ancestry unknown",
     /// The merge's result could not be verified.
-    PromoteMergeUnverified = "promote-merge-unverified",
+    PromoteMergeUnverified = "promote-merge-unverified" / "merge unverified",
     /// The git remote or a branch tip could not be read.
-    PromoteRemote = "promote-remote",
+    PromoteRemote = "promote-remote" / "remote unusable",
 
     // ---- retarget ----
     /// The server refused the new base.
-    RetargetRefused = "retarget-refused",
+    RetargetRefused = "retarget-refused" / "retarget refused",
     /// The new base could not be verified after the change.
-    RetargetUnverified = "retarget-unverified",
+    RetargetUnverified = "retarget-unverified" / "new base unverified",
 
     // ---- doctor ----
     /// A check is ✗.
-    DoctorSetupIncomplete = "doctor-setup-incomplete",
+    DoctorSetupIncomplete = "doctor-setup-incomplete" / "setup incomplete",
     /// A check is `?` and none is ✗.
-    DoctorSetupUnverified = "doctor-setup-unverified",
+    DoctorSetupUnverified = "doctor-setup-unverified" / "setup unverified",
 }
 
 impl std::fmt::Display for Code {
@@ -195,6 +203,23 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::Code;
+
+    /// A title is a few lowercase words: it reads after `shipgate MODE: ` and before
+    /// ` [CODE]`, so it holds no bracket.
+    #[test]
+    fn titles_are_short_lowercase_words() {
+        for code in Code::ALL {
+            let title = code.title();
+            assert!(
+                !title.is_empty()
+                    && title.len() <= 32
+                    && title == title.trim()
+                    && !title.contains(['[', ']', '\n'])
+                    && !title.chars().any(|c| c.is_ascii_uppercase()),
+                "`{code}` has the title `{title}`"
+            );
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_kebab_case() {
@@ -226,15 +251,20 @@ mod readme {
             .nth(1)
             .expect("README has an `## Error codes` section");
         let section = section.split("\n## ").next().unwrap_or(section);
-        let listed: Vec<&str> = section
+        let listed: Vec<(&str, &str)> = section
             .lines()
             .filter_map(|line| line.strip_prefix("| `"))
-            .filter_map(|rest| rest.split_once('`').map(|(code, _)| code))
+            .filter_map(|rest| {
+                let (code, rest) = rest.split_once("` | ")?;
+                let (title, _) = rest.split_once(" | ")?;
+                Some((code, title))
+            })
             .collect();
-        let declared: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let declared: Vec<(&str, &str)> =
+            Code::ALL.iter().map(|c| (c.as_str(), c.title())).collect();
         assert_eq!(
             listed, declared,
-            "README's error codes differ from src/code.rs"
+            "README's error codes or titles differ from src/code.rs"
         );
     }
 }

@@ -42,14 +42,10 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] crate::git::Error),
 
-    /// Something the run relies on could not be verified; the generic form for modes.
-    #[error("cannot verify {what}: {why}")]
-    CannotVerify {
-        code: Code,
-        what: String,
-        why: String,
-        hint: String,
-    },
+    /// A mode's own failure (`tier::Error`, `review::Error`…): typed in its mode, carried
+    /// here without this module importing the modes.
+    #[error("{0}")]
+    Mode(Box<dyn ModeError>),
 
     /// Writing a report (stdout, summary, outputs) failed.
     #[error("cannot write {what}: {source}")]
@@ -59,6 +55,46 @@ pub enum Error {
         source: std::io::Error,
     },
 }
+
+/// What to do when the report could not be written.
+pub const REPORT_NOT_WRITTEN_HINT: &str =
+    "check the runner's disk and the GITHUB_OUTPUT/GITHUB_STEP_SUMMARY paths";
+
+/// What a mode's error enum gives the top level: its stable code and the operator's next
+/// step (the message is its `Display`). Every mode failure exits 2.
+pub trait ModeError: std::error::Error + Send + Sync + 'static {
+    /// The stable code of this failure (see [`Code`]).
+    fn code(&self) -> Code;
+    /// The operator's next step.
+    fn hint(&self) -> String;
+    /// This failure as a plain error, for a mode that looks for its own variants again.
+    fn as_error(&self) -> &(dyn std::error::Error + 'static);
+}
+
+/// `impl From<mode::Error> for crate::Error` and [`ModeError`] for a mode's enum, whose
+/// `code` and `hint` are inherent methods.
+macro_rules! mode_error {
+    ($error:ty) => {
+        impl $crate::error::ModeError for $error {
+            fn code(&self) -> $crate::code::Code {
+                <$error>::code(self)
+            }
+            fn hint(&self) -> String {
+                <$error>::hint(self)
+            }
+            fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+                self
+            }
+        }
+
+        impl From<$error> for $crate::Error {
+            fn from(error: $error) -> $crate::Error {
+                $crate::Error::Mode(Box::new(error))
+            }
+        }
+    };
+}
+pub(crate) use mode_error;
 
 impl Error {
     /// The process exit code. No `_` arm: a new variant must decide.
@@ -71,7 +107,7 @@ impl Error {
             | Error::Config(_)
             | Error::Forge(_)
             | Error::Git(_)
-            | Error::CannotVerify { .. }
+            | Error::Mode(_)
             | Error::Io { .. } => 2,
         }
     }
@@ -86,24 +122,14 @@ impl Error {
             Error::Config(e) => e.code(),
             Error::Forge(e) => e.code(),
             Error::Git(e) => e.code(),
-            Error::CannotVerify { code, .. } => *code,
+            Error::Mode(e) => e.code(),
             Error::Io { .. } => Code::ReportNotWritten,
         }
     }
 
-    /// A short title for the `::error title=…::` annotation.
+    /// A short title for the `::error title=…::` annotation: the code's.
     pub fn title(&self) -> &'static str {
-        match self {
-            Error::Usage { .. } => "usage error",
-            Error::MissingToken { .. } => "token missing",
-            Error::MissingContext { .. } => "context missing",
-            Error::Event { .. } => "event payload unreadable",
-            Error::Config(_) => "configuration invalid",
-            Error::Forge(e) => e.title(),
-            Error::Git(e) => e.title(),
-            Error::CannotVerify { .. } => "cannot verify",
-            Error::Io { .. } => "report not written",
-        }
+        self.code().title()
     }
 
     /// The operator's next step.
@@ -123,8 +149,8 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::Forge(e) => e.hint(),
             Error::Git(e) => e.hint(),
-            Error::CannotVerify { hint, .. } => hint.clone(),
-            Error::Io { .. } => "check the runner's disk and the GITHUB_OUTPUT/GITHUB_STEP_SUMMARY paths".into(),
+            Error::Mode(e) => e.hint(),
+            Error::Io { .. } => REPORT_NOT_WRITTEN_HINT.into(),
         }
     }
 }

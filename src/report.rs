@@ -75,11 +75,18 @@ impl Verdict {
 /// What a nonzero run tells the operator: the `::error title=…::` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The stable code, shown in the annotation's title, the JSON and the summary.
+    /// The stable code, shown (with its title) in the annotation's title, the JSON and the
+    /// summary.
     pub code: Code,
-    pub title: String,
     pub message: String,
     pub hint: String,
+}
+
+impl Failure {
+    /// The few words of the annotation's title: the code's.
+    pub fn title(&self) -> &'static str {
+        self.code.title()
+    }
 }
 
 /// The result of one run of one mode.
@@ -130,13 +137,11 @@ impl Outcome {
     pub fn failure(
         mut self,
         code: Code,
-        title: impl Into<String>,
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Outcome {
         self.failure = Some(Failure {
             code,
-            title: title.into(),
             message: message.into(),
             hint: hint.into(),
         });
@@ -152,12 +157,9 @@ impl Outcome {
         };
         let message = error_chain(error);
         let first_line = message.lines().next().unwrap_or_default().to_owned();
-        Outcome::new(mode, verdict).reason(first_line).failure(
-            error.code(),
-            error.title(),
-            message,
-            error.hint(),
-        )
+        Outcome::new(mode, verdict)
+            .reason(first_line)
+            .failure(error.code(), message, error.hint())
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -181,7 +183,7 @@ impl Outcome {
                 "error".into(),
                 serde_json::json!({
                     "code": failure.code.as_str(),
-                    "title": failure.title,
+                    "title": failure.title(),
                     "message": failure.message,
                     "hint": failure.hint,
                 }),
@@ -247,7 +249,6 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
             None => {
                 fallback = Failure {
                     code: Code::Unexplained,
-                    title: outcome.verdict.as_str().to_owned(),
                     message: if outcome.reasons.is_empty() {
                         "no reason was recorded".to_owned()
                     } else {
@@ -264,7 +265,7 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
             escape_property(&format!(
                 "shipgate {}: {} [{}]",
                 outcome.mode.as_str(),
-                failure.title,
+                failure.title(),
                 failure.code
             )),
             escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
@@ -353,7 +354,10 @@ fn write_summary(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "\n**{}** (`{}`): {}\n\n> {}",
-                failure.title, failure.code, failure.message, failure.hint
+                failure.title(),
+                failure.code,
+                failure.message,
+                failure.hint
             )?;
         }
     }
@@ -372,6 +376,32 @@ pub fn write_output(out: &mut dyn Write, key: &str, value: &str) -> io::Result<(
         delimiter = format!("SHIPGATE_EOF_{n}");
     }
     writeln!(out, "{key}<<{delimiter}\n{value}\n{delimiter}")
+}
+
+/// The annotation of a failure before any mode ran (a command line clap refused) or after
+/// its report could not be written: `shipgate: TITLE [CODE]`, the message, the hint.
+pub fn bare_annotation(code: Code, message: &str, hint: &str) -> String {
+    format!(
+        "::error title={}::{}",
+        escape_property(&format!("shipgate: {} [{code}]", code.title())),
+        escape_data(&format!("{message} — hint: {hint}"))
+    )
+}
+
+/// The `--format json` answer to a command line clap refused, shaped as a run's
+/// ([`Outcome::to_json`]): `mode` is the subcommand when one was recognised.
+pub fn usage_json(mode: Option<Mode>, message: &str, hint: &str) -> Value {
+    serde_json::json!({
+        "mode": mode.map(Mode::as_str),
+        "result": Verdict::Usage.as_str(),
+        "reasons": [message],
+        "error": {
+            "code": Code::Usage.as_str(),
+            "title": Code::Usage.title(),
+            "message": message,
+            "hint": hint,
+        },
+    })
 }
 
 /// The one line a panic prints (see `run::install_panic_hook`): a crash is a bug, and a
@@ -444,7 +474,6 @@ mod tests {
             .reason("two tier labels")
             .failure(
                 Code::TierLabelRefused,
-                "tier labels",
                 "apply exactly one: `tier:low`, `tier:high`",
                 "remove one",
             );
@@ -452,7 +481,7 @@ mod tests {
         assert_eq!(err.matches("::error title=").count(), 1, "{err}");
         assert_eq!(
             err,
-            "::error title=shipgate tier%3A tier labels [tier-label-refused]::apply exactly one: `tier:low`, `tier:high` — hint: remove one\n"
+            "::error title=shipgate tier%3A tier label refused [tier-label-refused]::apply exactly one: `tier:low`, `tier:high` — hint: remove one\n"
         );
         assert!(out.contains("shipgate tier: no"));
         assert!(
@@ -517,7 +546,6 @@ mod tests {
             .reason("`auth/a.rs\n::set-output name=tier::low`")
             .failure(
                 Code::Unexplained,
-                "t",
                 "m\n::error::forged",
                 "h\r::stop-commands::x",
             );
@@ -549,7 +577,7 @@ mod tests {
             failure.message,
             "no token in `SHIPGATE_TOKEN`: tier reads the PR"
         );
-        assert_eq!(failure.title, missing.title());
+        assert_eq!(failure.title(), missing.title());
     }
 
     /// An error whose text is `text`, caused by `source`.
@@ -605,7 +633,7 @@ mod tests {
         // error, and details show only when there are some.
         let mut ok = Outcome::new(Mode::Doctor, Verdict::Ok)
             .reason("all checks pass")
-            .failure(Code::Unexplained, "t", "never shown", "nor this");
+            .failure(Code::Unexplained, "never shown", "nor this");
         let (out, _, summary, _) = render(&ok, Format::Text);
         assert!(!out.contains("never shown") && !summary.contains("never shown"));
         assert_eq!(
@@ -629,12 +657,7 @@ mod tests {
 
         let no = Outcome::new(Mode::Doctor, Verdict::No)
             .reason("1 ✗")
-            .failure(
-                Code::DoctorSetupIncomplete,
-                "setup incomplete",
-                "failed: `x`",
-                "fix it",
-            );
+            .failure(Code::DoctorSetupIncomplete, "failed: `x`", "fix it");
         let (out, _, summary, _) = render(&no, Format::Text);
         assert!(
             out.contains("error: failed: `x`\nhint: fix it\n"),

@@ -206,11 +206,7 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
             .to_owned()
     };
     let hint = "run `shipgate --help` for the commands and flags";
-    eprintln!(
-        "::error title=shipgate%3A usage error [{}]::{}",
-        Code::Usage,
-        report::escape_data(&format!("{message} — hint: {hint}"))
-    );
+    eprintln!("{}", report::bare_annotation(Code::Usage, &message, hint));
     if wants_json(args) {
         let mode = args.iter().skip(1).find_map(|arg| {
             [
@@ -224,17 +220,8 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
             ]
             .into_iter()
             .find(|m| arg.to_str() == Some(m.as_str()))
-            .map(Mode::as_str)
         });
-        println!(
-            "{}",
-            serde_json::json!({
-                "mode": mode,
-                "result": Verdict::Usage.as_str(),
-                "reasons": [message],
-                "error": {"code": Code::Usage.as_str(), "title": "usage error", "message": message, "hint": hint},
-            })
-        );
+        println!("{}", report::usage_json(mode, &message, hint));
     }
     64
 }
@@ -313,8 +300,12 @@ fn finish(outcome: &Outcome, format: Format, ctx: &Context) -> i32 {
         || (ctx.output_path.is_some() && outputs.is_none());
     if result.is_err() || unwritable {
         eprintln!(
-            "::error title=shipgate%3A report not written [{}]::could not write stdout, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY",
-            Code::ReportNotWritten
+            "{}",
+            report::bare_annotation(
+                Code::ReportNotWritten,
+                "could not write stdout, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY",
+                crate::error::REPORT_NOT_WRITTEN_HINT
+            )
         );
         return outcome.exit_code().max(2);
     }

@@ -407,7 +407,7 @@ fn local_outside_a_repository_cannot_verify() {
     let out = local(dir.path(), &[]).unverified();
     assert!(
         out.stderr
-            .contains("::error title=shipgate tier%3A cannot verify [tier-local-git]::"),
+            .contains("::error title=shipgate tier%3A local git diff failed [tier-local-git]::"),
         "{}",
         out.stderr
     );

@@ -454,7 +454,6 @@ pub fn outcome(scope: Scope, checks: &[Check]) -> Outcome {
         Verdict::No => {
             outcome = outcome.failure(
                 Code::DoctorSetupIncomplete,
-                "setup incomplete",
                 format!("failed: {}", named(State::Fail).join(", ")),
                 "apply each ✗ check's `fix`, then re-run `shipgate doctor`",
             );
@@ -462,7 +461,6 @@ pub fn outcome(scope: Scope, checks: &[Check]) -> Outcome {
         Verdict::CannotVerify => {
             outcome = outcome.failure(
                 Code::DoctorSetupUnverified,
-                "setup unverified",
                 format!("could not check: {}", named(State::Unknown).join(", ")),
                 "each `?` check says what to check by hand or which token to use; unverified is not ✓",
             );

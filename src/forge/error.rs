@@ -45,20 +45,6 @@ impl Error {
         }
     }
 
-    pub fn title(&self) -> &'static str {
-        match self {
-            Error::Unauthorized { .. } => "forge: unauthorized",
-            Error::Forbidden { .. } => "forge: forbidden",
-            Error::NotFound { .. } => "forge: not found",
-            Error::NotAllowed { .. } => "forge: not allowed",
-            Error::Conflict { .. } => "forge: conflict",
-            Error::Unprocessable { .. } => "forge: unprocessable",
-            Error::Transient { .. } => "forge: unreachable",
-            Error::Protocol { .. } => "forge: bad response",
-            Error::Setup { .. } => "forge: setup",
-        }
-    }
-
     pub fn hint(&self) -> String {
         match self {
             Error::Unauthorized { .. } => "the token is missing, expired or revoked: issue a new one and update the secret".into(),

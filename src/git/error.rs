@@ -98,13 +98,15 @@ pub enum Error {
         commits: usize,
         detail: String,
     },
+
+    #[error("cannot verify the git work: the worker thread failed: {why}")]
+    Worker { why: String },
 }
 
 /// Runbook B: the token.
 pub const RUNBOOK_TOKEN: &str = "runbook B: the token was rejected or is under-scoped: issue a new token for the sync account with the `write:repository` scope (the account needs write access to the repository), update the SHIPGATE_TOKEN secret, then re-run the job";
 
 impl Error {
-    /// A short title for the `::error title=…::` annotation.
     /// The stable code of this failure.
     pub fn code(&self) -> crate::Code {
         use crate::Code;
@@ -121,23 +123,7 @@ impl Error {
             Error::Local { .. } | Error::TempDir { .. } => Code::GitLocal,
             Error::Merge { .. } => Code::GitMerge,
             Error::History { .. } => Code::GitHistory,
-        }
-    }
-
-    pub fn title(&self) -> &'static str {
-        match self {
-            Error::InvalidRemote { .. } => "git: invalid remote",
-            Error::InvalidBranch { .. } => "git: invalid branch",
-            Error::Unauthorized { .. } => "git: unauthorized",
-            Error::Forbidden { .. } => "git: forbidden",
-            Error::NotFound { .. } => "git: repository not found",
-            Error::Unreachable { .. } => "git: unreachable",
-            Error::Transport { .. } => "git: transfer failed",
-            Error::Protocol { .. } => "git: bad response",
-            Error::MissingBranch { .. } => "git: missing branch",
-            Error::Local { .. } | Error::TempDir { .. } => "git: local repository",
-            Error::Merge { .. } => "git: merge failed",
-            Error::History { .. } => "git: history",
+            Error::Worker { .. } => Code::SyncGitTask,
         }
     }
 
@@ -157,6 +143,7 @@ impl Error {
             Error::Local { .. } | Error::TempDir { .. } => "check the free space and permissions of the temporary directory (TMPDIR) or of --git-dir".into(),
             Error::Merge { .. } => "merge by hand (see the recipe in the step summary) and report the failure with `shipgate sync -v` output".into(),
             Error::History { .. } => "re-run the job; if it persists, pass --git-dir with a full clone of the repository".into(),
+            Error::Worker { .. } => "re-run the job; report it if it persists".into(),
         }
     }
 

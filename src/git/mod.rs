@@ -23,11 +23,6 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T, crate::Error> {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
-        Err(e) => Err(crate::Error::CannotVerify {
-            code: crate::code::Code::SyncGitTask,
-            what: "the git work".into(),
-            why: format!("the worker thread failed: {e}"),
-            hint: "re-run the job; report it if it persists".into(),
-        }),
+        Err(e) => Err(Error::Worker { why: e.to_string() }.into()),
     }
 }

@@ -19,6 +19,7 @@ use crate::{
 };
 
 use super::{
+    error::Error as PromoteError,
     plan::{self, Check, Plan, Refusal},
     session::{Acted, Gathered, Session},
 };
@@ -120,7 +121,6 @@ impl Session<'_> {
                         ))
                         .failure(
                             Code::PromoteMergeRefused,
-                            "merge refused",
                             format!(
                                 "Gitea refused to merge #{} (`{}` {} → {}): {message}",
                                 pr.number,
@@ -150,26 +150,17 @@ impl Session<'_> {
                     short(&gathered.facts.to_tip)
                 )),
             )),
-            Merged::Scheduled => Err(Error::CannotVerify {
-                code: Code::PromoteMergeUnverified,
-                what: format!("the merge of pull request #{}", pr.number),
-                why: "Gitea answered 201 (scheduled) to a merge that asked for no schedule".into(),
-                hint: "check the pull request in the web UI; report it if it persists".into(),
-            }),
+            Merged::Scheduled => Err(PromoteError::MergeScheduledUnasked { number: pr.number }.into()),
             Merged::Now => {
                 let now = self.client.branch(&self.repo, &self.to).await?;
                 if now.commit.id != s {
-                    return Err(Error::CannotVerify {
-                        code: Code::PromoteMergeUnverified,
-                        what: format!("where `{}` is after merging #{}", self.to, pr.number),
-                        why: format!(
-                            "Gitea reported the merge done, but `{}` is at {}, not {}",
-                            self.to,
-                            short(&now.commit.id),
-                            short(&s)
-                        ),
-                        hint: "look at the branch's history in the web UI before promoting again".into(),
-                    });
+                    return Err(PromoteError::MergeLandedElsewhere {
+                        to: self.to.clone(),
+                        number: pr.number,
+                        at: short(&now.commit.id).to_owned(),
+                        expected: short(&s).to_owned(),
+                    }
+                    .into());
                 }
                 Ok(Acted::Done(
                     base.field("to_sha", s.as_str())
@@ -188,18 +179,11 @@ impl Session<'_> {
 
     /// `--via push`: a native push of S to `to`, with its read tip as the expected value.
     pub(super) async fn push(&self, gathered: &Gathered) -> Result<Acted, Error> {
-        let remote = self.remote.clone().ok_or_else(|| Error::CannotVerify {
-            code: Code::PromoteRemote,
-            what: "the git remote".into(),
-            why: "no remote for --via push".into(),
-            hint: "pass --remote".into(),
-        })?;
+        let remote = self.remote.clone().ok_or(PromoteError::NoRemote)?;
         let parse = |sha: &str| {
-            gix::ObjectId::from_hex(sha.as_bytes()).map_err(|e| Error::CannotVerify {
-                code: Code::PromoteRemote,
-                what: "a branch tip".into(),
-                why: format!("`{sha}` is not a commit id: {e}"),
-                hint: "re-run; report it if it persists".into(),
+            gix::ObjectId::from_hex(sha.as_bytes()).map_err(|e| PromoteError::BadTip {
+                sha: sha.to_owned(),
+                why: e.to_string(),
             })
         };
         let (s, m) = (
@@ -270,7 +254,6 @@ impl Session<'_> {
                                 ))
                                 .failure(
                                     Code::PromotePushRejected,
-                                    "push rejected",
                                     format!(
                                         "the push of {} to `{}` was refused: {reason}{said}",
                                         short(&gathered.facts.from_tip),

@@ -2,10 +2,10 @@
 //! S's statuses, `to`'s protection contexts and the open promotion PR, all before the
 //! first write.
 
-use crate::code::Code;
 use crate::{arguments::Via, forge, Error};
 
 use super::{
+    error::Error as PromoteError,
     plan::{self, Facts},
     session::{Gathered, Session},
 };
@@ -23,14 +23,12 @@ impl Session<'_> {
             }
             tracing::warn!("a branch moved while the tips were compared by name; reading again");
         }
-        Err(Error::CannotVerify {
-            code: Code::PromoteAncestryUnknown,
-            what: format!("whether `{}` contains `{}`", self.from, self.to),
-            why: format!(
-                "this server's compare API takes branch names only, and a branch moved during each of {ROUNDS} reads"
-            ),
-            hint: "re-run once pushes settle".into(),
-        })
+        Err(PromoteError::AncestryUnknown {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            rounds: ROUNDS,
+        }
+        .into())
     }
 
     pub(super) async fn gather_once(&self) -> Result<Option<Gathered>, Error> {

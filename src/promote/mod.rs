@@ -10,6 +10,7 @@
 //! Every read happens before the first write.
 
 mod act;
+mod error;
 mod gather;
 pub mod plan;
 mod report;
@@ -167,7 +168,6 @@ impl Session<'_> {
                             .output("promoted-sha", "")
                             .failure(
                                 Code::PromoteRaced,
-                                "branches moved concurrently",
                                 format!(
                                     "`{}` or `{}` moved during each of {attempt} attempt(s); nothing was forced and `{}` got no unchecked commit",
                                     self.from, self.to, self.to

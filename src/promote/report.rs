@@ -50,7 +50,6 @@ impl Session<'_> {
                 ))
                 .failure(
                     Code::PromoteNotContained,
-                    "staging does not contain main",
                     format!(
                         "{from} does not contain {to}: run sync first (`{to}` at {m} has {} commit(s) `{from}` at {s} lacks; promote only fast-forwards)",
                         gathered.behind
@@ -58,16 +57,12 @@ impl Session<'_> {
                     format!("run `shipgate sync --from {to} --to {from}` (or let the auto-sync workflow run), then promote again; nothing was written"),
                 ),
             Plan::NoRequirements => {
-                return Err(Error::CannotVerify {
-                    code: Code::PromoteNoContexts,
-                    what: format!("what green means for `{from}` at {s}"),
-                    why: format!(
-                        "`promote.required_contexts` is empty in the default branch's config, and `{to}`'s branch protection requires no status check; nothing was written"
-                    ),
-                    hint: format!(
-                        "list the CI contexts under `promote.required_contexts` in .gitea/shipgate.yml on the default branch, or enable status checks in `{to}`'s branch protection"
-                    ),
-                })
+                return Err(super::error::Error::NoContexts {
+                    from: from.clone(),
+                    to: to.clone(),
+                    at: s.clone(),
+                }
+                .into())
             }
             Plan::Blocked { failing } => self
                 .base(Verdict::No, plan, gathered)
@@ -77,7 +72,6 @@ impl Session<'_> {
                 ))
                 .failure(
                     Code::PromoteCheckFailed,
-                    "required check failed",
                     format!(
                         "`{from}` at {s} cannot be promoted: {} failed; `{to}` stays at {m}",
                         failing.join(", ")
@@ -92,7 +86,6 @@ impl Session<'_> {
                 ))
                 .failure(
                     Code::PromoteChecksPending,
-                    "required checks not green yet",
                     format!(
                         "`{from}` at {s} is not green yet: {} still pending or missing; `{to}` stays at {m}",
                         missing.join(", ")

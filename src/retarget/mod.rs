@@ -5,10 +5,12 @@
 //! decide ([`plan::decide`], pure) → act (`PATCH` the base, then comment once: a marker in the
 //! comment keeps later runs from repeating it) → report.
 
+mod error;
 pub mod plan;
 
 use serde_json::Value;
 
+use error::Error as RetargetError;
 use plan::{comment, decide, Decision};
 
 use crate::code::Code;
@@ -90,7 +92,6 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
                 .reason(format!("Gitea refused the new base: {message}"))
                 .failure(
                     Code::RetargetRefused,
-                    "retarget refused",
                     format!(
                         "Gitea refused to change the base of #{number} to `{}`: {message}",
                         policy.to
@@ -104,15 +105,11 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
         Err(e) => return Err(e.into()),
     };
     if updated.base.git_ref != policy.to {
-        return Err(Error::CannotVerify {
-            code: Code::RetargetUnverified,
-            what: format!("the new base of pull request #{number}"),
-            why: format!(
-                "Gitea accepted the change but the pull request still targets `{}`",
-                updated.base.git_ref
-            ),
-            hint: "look at the pull request in the web UI; report it if it persists".into(),
-        });
+        return Err(RetargetError::BaseUnchanged {
+            number,
+            base: updated.base.git_ref,
+        }
+        .into());
     }
     let mut outcome = base
         .field("plan", "retargeted")

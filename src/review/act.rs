@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::code::Code;
 use crate::{
     context::RepoRef,
     forge::{self, Client, CommitStatus, CreateStatus, PullRequest},
@@ -15,7 +14,10 @@ use crate::{
     Error,
 };
 
-use super::verdict::{Decision, GateDecision, State};
+use super::{
+    verdict::{Decision, GateDecision, State},
+    Error as ReviewError,
+};
 
 /// Where statuses go once the head and the policy are known.
 pub(super) struct Target {
@@ -62,12 +64,7 @@ pub(super) async fn post(
         .iter()
         .map(|g| unchanged(&newest, g))
         .collect();
-    let write = write.ok_or_else(|| Error::CannotVerify {
-        code: Code::ReviewStatusToken,
-        what: "the status token".into(),
-        why: "no client to post with".into(),
-        hint: "set SHIPGATE_STATUS_TOKEN".into(),
-    })?;
+    let write = write.ok_or(ReviewError::NoStatusClient)?;
     for (gate, skipped) in decision.gates.iter().zip(&skip) {
         if *skipped {
             notes.push(format!(

@@ -73,12 +73,12 @@ pub fn finding(gate: &Gate, head: &str, file: Option<Option<&[u8]>>) -> Result<F
                 short(head)
             ),
         )),
-        Err(why) => Err(Error::CannotVerify {
-            code: Code::ReviewWorkflowUnreadable,
-            what: format!("the workflow `{path}` at the head `{}`", short(head)),
+        Err(why) => Err(super::Error::WorkflowUnreadable {
+            path: path.to_owned(),
+            head: short(head).to_owned(),
             why,
-            hint: "fix the workflow file; Gitea cannot run it either".into(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -114,7 +114,6 @@ pub fn outcome(pr: &PullRequest, gates: &[Gate], findings: &[Finding]) -> Outcom
     if !impossible.is_empty() {
         outcome = outcome.reason(format!("remedies: {remedies}")).failure(
             Code::ReviewAutoFireImpossible,
-            "auto-fire impossible",
             format!(
                 "auto-fire impossible for this PR: {}",
                 impossible

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::code::Code;
 use crate::{
     config::{Config, Gate},
     context::RepoRef,
@@ -14,7 +13,9 @@ use crate::{
 
 use super::{
     approval::{self, Facts, Reduction},
+    error::ProbeRefusal,
     verdict::{self, Teams},
+    Error as ReviewError,
 };
 
 /// Everything read for one head.
@@ -104,22 +105,17 @@ pub async fn gather(
             .map(|t| t.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(Error::CannotVerify {
-            code: Code::ReviewTeamsUnreadable,
-            what: format!("the teams of `{org}`"),
-            why: format!(
-                "team(s) {names} are not among the teams the read token's account `{}` can see \
-                 in `{org}` (visible: {})",
-                user.login,
-                if visible.is_empty() { "none" } else { &visible }
-            ),
-            hint: format!(
-                "if the team exists, let `{login}` see it: add `{login}` to it, make `{login}` an \
-                 owner of `{org}`, or (Gitea 1.27 and later) set the team's visibility to public \
-                 or limited; if it does not, fix the team name in .gitea/shipgate.yml",
-                login = user.login
-            ),
-        });
+        return Err(ReviewError::TeamsNotVisible {
+            org,
+            login: user.login.clone(),
+            teams: names,
+            visible: if visible.is_empty() {
+                "none".to_owned()
+            } else {
+                visible
+            },
+        }
+        .into());
     }
     let teams = probe(
         read,
@@ -169,12 +165,8 @@ pub async fn probe(
     }
     let mut results: Vec<(usize, Result<bool, forge::Error>)> = Vec::with_capacity(pairs.len());
     while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.map_err(|e| Error::CannotVerify {
-            code: Code::ReviewMembershipUnreadable,
-            what: "team membership".into(),
-            why: format!("a membership probe did not finish: {e}"),
-            hint: "re-run the job".into(),
-        })?;
+        let (index, result) =
+            joined.map_err(|e| ReviewError::ProbeUnfinished { why: e.to_string() })?;
         results.push((index, result));
     }
     results.sort_by_key(|(index, _)| *index);
@@ -214,42 +206,23 @@ pub async fn probe(
     if failed.is_empty() {
         return Ok(teams);
     }
-    let hint = if missing_scope {
-        format!(
-            "token provisioning: the read token (SHIPGATE_TOKEN, account `{reader}`) needs the \
-             read:organization scope to see team members; org membership is never credited instead"
-        )
+    let refusal = if missing_scope {
+        ProbeRefusal::MissingScope
     } else if !unreadable_teams.is_empty() {
-        let teams = unreadable_teams
-            .iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "token provisioning: Gitea lets only a team's members, an owner of `{org}` or a site \
-             admin see who is in a team (it answers 403 \"Must be a team member\"): add the read \
-             token's account `{reader}` to the team(s) {teams} of `{org}`, or make `{reader}` an \
-             owner of `{org}`; org membership is never credited instead"
-        )
+        ProbeRefusal::NotTeamMember {
+            teams: unreadable_teams,
+        }
     } else if forbidden {
-        "token provisioning: the read token (SHIPGATE_TOKEN) needs the read:organization scope, and its \
-         owner must be a member of every team it checks (Gitea answers 403 \"Must be a team member\" \
-         otherwise); org membership is never credited instead"
-            .to_owned()
+        ProbeRefusal::Forbidden
     } else {
-        "the membership probes did not get an answer shipgate can trust; check the server and re-run; \
-         org membership is never credited instead"
-            .to_owned()
+        ProbeRefusal::Untrusted
     };
-    Err(Error::CannotVerify {
-        code: Code::ReviewMembershipUnreadable,
-        what: format!("team membership in `{org}`"),
-        why: format!(
-            "{} probe(s) failed: {}; first: {}",
-            failed.len(),
-            failed.join(", "),
-            first_error.unwrap_or_default()
-        ),
-        hint,
-    })
+    Err(ReviewError::MembershipUnreadable {
+        org: org.to_owned(),
+        reader: reader.to_owned(),
+        failed,
+        first: first_error.unwrap_or_default(),
+        refusal,
+    }
+    .into())
 }

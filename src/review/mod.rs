@@ -13,20 +13,22 @@
 mod act;
 pub mod approval;
 pub mod diagnose;
+mod error;
 mod gather;
 mod report;
 pub mod trigger;
 pub mod verdict;
 
-use crate::code::Code;
 use crate::{
     arguments::ReviewArgs,
     config::Config,
     context::{Event, RepoRef},
     forge::{Client, PullRequest},
     sha::short,
-    Error, Invocation, Outcome,
+    Invocation, Outcome,
 };
+
+pub use self::error::{Error, ProbeRefusal};
 
 use self::{
     act::Target,
@@ -35,7 +37,7 @@ use self::{
 };
 
 /// Run the review-fire mode.
-pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, Error> {
+pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, crate::Error> {
     // The token first: a missing secret is named plainly, whatever else is missing.
     let read = invocation
         .client("review-fire reads the pull request, its reviews and team memberships")?;
@@ -43,7 +45,7 @@ pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, 
     let (number, command) = match trigger::resolve(invocation.ctx.event.as_ref(), args.pr) {
         Trigger::NotApplicable(why) => return Ok(not_applicable(why, None)),
         Trigger::NoPull(why) => {
-            return Err(Error::MissingContext {
+            return Err(crate::Error::MissingContext {
                 what: "the pull request",
                 why,
             })
@@ -127,37 +129,21 @@ fn not_applicable_pr(pr: &PullRequest, config: Option<&Config>) -> Option<String
 
 /// The client that posts statuses: the status token, or the read token only when the
 /// base branch's policy explicitly allows a single token.
-fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, Error> {
+fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, crate::Error> {
     let ctx = &invocation.ctx;
     let allow = config.review.allow_single_token;
-    let hint = "set SHIPGATE_STATUS_TOKEN (the action's status token) to a write:repository token \
-                of another account than the read token's, or set `review.allow_single_token: true` \
-                in the base branch's .gitea/shipgate.yml to accept one token for both";
     match (&ctx.status_token, &ctx.token) {
-        (Some(status), Some(token)) if status == token && !allow => Err(Error::CannotVerify {
-            code: Code::ReviewStatusToken,
-            what: "the status token".into(),
-            why: "SHIPGATE_STATUS_TOKEN is the same token as SHIPGATE_TOKEN, and \
-                  `review.allow_single_token` is false: the credential that computes a verdict must \
-                  not be the one that posts it"
-                .into(),
-            hint: hint.into(),
-        }),
+        (Some(status), Some(token)) if status == token && !allow => {
+            Err(Error::StatusTokenIsReadToken.into())
+        }
         (Some(status), _) => invocation.client_with(status.clone()),
         (None, Some(token)) if allow => invocation.client_with(token.clone()),
-        (None, _) => Err(Error::CannotVerify {
-            code: Code::ReviewStatusToken,
-            what: "the status token".into(),
-            why: "SHIPGATE_STATUS_TOKEN is not set, and `review.allow_single_token` is false: the \
-                  read token is never used to post"
-                .into(),
-            hint: hint.into(),
-        }),
+        (None, _) => Err(Error::StatusTokenMissing.into()),
     }
 }
 
 impl Session<'_> {
-    async fn evaluate(&mut self) -> Result<Outcome, Error> {
+    async fn evaluate(&mut self) -> Result<Outcome, crate::Error> {
         let mut pr = self.read.pull(&self.repo, self.number).await?;
         let mut attempt = 0;
         loop {
@@ -266,17 +252,11 @@ impl Session<'_> {
             if attempt >= 2 {
                 // The newer head has its own run coming; an `error` here could race it.
                 self.target = None;
-                return Err(Error::CannotVerify {
-                    code: Code::ReviewHeadMoving,
-                    what: format!("a stable head for pull request #{}", self.number),
-                    why: format!(
-                        "the head moved twice while the gates were decided (now `{}`); nothing was posted",
-                        short(&now.head.sha)
-                    ),
-                    hint: "the push that moved it triggers its own run; re-run this job or comment a \
-                           recheck command once pushes settle"
-                        .into(),
-                });
+                return Err(Error::HeadMoving {
+                    number: self.number,
+                    now: short(&now.head.sha).to_owned(),
+                }
+                .into());
             }
             pr = now;
         }
@@ -284,7 +264,7 @@ impl Session<'_> {
 
     /// Cannot verify: try to post `error` to every context this run is responsible for
     /// (never `success`), then report exit 2 either way.
-    async fn fail(&self, error: &Error) -> Outcome {
+    async fn fail(&self, error: &crate::Error) -> Outcome {
         let description = report::error_description(error);
         let (write, unposted) = match (&self.write, self.invocation.dry_run || self.diagnose) {
             (_, true) => (None, Some(Unposted::DryRun)),

@@ -29,9 +29,13 @@ fn plain(text: &str) -> String {
 
 /// The description of an `error` status: short, and free of URLs and tokens.
 pub(super) fn error_description(error: &Error) -> String {
-    let what = match error {
-        Error::CannotVerify { what, .. } => format!("shipgate could not verify {}", plain(what)),
-        other => format!("shipgate could not verify: {}", other.title()),
+    let review = match error {
+        Error::Mode(e) => e.as_error().downcast_ref::<super::Error>(),
+        _ => None,
+    };
+    let what = match review {
+        Some(e) => format!("shipgate could not verify {}", plain(&e.subject())),
+        None => format!("shipgate could not verify: {}", error.title()),
     };
     verdict::fit(&format!("{what}; see the review-fire job log"))
 }
@@ -159,12 +163,7 @@ pub(super) fn decided(
             "the gates turn green once the missing genuine approvals arrive; a review event or a \
              recheck comment (e.g. /qa-recheck) re-fires them"
         };
-        outcome = outcome.failure(
-            Code::ReviewGatesNotPassed,
-            "gates not passed",
-            open.join("; "),
-            hint,
-        );
+        outcome = outcome.failure(Code::ReviewGatesNotPassed, open.join("; "), hint);
     }
     outcome
 }

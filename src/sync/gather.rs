@@ -3,7 +3,7 @@
 //! a merge is written. The git facts themselves are read by [`super::act`], afresh on
 //! every attempt.
 
-use crate::code::Code;
+use super::error::Error as SyncError;
 use crate::{
     arguments::SyncArgs,
     config::{Config, Identity},
@@ -73,16 +73,11 @@ fn check_login(expected: &str, found: &str) -> Result<(), Error> {
     if expected == found {
         return Ok(());
     }
-    Err(Error::CannotVerify {
-        code: Code::SyncAccount,
-        what: "the token's account".into(),
-        why: format!(
-            "the token belongs to `{found}`, not `{expected}` (sync.expect_login); the push allowlist is per account"
-        ),
-        hint: format!(
-            "store a token of `{expected}` in SHIPGATE_TOKEN, or change `sync.expect_login` if the sync account changed"
-        ),
-    })
+    Err(SyncError::WrongAccount {
+        expected: expected.to_owned(),
+        found: found.to_owned(),
+    }
+    .into())
 }
 
 /// The author of merge commits when `sync.author` is unset: the token's account.
@@ -167,21 +162,9 @@ impl Author {
                 identity_of(&self.runtime.block_on(client.current_user())?, &self.host)
             }
             (None, None, Some(Err(e))) => {
-                return Err(Error::CannotVerify {
-                    code: Code::SyncAuthor,
-                    what: "the merge commit's author".into(),
-                    why: format!("`sync.author` is not set and the token's account cannot be read: {e}"),
-                    hint: "set `sync.author` in the config, or give --server (GITHUB_SERVER_URL) so `GET /user` can name the token's account".into(),
-                })
+                return Err(SyncError::AuthorUnreadable { why: e.to_string() }.into())
             }
-            (None, None, None) => {
-                return Err(Error::CannotVerify {
-                    code: Code::SyncAuthor,
-                    what: "the merge commit's author".into(),
-                    why: "`sync.author` is not set and there is no API client".into(),
-                    hint: "set `sync.author` in the config".into(),
-                })
-            }
+            (None, None, None) => return Err(SyncError::AuthorWithoutClient.into()),
         };
         self.cached = Some(identity.clone());
         Ok(identity)

@@ -9,6 +9,7 @@
 //! - report ([`report`]).
 
 pub mod act;
+mod error;
 mod gather;
 pub mod plan;
 mod report;

@@ -86,7 +86,6 @@ pub(super) fn outcome(
                 ))
                 .failure(
                     Code::SyncPushRejected,
-                    "push rejected",
                     format!(
                         "the push to `{to}` was refused: {reason}{}",
                         remote_said(&report.messages)
@@ -104,7 +103,6 @@ pub(super) fn outcome(
                 ))
                 .failure(
                     Code::SyncRaced,
-                    "staging advanced concurrently",
                     format!(
                         "`{to}` advanced concurrently: it moved between the fetch and the push in all {} attempt(s); nothing was forced",
                         report.attempts
@@ -118,7 +116,6 @@ pub(super) fn outcome(
                 .reason(format!("the server refused the update of `{to}`: {reason}"))
                 .failure(
                     Code::SyncPushRejected,
-                    "push rejected",
                     format!(
                         "the push to `{to}` was refused: {reason}{}",
                         remote_said(&report.messages)
@@ -161,7 +158,6 @@ pub(super) fn outcome(
                 ))
                 .failure(
                     Code::SyncConflict,
-                    "merge conflict",
                     format!(
                         "merging `{from}` into `{to}` conflicts in {} path(s): {list}",
                         paths.len()
@@ -176,7 +172,6 @@ pub(super) fn outcome(
                 .reason(format!("`{from}` and `{to}` share no history"))
                 .failure(
                     Code::SyncUnrelated,
-                    "unrelated histories",
                     format!("`{from}` ({main}) and `{to}` ({old}) have no common commit"),
                     "check that `sync.from`/`sync.to` name the right branches; joining unrelated histories is a manual decision (`git merge --allow-unrelated-histories`)",
                 );

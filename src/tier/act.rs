@@ -5,8 +5,8 @@ use super::{
     gather::PrFacts,
     labels::{self, Action},
     policy::Tier,
+    Error as TierError,
 };
-use crate::code::Code;
 use crate::{
     config::TierLabels,
     forge::{Client, Label},
@@ -64,12 +64,11 @@ pub(super) async fn apply(
                 )
                 .await?;
             if label.name != name {
-                return Err(Error::CannotVerify {
-                    code: Code::TierLabelCreate,
-                    what: format!("the new label `{name}`"),
-                    why: format!("the server created `{}` instead", label.name),
-                    hint: "create the label by hand and re-run".into(),
-                });
+                return Err(TierError::LabelCreatedAs {
+                    name: name.to_owned(),
+                    created: label.name,
+                }
+                .into());
             }
             notes.push(format!(
                 "created the repository label `{name}` (id {})",
@@ -84,15 +83,12 @@ pub(super) async fn apply(
     let after_add_tiers =
         labels::tier_labels(after_add.iter().map(|l| (l.id, l.name.as_str())), names);
     if !after_add.iter().any(|l| l.id == label.id) {
-        return Err(Error::CannotVerify {
-            code: Code::TierLabelAdd,
-            what: format!("adding `{name}` to #{}", facts.number),
-            why: format!(
-                "the server answered without label id {} (Gitea ignores unknown label ids)",
-                label.id
-            ),
-            hint: "check the label exists in this repository and the token has write:issue".into(),
-        });
+        return Err(TierError::LabelNotAdded {
+            name: name.to_owned(),
+            number: facts.number,
+            id: label.id,
+        }
+        .into());
     }
     let expected_after_add = if matches!(action, Action::Replace { .. }) {
         2

@@ -8,8 +8,8 @@ use super::{
     labels::{Adder, TierLabel},
     local::{self, LocalFacts, Read},
     policy::{FileChange, Status},
+    Error as TierError,
 };
-use crate::code::Code;
 use crate::{
     arguments::TierArgs,
     config::Config,
@@ -77,11 +77,8 @@ pub async fn pr_facts(
     let base_sha = pull.base.sha.clone();
     let config = invocation.base_config(client, repo, &base_sha).await?;
     let gitattributes = match client.file_at(repo, ".gitattributes", &base_sha).await? {
-        Some(bytes) => String::from_utf8(bytes).map_err(|_| Error::CannotVerify {
-            code: Code::TierGitattributes,
-            what: format!("`.gitattributes` at `{}`", crate::sha::short(&base_sha)),
-            why: "it is not UTF-8".into(),
-            hint: "re-save .gitattributes as UTF-8 on the base branch".into(),
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| TierError::GitattributesNotUtf8 {
+            at: crate::sha::short(&base_sha).to_owned(),
         })?,
         None => String::new(),
     };
@@ -99,19 +96,13 @@ pub async fn pr_facts(
         )
         .await?;
         if facts.head != pull.head.sha {
-            return Err(Error::CannotVerify {
-                code: Code::TierHeadMoved,
-                what: format!("the head of #{number}"),
-                why: format!(
-                    "`{}` resolves to `{}` in the checkout, but the pull request's head is `{}`",
-                    facts.head_spec,
-                    crate::sha::short(&facts.head),
-                    crate::sha::short(&pull.head.sha)
-                ),
-                hint: format!(
-                    "check out the PR head (git fetch origin refs/pull/{number}/head) or drop --head"
-                ),
-            });
+            return Err(TierError::HeadMoved {
+                number,
+                spec: facts.head_spec.clone(),
+                checkout: crate::sha::short(&facts.head).to_owned(),
+                head: crate::sha::short(&pull.head.sha).to_owned(),
+            }
+            .into());
         }
         let files = facts.files.clone();
         (files, Source::Git(Box::new(facts)))
@@ -131,18 +122,11 @@ pub async fn pr_facts(
                     .as_deref()
                     .is_none_or(|p| p.trim().is_empty())
         }) {
-            return Err(Error::CannotVerify {
-                code: Code::TierRenames,
-                what: format!("the renames in #{number}"),
-                why: format!(
-                    "`{}` is listed as renamed without its old path (`previous_filename` is empty), \
-                     so a move out of a high-risk path cannot be seen",
-                    f.filename
-                ),
-                hint: "upgrade Gitea to 1.22.3 or later, or tier from the checkout: \
-                       `shipgate tier --from-git` after fetching the PR head"
-                    .into(),
-            });
+            return Err(TierError::RenameWithoutOldPath {
+                number,
+                file: f.filename.clone(),
+            }
+            .into());
         }
         let files = listed
             .into_iter()
@@ -195,16 +179,13 @@ fn check_labels_agree(
             super::policy::list(&names)
         }
     };
-    Err(Error::CannotVerify {
-        code: Code::TierLabelsUnreadable,
-        what: format!("the labels of {repo}#{number}"),
-        why: format!(
-            "the issue lists {} but the pull request lists {}",
-            names(issue_labels),
-            names(pull_labels)
-        ),
-        hint: "the labels changed while shipgate read them, or an answer was cut short; re-run the job".into(),
-    })
+    Err(TierError::LabelsDisagree {
+        repo: repo.to_string(),
+        number,
+        issue: names(issue_labels),
+        pull: names(pull_labels),
+    }
+    .into())
 }
 
 /// Run the gix reads on a blocking thread.
@@ -216,12 +197,8 @@ pub async fn local_facts(
 ) -> Result<LocalFacts, Error> {
     tokio::task::spawn_blocking(move || local::gather(&repo_dir, &base, &head, read))
         .await
-        .map_err(|e| Error::CannotVerify {
-            code: Code::TierLocalGit,
-            what: "the local git diff".into(),
-            why: format!("the diff did not finish: {e}"),
-            hint: "re-run with -v and report the crash".into(),
-        })?
+        .map_err(|e| TierError::LocalDiffUnfinished { why: e.to_string() })?
+        .map_err(Error::from)
 }
 
 /// Who last added `label` (the latest timeline `label` row for it with body `"1"`), and
@@ -284,19 +261,16 @@ pub async fn adder(
     for name in wanted {
         let Some(team) = teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
             let visible: Vec<String> = teams.iter().map(|t| t.name.clone()).collect();
-            return Err(Error::CannotVerify {
-                code: Code::TierOverrideTeam,
-                what: format!("the override team `{name}` in `{org}`"),
-                why: format!(
-                    "no such team is visible to the token (visible: {})",
-                    if visible.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        super::policy::list(&visible)
-                    }
-                ),
-                hint: "fix `tier.override_teams` (and `tier.org`) on the base branch, or give the token read:organization".into(),
-            });
+            return Err(TierError::OverrideTeamNotVisible {
+                team: name.clone(),
+                org,
+                visible: if visible.is_empty() {
+                    "none".to_owned()
+                } else {
+                    super::policy::list(&visible)
+                },
+            }
+            .into());
         };
         if client.is_team_member(team.id, &login).await? {
             member_of.push(team.name.clone());

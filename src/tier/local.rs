@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
 
-use super::policy::{FileChange, Status};
-use crate::code::Code;
-use crate::Error;
+use super::{
+    policy::{FileChange, Status},
+    Error,
+};
 
 /// What `--local` / `--from-git` read from the repository.
 #[derive(Debug, Clone)]
@@ -37,42 +38,25 @@ pub struct Read {
     pub gitattributes: bool,
 }
 
-fn cannot(what: impl Into<String>, why: impl std::fmt::Display, hint: impl Into<String>) -> Error {
-    Error::CannotVerify {
-        code: Code::TierLocalGit,
-        what: what.into(),
-        why: why.to_string(),
-        hint: hint.into(),
-    }
-}
-
 /// Open the repository at (or above) `repo_dir`, resolve `base` and `head`, diff and read
 /// the policy files at the base commit.
 pub fn gather(repo_dir: &Path, base: &str, head: &str, read: Read) -> Result<LocalFacts, Error> {
-    let repo = gix::discover(repo_dir).map_err(|e| {
-        cannot(
-            format!("the git repository at `{}`", repo_dir.display()),
-            e,
-            "run inside a git checkout, or pass --repo-dir",
-        )
+    let repo = gix::discover(repo_dir).map_err(|e| Error::NoRepository {
+        dir: repo_dir.to_owned(),
+        why: e.to_string(),
     })?;
     let (base_resolved, base_id) = resolve(&repo, base, true)?;
     let (_, head_id) = resolve(&repo, head, false)?;
     let merge_base = repo
         .merge_base(base_id, head_id)
-        .map_err(|e| {
-            cannot(
-                format!("the merge base of `{base}` and `{head}`"),
-                e,
-                "fetch more history (actions/checkout with fetch-depth: 0)",
-            )
+        .map_err(|e| Error::MergeBase {
+            base: base.to_owned(),
+            head: head.to_owned(),
+            why: e.to_string(),
         })?
-        .ok_or_else(|| {
-            cannot(
-                format!("the merge base of `{base}` and `{head}`"),
-                "the two commits share no history",
-                "fetch full history (fetch-depth: 0), or check --base and --head",
-            )
+        .ok_or_else(|| Error::NoCommonHistory {
+            base: base.to_owned(),
+            head: head.to_owned(),
         })?
         .detach();
     let files = diff(&repo, merge_base, head_id)?;
@@ -130,15 +114,11 @@ fn resolve(
                     return Ok((remote, id));
                 }
             }
-            Err(cannot(
-                format!("the revision `{spec}`"),
-                first,
-                if try_remote {
-                    "pass an existing branch or commit with --base (fetch it first: git fetch origin main)"
-                } else {
-                    "pass an existing branch or commit with --head"
-                },
-            ))
+            Err(Error::Revision {
+                spec: spec.to_owned(),
+                flag: if try_remote { "--base" } else { "--head" },
+                why: first,
+            })
         }
     }
 }
@@ -150,26 +130,21 @@ pub fn diff(
     to: gix::ObjectId,
 ) -> Result<Vec<FileChange>, Error> {
     let tree_of = |id: gix::ObjectId| {
-        repo.find_commit(id).and_then(|c| c.tree()).map_err(|e| {
-            cannot(
-                format!("the tree of `{id}`"),
-                e,
-                "check the clone is complete (no partial clone)",
-            )
-        })
+        repo.find_commit(id)
+            .and_then(|c| c.tree())
+            .map_err(|e| Error::Tree {
+                id: id.to_string(),
+                why: e.to_string(),
+            })
     };
     let (old, new) = (tree_of(from)?, tree_of(to)?);
     let mut lines_cache = repo
         .diff_resource_cache_for_tree_diff()
-        .map_err(|e| cannot("the diff setup", e, "check the repository's configuration"))?;
+        .map_err(|e| Error::DiffSetup { why: e.to_string() })?;
     let mut files = Vec::new();
-    let mut changes = old.changes().map_err(|e| {
-        cannot(
-            "the diff setup",
-            e,
-            "check the repository's diff configuration",
-        )
-    })?;
+    let mut changes = old
+        .changes()
+        .map_err(|e| Error::DiffSetup { why: e.to_string() })?;
     changes.options(|o| {
         o.track_path()
             .track_rewrites(Some(gix::diff::Rewrites::default()));
@@ -182,12 +157,10 @@ pub fn diff(
             lines_cache.clear_resource_cache_keep_allocation();
             Ok(std::ops::ControlFlow::Continue(()))
         })
-        .map_err(|e| {
-            cannot(
-                format!("the diff between `{from}` and `{to}`"),
-                e,
-                "check the clone is complete (no partial or shallow clone missing these commits)",
-            )
+        .map_err(|e| Error::Diff {
+            from: from.to_string(),
+            to: to.to_string(),
+            why: e.to_string(),
         })?;
     Ok(files)
 }
@@ -260,26 +233,28 @@ pub fn blob_at(
     commit: gix::ObjectId,
     path: &str,
 ) -> Result<Option<Vec<u8>>, Error> {
-    let what = || format!("`{path}` at `{}`", crate::sha::short(&commit.to_string()));
+    let at = crate::sha::short(&commit.to_string()).to_owned();
+    let unreadable = |e: &dyn std::fmt::Display| Error::Blob {
+        path: path.to_owned(),
+        at: at.clone(),
+        why: e.to_string(),
+    };
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
-        .map_err(|e| cannot(what(), e, "check the clone is complete"))?;
+        .map_err(|e| unreadable(&e))?;
     let Some(entry) = tree
         .lookup_entry_by_path(path)
-        .map_err(|e| cannot(what(), e, "check the clone is complete"))?
+        .map_err(|e| unreadable(&e))?
     else {
         return Ok(None);
     };
     if !entry.mode().is_blob() {
-        return Err(cannot(
-            what(),
-            "it is not a regular file",
-            format!("make `{path}` a regular file on the base branch"),
-        ));
+        return Err(Error::NotAFile {
+            path: path.to_owned(),
+            at,
+        });
     }
-    let object = entry
-        .object()
-        .map_err(|e| cannot(what(), e, "check the clone is complete"))?;
+    let object = entry.object().map_err(|e| unreadable(&e))?;
     Ok(Some(object.data.clone()))
 }

@@ -14,12 +14,15 @@
 
 mod act;
 pub mod attributes;
+mod error;
 pub mod gather;
 pub mod labels;
 pub mod local;
 pub mod policy;
 mod report;
 pub mod vocabulary;
+
+pub use self::error::Error;
 
 use serde_json::Value;
 
@@ -30,16 +33,15 @@ use self::{
     policy::Policy,
     report::{local_outcome, pr_outcome},
 };
-use crate::code::Code;
 use crate::{
     arguments::TierArgs,
     config::Config,
     report::{Mode, Verdict},
-    Error, Invocation, Outcome,
+    Invocation, Outcome,
 };
 
 /// Run the tier mode.
-pub async fn run(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Error> {
+pub async fn run(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, crate::Error> {
     if args.local {
         run_local(invocation, args).await
     } else {
@@ -49,7 +51,7 @@ pub async fn run(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Er
 
 // ---- local ----------------------------------------------------------------------------
 
-async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Error> {
+async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, crate::Error> {
     let base = args.base.clone().unwrap_or_else(|| "main".into());
     let head = args.head.clone().unwrap_or_else(|| "HEAD".into());
     let facts = gather::local_facts(
@@ -73,12 +75,11 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
         },
     };
     let gitattributes = match &facts.gitattributes {
-        Some(bytes) => String::from_utf8(bytes.clone()).map_err(|_| Error::CannotVerify {
-            code: Code::TierGitattributes,
-            what: format!("`.gitattributes` at `{}`", facts.base_resolved),
-            why: "it is not UTF-8".into(),
-            hint: "re-save .gitattributes as UTF-8 on the base branch".into(),
-        })?,
+        Some(bytes) => {
+            String::from_utf8(bytes.clone()).map_err(|_| Error::GitattributesNotUtf8 {
+                at: facts.base_resolved.clone(),
+            })?
+        }
         None => String::new(),
     };
     let policy = compile(&config, &gitattributes)?;
@@ -88,7 +89,7 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
 
 // ---- pull request -----------------------------------------------------------------------
 
-async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Error> {
+async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, crate::Error> {
     // The token first: a missing secret is named plainly, whatever else is missing.
     let client =
         invocation.client("read the pull request, its files and labels, and label its tier")?;
@@ -175,11 +176,5 @@ async fn run_pr(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, Err
 }
 
 fn compile(config: &Config, gitattributes: &str) -> Result<Policy, Error> {
-    Policy::new(&config.tier, gitattributes).map_err(|why| Error::CannotVerify {
-        code: Code::TierPolicy,
-        what: "the tier policy".into(),
-        why,
-        hint: "fix the pattern on the base branch (`shipgate config check` validates the config)"
-            .into(),
-    })
+    Policy::new(&config.tier, gitattributes).map_err(|why| Error::Policy { why })
 }

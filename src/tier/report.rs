@@ -140,12 +140,7 @@ pub(super) fn pr_outcome(
     if let Action::Refused(refusal) = action {
         let (message, hint) = refusal_text(refusal, computed, names, author, &facts.config);
         outcome = outcome
-            .failure(
-                Code::TierLabelRefused,
-                "tier label refused",
-                message.clone(),
-                hint.clone(),
-            )
+            .failure(Code::TierLabelRefused, message.clone(), hint.clone())
             .reason(message);
     } else if let Some(found) = concurrent {
         let message = format!(
@@ -160,7 +155,6 @@ pub(super) fn pr_outcome(
         outcome = outcome
             .failure(
                 Code::TierLabelsRaced,
-                "tier labels changed concurrently",
                 message.clone(),
                 "leave exactly one tier label on the pull request and re-run the job",
             )
