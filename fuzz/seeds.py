@@ -172,7 +172,7 @@ for name, (selector, payload) in events.items():
     write("event_payload", name, bytes([selector]) + json.dumps(payload).encode())
 
 # ---- config ---------------------------------------------------------------------------
-default = (ROOT.parent / "src" / "default-config.yml").read_text()
+default = (ROOT.parent / "src" / "config" / "default-config.yml").read_text()
 write("config_yaml", "default", default)
 write("config_yaml", "small", "tier:\n  max_lines: 200\n  high_paths: [\"db/**\"]\nreview:\n  required_approvals: 1\n")
 write("config_yaml", "unknown-key", "tier:\n  max_line: 200\n")

@@ -231,7 +231,7 @@ fn fake_text_report_shows_symbols_found_and_fix() {
         .repo("acme/app")
         .token(TOKEN)
         .refused();
-    assert!(output.stdout.contains("✗ config — `.gitea/shipgate.yml@main` is invalid: `sync.max_attempts` must be at least 1"), "{}", output.stdout);
+    assert!(output.stdout.contains("✗ config — `.gitea/shipgate.yml@main` is invalid: line 2, column 17: `sync.max_attempts` must be at least 1"), "{}", output.stdout);
     assert!(
         output
             .stdout
@@ -747,7 +747,7 @@ fn invalid_config_is_the_config_fail(g: &RealGitea) {
     let (_, found, fix) = find(&output, "config");
     assert_eq!(
         found,
-        "`.gitea/shipgate.yml@main` is invalid: `sync.max_attempts` must be at least 1"
+        "`.gitea/shipgate.yml@main` is invalid: line 2, column 17: `sync.max_attempts` must be at least 1"
     );
     assert!(fix.contains("shipgate config check"), "{fix}");
 }

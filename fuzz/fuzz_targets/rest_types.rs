@@ -18,7 +18,7 @@ macro_rules! decode_each {
 fuzz_target!(|data: &[u8]| {
     decode_each!(data;
         User, PrBranch, PullRequest, Issue, ChangedFile, Review, Label, CommitStatus, Team,
-        TimelineComment, Attachment, Release, BranchCommit, Branch, Compare, Comment,
+        TimelineComment, BranchCommit, Branch, Compare, Comment,
         ApiSettings, ServerVersion, Permission, Repository, BranchProtection, Tree, TreeEntry,
         NotificationCount,
     );

@@ -265,7 +265,7 @@ async fn read_config(
 /// The problems of an invalid config, without the origin the check already names.
 fn problems(error: &config::Error) -> String {
     match error {
-        config::Error::Invalid { problems, .. } => problems.join("; "),
+        config::Error::Invalid { problems, .. } => config::Problem::list(problems),
         config::Error::Parse { message, .. } => message.clone(),
         config::Error::Read { .. } => error.to_string(),
     }

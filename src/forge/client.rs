@@ -1,12 +1,6 @@
 //! The HTTP side: one `reqwest::Client`, typed methods, pagination and retries.
 
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use reqwest::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -63,7 +57,6 @@ struct Inner {
     /// `token <t>`, validated once and marked sensitive (never shown in debug output).
     authorization: header::HeaderValue,
     options: Options,
-    calls: AtomicU64,
 }
 
 struct Response {
@@ -119,14 +112,8 @@ impl Client {
                     page_concurrency: options.page_concurrency.max(1),
                     ..options
                 },
-                calls: AtomicU64::new(0),
             }),
         })
-    }
-
-    /// HTTP requests sent so far, retries included.
-    pub fn calls(&self) -> u64 {
-        self.inner.calls.load(Ordering::Relaxed)
     }
 
     fn url(&self, path: &str) -> String {
@@ -148,7 +135,6 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.inner.calls.fetch_add(1, Ordering::Relaxed);
             let mut builder = self
                 .inner
                 .http
@@ -842,15 +828,6 @@ impl Client {
         self.get_json(&format!("/repos/{repo}/branch_protections"), &[])
             .await
     }
-
-    /// `GET /repos/{o}/{r}/releases/tags/{tag}`.
-    pub async fn release_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<Release, Error> {
-        self.get_json(
-            &format!("/repos/{repo}/releases/tags/{}", segment(tag)),
-            &[],
-        )
-        .await
-    }
 }
 
 /// One URL path segment, percent-encoded: only RFC 3986 unreserved characters stay, so a
@@ -982,23 +959,66 @@ fn decode<T: DeserializeOwned>(request: &str, body: &[u8]) -> Result<T, Error> {
 mod tests {
     use super::*;
     use crate::forge::pages::MAX_PAGES;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A one-shot HTTP/1.1 server on 127.0.0.1 answering every request with `head` and
     /// then `body`; returns its URL.
-    fn serve(head: String, body: Vec<u8>) -> String {
-        use std::io::{Read as _, Write as _};
+    /// A server on 127.0.0.1, on its own thread: each request gets the raw bytes `answer`
+    /// gives for its path (status line, headers and body, possibly cut or malformed),
+    /// then the connection closes. Returns its URL and the count of requests served.
+    fn serve(
+        answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> (String, Arc<AtomicUsize>) {
+        use std::io::{BufRead as _, Write as _};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let count = Arc::new(AtomicUsize::new(0));
+        let served = Arc::clone(&count);
+        let answer = Arc::new(answer);
         std::thread::spawn(move || {
-            for stream in listener.incoming().take(4) {
-                let Ok(mut stream) = stream else { return };
-                let mut request = [0u8; 4096];
-                let _ = stream.read(&mut request);
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (served, answer) = (Arc::clone(&served), Arc::clone(&answer));
+                std::thread::spawn(move || {
+                    let Ok(mut writer) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = std::io::BufReader::new(stream);
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut header = String::new();
+                    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header.trim() != ""
+                    {
+                        header.clear();
+                    }
+                    served.fetch_add(1, Ordering::SeqCst);
+                    let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let _ = writer.write_all(&answer(&path));
+                });
             }
         });
-        url
+        (url, count)
+    }
+
+    /// [`serve`] with one fixed answer.
+    fn serve_bytes(head: String, body: Vec<u8>) -> String {
+        let answer = [head.into_bytes(), body].concat();
+        serve(move |_| answer.clone()).0
+    }
+
+    /// [`serve`] answering 200 with JSON: `route(path)` gives extra headers and the body.
+    fn serve_routes(route: fn(&str) -> (String, String)) -> (String, Arc<AtomicUsize>) {
+        let (url, count) = serve(move |path| {
+            let (headers, body) = route(path);
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        });
+        (format!("{url}/api/v1"), count)
     }
 
     fn body_of(url: &str, limit: usize) -> Result<Vec<u8>, BodyError> {
@@ -1017,7 +1037,7 @@ mod tests {
     fn response_bodies_are_capped() {
         let limit = 1000;
         // Content-Length over the cap: refused before a byte of the body is read.
-        let url = serve(
+        let url = serve_bytes(
             format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", limit + 1),
             Vec::new(),
         );
@@ -1034,7 +1054,7 @@ mod tests {
             chunked.extend_from_slice(b"\r\n");
         }
         chunked.extend_from_slice(b"0\r\n\r\n");
-        let url = serve(
+        let url = serve_bytes(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".into(),
             chunked.clone(),
         );
@@ -1043,12 +1063,12 @@ mod tests {
             Err(BodyError::TooLarge { .. })
         ));
         // Exactly at the cap, and the same chunked body under a larger cap: read whole.
-        let url = serve(
+        let url = serve_bytes(
             format!("HTTP/1.1 200 OK\r\nContent-Length: {limit}\r\n\r\n"),
             vec![b'y'; limit],
         );
         assert_eq!(body_of(&url, limit).ok().map(|b| b.len()), Some(limit));
-        let url = serve(
+        let url = serve_bytes(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".into(),
             chunked,
         );
@@ -1057,13 +1077,11 @@ mod tests {
 
     #[test]
     fn the_client_refuses_a_body_over_max_response_bytes_without_retrying() {
-        let url = serve(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Total-Count: 1\r\n\r\n",
-                MAX_RESPONSE_BYTES + 1
-            ),
-            Vec::new(),
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Total-Count: 1\r\n\r\n",
+            MAX_RESPONSE_BYTES + 1
         );
+        let (url, served) = serve(move |_| head.clone().into_bytes());
         let client = Client::new(
             &format!("{url}/api/v1"),
             Secret::new("t"),
@@ -1085,52 +1103,11 @@ mod tests {
             matches!(&error, Error::Protocol { detail, .. } if detail.contains("MAX_RESPONSE_BYTES")),
             "{error:?}"
         );
-        assert_eq!(client.calls(), 1, "a body over the cap is not retried");
-    }
-
-    /// A keep-alive HTTP/1.1 server on 127.0.0.1 answering each request by its path with
-    /// `(extra headers, body)`; counts the requests. Returns its API URL.
-    fn serve_routes(
-        route: fn(&str) -> (String, String),
-    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        use std::io::{BufRead as _, Write as _};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}/api/v1", listener.local_addr().expect("addr"));
-        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let served = Arc::clone(&count);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let served = Arc::clone(&served);
-                std::thread::spawn(move || {
-                    let Ok(mut writer) = stream.try_clone() else {
-                        return;
-                    };
-                    let mut reader = std::io::BufReader::new(stream);
-                    loop {
-                        let mut request_line = String::new();
-                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut header = String::new();
-                        while reader.read_line(&mut header).is_ok() && header.trim() != "" {
-                            header.clear();
-                        }
-                        served.fetch_add(1, Ordering::SeqCst);
-                        let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
-                        let (headers, body) = route(&path);
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if writer.write_all(answer.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        (url, count)
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            1,
+            "a body over the cap is not retried"
+        );
     }
 
     fn runtime() -> tokio::runtime::Runtime {

@@ -174,24 +174,6 @@ pub struct TimelineComment {
     pub created_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Attachment {
-    pub id: i64,
-    pub name: String,
-    #[serde(default)]
-    pub size: i64,
-    #[serde(default)]
-    pub browser_download_url: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Release {
-    pub id: i64,
-    pub tag_name: String,
-    #[serde(default)]
-    pub assets: Vec<Attachment>,
-}
-
 /// `PayloadCommit`: the commit a branch points at.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct BranchCommit {

@@ -317,37 +317,36 @@ pub fn write_pack(
     Ok(())
 }
 
-/// Split nested pkt-lines (side-band 1 of a report) up to the first flush.
+/// Split nested pkt-lines (side-band 1 of a report) up to the first flush, with gix's
+/// pkt-line decoder: a bad length, a line of 3 or 4 bytes, an over-long or a cut line is
+/// an error, never a shorter report.
 pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
+    use gix::protocol::transport::packetline::decode::{self, Stream};
     let mut lines = Vec::new();
     while !data.is_empty() {
-        let Some(header) = data.get(..4) else {
-            return Err(format!(
-                "truncated pkt-line header `{}`",
-                String::from_utf8_lossy(data)
-            ));
-        };
-        let text =
-            std::str::from_utf8(header).map_err(|_| "pkt-line header is not hex".to_owned())?;
-        let length = usize::from_str_radix(text, 16)
-            .map_err(|_| format!("pkt-line header `{text}` is not hex"))?;
-        match length {
-            0 => break,
-            1..=3 => {
-                data = &data[4..];
-                continue;
+        let (line, consumed) = match decode::streaming(data)
+            .map_err(|e| format!("a pkt-line of the report is malformed: {e}"))?
+        {
+            Stream::Complete {
+                line,
+                bytes_consumed,
+            } => (line, bytes_consumed),
+            Stream::Incomplete { bytes_needed } => {
+                return Err(format!(
+                    "the report's last pkt-line is truncated ({bytes_needed} more byte(s) expected)"
+                ))
             }
-            _ => {}
-        }
-        let Some(payload) = data.get(4..length) else {
-            return Err(format!("pkt-line of {length} bytes is truncated"));
         };
-        lines.push(
-            String::from_utf8_lossy(payload)
-                .trim_end_matches('\n')
-                .to_owned(),
-        );
-        data = &data[length..];
+        match line {
+            PacketLineRef::Flush => break,
+            PacketLineRef::Delimiter | PacketLineRef::ResponseEnd => {}
+            PacketLineRef::Data(payload) => lines.push(
+                String::from_utf8_lossy(payload)
+                    .trim_end_matches('\n')
+                    .to_owned(),
+            ),
+        }
+        data = data.get(consumed..).unwrap_or_default();
     }
     Ok(lines)
 }
@@ -450,8 +449,23 @@ mod tests {
             pkt_lines(data).expect("parses"),
             vec!["unpack ok".to_owned(), "ok refs/heads/staging".to_owned()]
         );
-        assert!(pkt_lines(b"00ffshort").is_err());
-        assert!(pkt_lines(b"zzzz").is_err());
+        assert!(pkt_lines(b"00000009ignored after the flush").is_ok());
+        for (wire, error) in [
+            (&b"00ffshort"[..], "truncated (246 more byte(s) expected)"),
+            (b"000", "truncated (1 more byte(s) expected)"),
+            (b"zzzz", "malformed"),
+            (b"0003", "malformed"),
+            (b"0004", "malformed"),
+            (b"+00a123456", "malformed"),
+        ] {
+            let got = pkt_lines(wire).expect_err("refused");
+            assert!(got.contains(error), "{wire:?}: {got}");
+        }
+        assert_eq!(
+            pkt_lines(b"000100020009ok x\n0000").expect("parses"),
+            vec!["ok x".to_owned()],
+            "delimiter and response-end carry no line"
+        );
     }
 
     fn pkt(data: &[u8]) -> Vec<u8> {

@@ -1,64 +1,11 @@
 //! The local repository sync works in: a fresh bare repository in a private temporary
 //! directory (removed on drop), or an existing repository given with `--git-dir`.
 
-use std::{
-    collections::HashSet,
-    path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::{collections::HashSet, path::Path};
 
 use gix::ObjectId;
 
 use super::Error;
-
-/// A directory removed, with its contents, when dropped.
-#[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// A new `0700` directory under the system temporary directory.
-    pub fn new(prefix: &str) -> Result<TempDir, Error> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let mut last_error = None;
-        for _ in 0..16 {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = base.join(format!("{prefix}-{}-{nanos:x}-{n}", std::process::id()));
-            let mut builder = std::fs::DirBuilder::new();
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                builder.mode(0o700);
-            }
-            match builder.create(&path) {
-                Ok(()) => return Ok(TempDir { path }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(e),
-                Err(source) => return Err(Error::TempDir { path: base, source }),
-            }
-        }
-        Err(Error::TempDir {
-            path: base,
-            source: last_error
-                .unwrap_or_else(|| std::io::Error::other("no free temporary directory name")),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 /// Where sync keeps objects.
 pub struct Workspace {
@@ -66,14 +13,26 @@ pub struct Workspace {
     /// True for the temporary repository: it may hold commits without their trees (a
     /// `tree:0` fetch), and nothing in it outlives the run.
     pub(crate) temporary: bool,
-    _temp: Option<TempDir>,
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl Workspace {
     /// A fresh bare repository in a new temporary directory, isolated from any user or
     /// system git configuration.
     pub fn temporary() -> Result<Workspace, Error> {
-        let temp = TempDir::new("shipgate-sync")?;
+        // A random name under TMPDIR, private to the runner's user, removed with its
+        // contents on drop.
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("shipgate-sync-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let temp = builder.tempdir().map_err(|source| Error::TempDir {
+            path: std::env::temp_dir(),
+            source,
+        })?;
         let path = temp.path().join("repo.git");
         let repo = gix::ThreadSafeRepository::init_opts(
             &path,
@@ -120,25 +79,17 @@ impl Workspace {
         self.repo.git_dir()
     }
 
-    /// The commits on the shallow boundary (their parents are not present).
+    /// The commits on the shallow boundary (their parents are not present), as gix reads
+    /// the repository's `shallow` file.
     pub fn shallow_commits(&self) -> Result<HashSet<ObjectId>, Error> {
-        let path = self.git_dir().join("shallow");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-            Err(e) => {
-                return Err(self.local_error("read the shallow file", e));
-            }
-        };
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                ObjectId::from_hex(line.as_bytes()).map_err(|e| {
-                    self.local_error("read the shallow file", std::io::Error::other(e))
-                })
-            })
-            .collect()
+        let commits = self.repo.shallow_commits().map_err(|source| Error::Local {
+            action: "read the shallow file",
+            path: self.git_dir().to_owned(),
+            source,
+        })?;
+        Ok(commits
+            .map(|commits| commits.iter().copied().collect())
+            .unwrap_or_default())
     }
 
     /// Tips of every local ref: what to offer the server as `have`s in an incremental fetch.
@@ -190,5 +141,56 @@ impl Workspace {
             path: self.git_dir().to_owned(),
             source: gix::Error::from_error(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Workspace;
+
+    /// The temporary repository lives in a private directory that goes with it.
+    #[test]
+    fn the_temporary_repository_is_private_and_removed_on_drop() {
+        let workspace = Workspace::temporary().expect("a temporary repository");
+        let dir = workspace
+            .git_dir()
+            .parent()
+            .expect("repo.git has a parent")
+            .to_owned();
+        assert!(dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("shipgate-sync-")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir)
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
+        drop(workspace);
+        assert!(!dir.exists(), "{} outlived the workspace", dir.display());
+    }
+
+    /// No `shallow` file is no boundary; each line of one is a boundary commit; a line that
+    /// is not an object id is an error, never an empty boundary.
+    #[test]
+    fn the_shallow_boundary_is_read_from_the_shallow_file() {
+        let workspace = Workspace::temporary().expect("a temporary repository");
+        assert!(workspace.shallow_commits().expect("reads").is_empty());
+        let (a, b) = (
+            "1111111111111111111111111111111111111111",
+            "2222222222222222222222222222222222222222",
+        );
+        let file = workspace.git_dir().join("shallow");
+        std::fs::write(&file, format!("{b}\n{a}\n")).expect("write");
+        let boundary = workspace.shallow_commits().expect("reads");
+        assert_eq!(boundary.len(), 2);
+        assert!(boundary.contains(&gix::ObjectId::from_hex(a.as_bytes()).expect("hex")));
+        let other = Workspace::temporary().expect("a temporary repository");
+        std::fs::write(other.git_dir().join("shallow"), "not-an-id\n").expect("write");
+        assert!(other.shallow_commits().is_err());
     }
 }

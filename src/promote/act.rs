@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::code::Code;
 use crate::{
     arguments::Via,
     forge::{self, MergeOptions, Merged},
@@ -14,14 +13,14 @@ use crate::{
         Workspace,
     },
     sha::short,
-    sync::plan::{classify_rejection, runbook_protected, Rejection},
-    Error, Verdict,
+    sync::plan::{classify_rejection, Rejection},
+    Error,
 };
 
 use super::{
     error::Error as PromoteError,
     plan::{self, Check, Plan, Refusal},
-    session::{Acted, Gathered, Session},
+    session::{Acted, Done, Gathered, Promotion, Session},
 };
 
 /// Retries of a merge Gitea answers "try again later" (mergeability not computed yet).
@@ -35,7 +34,7 @@ impl Session<'_> {
         gathered: &Gathered,
     ) -> Result<Acted, Error> {
         if let Some(outcome) = self.verdict(plan, gathered)? {
-            return Ok(Acted::Done(outcome));
+            return Ok(Acted::Done(Done::Decided(outcome)));
         }
         let schedule = matches!(plan, Plan::Schedule { .. });
         match self.via {
@@ -111,46 +110,19 @@ impl Session<'_> {
                     tokio::time::sleep(Duration::from_millis(300 * u64::from(tries))).await;
                 }
                 Refusal::NotReady | Refusal::Refused => {
-                    let outcome = self
-                        .base(Verdict::No, &Plan::Promote, gathered)
-                        .field("plan", "blocked")
-                        .field("pr", pr.number)
-                        .reason(format!(
-                            "Gitea refused to merge pull request #{} (HTTP {status}): {message}",
-                            pr.number
-                        ))
-                        .failure(
-                            Code::PromoteMergeRefused,
-                            format!(
-                                "Gitea refused to merge #{} (`{}` {} → {}): {message}",
-                                pr.number,
-                                self.to,
-                                short(&gathered.facts.to_tip),
-                                short(&s)
-                            ),
-                            format!(
-                                "check `{}`'s branch protection (the promote account must be allowed to merge) and that `fast-forward-only` is an allowed merge style in the repository settings; nothing was forced",
-                                self.to
-                            ),
-                        );
-                    return Ok(Acted::Done(outcome));
+                    return Ok(Acted::Done(Done::MergeRefused {
+                        pr: pr.number,
+                        status,
+                        message,
+                    }));
                 }
             }
         };
-        let base = self
-            .base(Verdict::Ok, &Plan::Promote, gathered)
-            .field("pr", pr.number);
         match merged {
-            Merged::Scheduled if schedule => Ok(Acted::Done(
-                base.field("plan", "scheduled").reason(format!(
-                    "scheduled: Gitea merges pull request #{} (fast-forward only) into `{}` once the checks its branch protection requires succeed; `{}` stays at {} until then",
-                    pr.number,
-                    self.to,
-                    self.to,
-                    short(&gathered.facts.to_tip)
-                )),
-            )),
-            Merged::Scheduled => Err(PromoteError::MergeScheduledUnasked { number: pr.number }.into()),
+            Merged::Scheduled if schedule => Ok(Acted::Done(Done::Scheduled { pr: pr.number })),
+            Merged::Scheduled => {
+                Err(PromoteError::MergeScheduledUnasked { number: pr.number }.into())
+            }
             Merged::Now => {
                 let now = self.client.branch(&self.repo, &self.to).await?;
                 if now.commit.id != s {
@@ -162,17 +134,9 @@ impl Session<'_> {
                     }
                     .into());
                 }
-                Ok(Acted::Done(
-                    base.field("to_sha", s.as_str())
-                        .output("promoted-sha", s.as_str())
-                        .reason(format!(
-                            "promoted `{}` {} → {} by merging pull request #{} fast-forward-only",
-                            self.to,
-                            short(&gathered.facts.to_tip),
-                            short(&s),
-                            pr.number
-                        )),
-                ))
+                Ok(Acted::Done(Done::Promoted(Promotion::Merged {
+                    pr: pr.number,
+                })))
             }
         }
     }
@@ -213,56 +177,18 @@ impl Session<'_> {
             Err(why) => return Ok(Acted::Raced(why)),
         };
         match pushed.status {
-            PushStatus::Accepted => {
-                let sha = gathered.facts.from_tip.as_str();
-                Ok(Acted::Done(
-                    self.base(Verdict::Ok, &Plan::Promote, gathered)
-                        .field("to_sha", sha)
-                        .output("promoted-sha", sha)
-                        .reason(format!(
-                            "promoted `{}` {} → {} by a fast-forward push (expected old value {})",
-                            self.to,
-                            short(&gathered.facts.to_tip),
-                            short(sha),
-                            short(&gathered.facts.to_tip)
-                        )),
-                ))
-            }
+            PushStatus::Accepted => Ok(Acted::Done(Done::Promoted(Promotion::Pushed))),
             PushStatus::Rejected { reason } => {
                 match classify_rejection(&reason, &pushed.messages) {
                     Rejection::Moved => Ok(Acted::Raced(format!(
                         "the push was refused because `{}` moved ({reason})",
                         self.to
                     ))),
-                    kind => {
-                        let said = if pushed.messages.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; the server said: {}", pushed.messages.join(" / "))
-                        };
-                        let hint = if kind == Rejection::Protected {
-                            runbook_protected(&self.to, None)
-                        } else {
-                            "read the server's reason above; fix the repository or branch settings and re-run".into()
-                        };
-                        Ok(Acted::Done(
-                            self.base(Verdict::No, &Plan::Promote, gathered)
-                                .field("plan", "blocked")
-                                .reason(format!(
-                                    "the server refused the push to `{}`: {reason}",
-                                    self.to
-                                ))
-                                .failure(
-                                    Code::PromotePushRejected,
-                                    format!(
-                                        "the push of {} to `{}` was refused: {reason}{said}",
-                                        short(&gathered.facts.from_tip),
-                                        self.to
-                                    ),
-                                    hint,
-                                ),
-                        ))
-                    }
+                    kind => Ok(Acted::Done(Done::PushRejected {
+                        reason,
+                        messages: pushed.messages,
+                        protected: kind == Rejection::Protected,
+                    })),
                 }
             }
         }

@@ -18,9 +18,6 @@ mod session;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::code::Code;
 use crate::{
     arguments::{PromoteArgs, Via},
     config::Config,
@@ -28,12 +25,11 @@ use crate::{
     git::Remote,
     report::Mode,
     sha::short,
-    Error, Invocation, Outcome, Verdict,
+    Error, Invocation, Outcome,
 };
 
 use plan::Plan;
-use report::{contexts_json, details, plan_name};
-use session::{Acted, Session};
+use session::{Acted, Done, Session};
 
 /// Run the promote mode.
 pub async fn run(invocation: &Invocation, args: &PromoteArgs) -> Result<Outcome, Error> {
@@ -129,57 +125,21 @@ impl Session<'_> {
                 notes.push(format!("polled {polls} time(s) while checks were pending"));
             }
             let acted = if self.invocation.dry_run {
-                Acted::Done(self.dry_run(&plan, &gathered))
+                Acted::Done(Done::Decided(self.dry_run(&plan, &gathered)))
             } else {
                 self.act(&plan, &rows, &gathered).await?
             };
             match acted {
-                Acted::Done(outcome) => {
-                    let name = plan_name(&outcome, &plan);
-                    let mut outcome = outcome
-                        .field("attempts", attempt)
-                        .field("via", self.via.as_str())
-                        .field("from", self.from.as_str())
-                        .field("to", self.to.as_str())
-                        .field("dry_run", self.invocation.dry_run)
-                        .field("contexts", contexts_json(&rows))
-                        .output("plan", name);
-                    for note in notes {
-                        outcome = outcome.reason(note);
-                    }
-                    outcome.details = details(&rows);
-                    return Ok(outcome);
-                }
                 Acted::Raced(why) => {
                     notes.push(format!("attempt {attempt}: {why}"));
                     if attempt >= max_attempts {
-                        let mut outcome = Outcome::new(Mode::Promote, Verdict::No)
-                            .field("plan", "blocked")
-                            .field("from_sha", gathered.facts.from_tip.as_str())
-                            .field("to_sha", gathered.facts.to_tip.as_str())
-                            .field("pr", Value::Null)
-                            .field("attempts", attempt)
-                            .field("via", self.via.as_str())
-                            .field("from", self.from.as_str())
-                            .field("to", self.to.as_str())
-                            .field("dry_run", false)
-                            .field("contexts", contexts_json(&rows))
-                            .output("plan", "blocked")
-                            .output("promoted-sha", "")
-                            .failure(
-                                Code::PromoteRaced,
-                                format!(
-                                    "`{}` or `{}` moved during each of {attempt} attempt(s); nothing was forced and `{}` got no unchecked commit",
-                                    self.from, self.to, self.to
-                                ),
-                                "re-run the job once pushes settle; serialise promote runs with a `concurrency:` group",
-                            );
-                        for note in notes {
-                            outcome = outcome.reason(note);
-                        }
-                        return Ok(outcome);
+                        return Ok(self.raced(&gathered, &rows, attempt, notes));
                     }
                     tracing::warn!("{why}; gathering again (attempt {attempt} of {max_attempts})");
+                }
+                Acted::Done(done) => {
+                    let outcome = self.done(done, &gathered);
+                    return Ok(self.finish(outcome, &plan, &rows, attempt, notes));
                 }
             }
         }

@@ -4,11 +4,14 @@
 use serde_json::{json, Value};
 
 use crate::code::Code;
-use crate::{arguments::Via, report::Mode, sha::short, Error, Outcome, Verdict};
+use crate::{
+    arguments::Via, report::Mode, sha::short, sync::plan::runbook_protected, Error, Outcome,
+    Verdict,
+};
 
 use super::{
     plan::{Check, Plan},
-    session::{Gathered, Session},
+    session::{Done, Gathered, Promotion, Session},
 };
 
 impl Session<'_> {
@@ -119,6 +122,144 @@ impl Session<'_> {
                 ))
             }
         }
+    }
+}
+
+impl Session<'_> {
+    /// The outcome of how the run ended.
+    pub(super) fn done(&self, done: Done, gathered: &Gathered) -> Outcome {
+        let (to, s, m) = (
+            &self.to,
+            short(&gathered.facts.from_tip),
+            short(&gathered.facts.to_tip),
+        );
+        match done {
+            Done::Decided(outcome) => outcome,
+            Done::Promoted(how) => {
+                let (outcome, how) = match how {
+                    Promotion::Merged { pr } => (
+                        self.base(Verdict::Ok, &Plan::Promote, gathered)
+                            .field("pr", pr),
+                        format!("by merging pull request #{pr} fast-forward-only"),
+                    ),
+                    Promotion::Pushed => (
+                        self.base(Verdict::Ok, &Plan::Promote, gathered),
+                        format!("by a fast-forward push (expected old value {m})"),
+                    ),
+                };
+                let sha = gathered.facts.from_tip.as_str();
+                outcome
+                    .field("to_sha", sha)
+                    .output("promoted-sha", sha)
+                    .reason(format!("promoted `{to}` {m} → {s} {how}"))
+            }
+            Done::Scheduled { pr } => self
+                .base(Verdict::Ok, &Plan::Promote, gathered)
+                .field("pr", pr)
+                .field("plan", "scheduled")
+                .reason(format!(
+                    "scheduled: Gitea merges pull request #{pr} (fast-forward only) into `{to}` once the checks its branch protection requires succeed; `{to}` stays at {m} until then"
+                )),
+            Done::MergeRefused { pr, status, message } => self
+                .base(Verdict::No, &Plan::Promote, gathered)
+                .field("plan", "blocked")
+                .field("pr", pr)
+                .reason(format!(
+                    "Gitea refused to merge pull request #{pr} (HTTP {status}): {message}"
+                ))
+                .failure(
+                    Code::PromoteMergeRefused,
+                    format!("Gitea refused to merge #{pr} (`{to}` {m} → {s}): {message}"),
+                    format!(
+                        "check `{to}`'s branch protection (the promote account must be allowed to merge) and that `fast-forward-only` is an allowed merge style in the repository settings; nothing was forced"
+                    ),
+                ),
+            Done::PushRejected {
+                reason,
+                messages,
+                protected,
+            } => {
+                let said = if messages.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the server said: {}", messages.join(" / "))
+                };
+                let hint = if protected {
+                    runbook_protected(to, None)
+                } else {
+                    "read the server's reason above; fix the repository or branch settings and re-run".into()
+                };
+                self.base(Verdict::No, &Plan::Promote, gathered)
+                    .field("plan", "blocked")
+                    .reason(format!("the server refused the push to `{to}`: {reason}"))
+                    .failure(
+                        Code::PromotePushRejected,
+                        format!("the push of {s} to `{to}` was refused: {reason}{said}"),
+                        hint,
+                    )
+            }
+        }
+    }
+
+    /// Every attempt raced: nothing was written.
+    pub(super) fn raced(
+        &self,
+        gathered: &Gathered,
+        rows: &[Check],
+        attempts: u32,
+        notes: Vec<String>,
+    ) -> Outcome {
+        let (from, to) = (&self.from, &self.to);
+        let mut outcome = Outcome::new(Mode::Promote, Verdict::No)
+            .field("plan", "blocked")
+            .field("from_sha", gathered.facts.from_tip.as_str())
+            .field("to_sha", gathered.facts.to_tip.as_str())
+            .field("pr", Value::Null)
+            .field("attempts", attempts)
+            .field("via", self.via.as_str())
+            .field("from", from.as_str())
+            .field("to", to.as_str())
+            .field("dry_run", false)
+            .field("contexts", contexts_json(rows))
+            .output("plan", "blocked")
+            .output("promoted-sha", "")
+            .failure(
+                Code::PromoteRaced,
+                format!(
+                    "`{from}` or `{to}` moved during each of {attempts} attempt(s); nothing was forced and `{to}` got no unchecked commit"
+                ),
+                "re-run the job once pushes settle; serialise promote runs with a `concurrency:` group",
+            );
+        for note in notes {
+            outcome = outcome.reason(note);
+        }
+        outcome
+    }
+
+    /// What every finished run adds: the attempts, the branches, the contexts table, the
+    /// notes of earlier attempts.
+    pub(super) fn finish(
+        &self,
+        outcome: Outcome,
+        plan: &Plan,
+        rows: &[Check],
+        attempts: u32,
+        notes: Vec<String>,
+    ) -> Outcome {
+        let name = plan_name(&outcome, plan);
+        let mut outcome = outcome
+            .field("attempts", attempts)
+            .field("via", self.via.as_str())
+            .field("from", self.from.as_str())
+            .field("to", self.to.as_str())
+            .field("dry_run", self.invocation.dry_run)
+            .field("contexts", contexts_json(rows))
+            .output("plan", name);
+        for note in notes {
+            outcome = outcome.reason(note);
+        }
+        outcome.details = details(rows);
+        outcome
     }
 }
 

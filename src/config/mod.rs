@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod positions;
+
+pub use positions::Position;
+use positions::Positions;
+
 /// Where the config lives in a repository.
 pub const DEFAULT_PATH: &str = ".gitea/shipgate.yml";
 
@@ -327,11 +332,39 @@ pub enum Error {
     },
     #[error("invalid config `{origin}`: {message}")]
     Parse { origin: String, message: String },
-    #[error("invalid config `{origin}`: {}", problems.join("; "))]
+    #[error("invalid config `{origin}`: {}", Problem::list(problems))]
     Invalid {
         origin: String,
-        problems: Vec<String>,
+        problems: Vec<Problem>,
     },
+}
+
+/// One broken rule of a config that parsed, at the value that breaks it when the file sets
+/// that value (a rule broken by a default has no position).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub at: Option<Position>,
+    pub text: String,
+}
+
+impl Problem {
+    /// `line 2, column 17: …; …`, in the order found.
+    pub fn list(problems: &[Problem]) -> String {
+        problems
+            .iter()
+            .map(Problem::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Some(at) => write!(f, "{at}: {}", self.text),
+            None => f.write_str(&self.text),
+        }
+    }
 }
 
 impl Error {
@@ -366,7 +399,7 @@ impl Config {
             origin: origin.to_owned(),
             message: e.to_string().replace("<input>", origin),
         })?;
-        config.validate(origin)?;
+        config.validate(origin, text)?;
         Ok(config)
     }
 
@@ -389,46 +422,95 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
-    /// Every semantic problem at once.
-    pub fn validate(&self, origin: &str) -> Result<(), Error> {
-        let mut problems = Vec::new();
+    /// Every semantic problem at once, each at the line and column of the value that breaks
+    /// the rule when `text` sets it (a rule broken by two values points at the later one).
+    pub fn validate(&self, origin: &str, text: &str) -> Result<(), Error> {
+        let found = self.broken_rules();
+        if found.is_empty() {
+            return Ok(());
+        }
+        let positions = Positions::of(text);
+        let problems = found
+            .into_iter()
+            .map(|(paths, text)| Problem {
+                at: paths.iter().rev().find_map(|path| positions.at(path)),
+                text,
+            })
+            .collect();
+        Err(Error::Invalid {
+            origin: origin.to_owned(),
+            problems,
+        })
+    }
+
+    /// Each broken rule: the key paths of the values it involves, and what is wrong.
+    fn broken_rules(&self) -> Vec<(Vec<String>, String)> {
+        let mut problems: Vec<(Vec<String>, String)> = Vec::new();
+        let mut push = |paths: &[&str], text: String| {
+            problems.push((paths.iter().map(|p| (*p).to_owned()).collect(), text));
+        };
         if self.sync.max_attempts == 0 {
-            problems.push("`sync.max_attempts` must be at least 1".to_owned());
+            push(
+                &["sync.max_attempts"],
+                "`sync.max_attempts` must be at least 1".to_owned(),
+            );
         }
         if self.sync.from == self.sync.to {
-            problems.push(format!(
-                "`sync.from` and `sync.to` are both `{}`",
-                self.sync.from
-            ));
+            push(
+                &["sync.from", "sync.to"],
+                format!("`sync.from` and `sync.to` are both `{}`", self.sync.from),
+            );
         }
         if self.promote.max_attempts == 0 {
-            problems.push("`promote.max_attempts` must be at least 1".to_owned());
+            push(
+                &["promote.max_attempts"],
+                "`promote.max_attempts` must be at least 1".to_owned(),
+            );
         }
         if self.promote.from == self.promote.to {
-            problems.push(format!(
-                "`promote.from` and `promote.to` are both `{}`",
-                self.promote.from
-            ));
+            push(
+                &["promote.from", "promote.to"],
+                format!(
+                    "`promote.from` and `promote.to` are both `{}`",
+                    self.promote.from
+                ),
+            );
         }
-        for glob in &self.promote.required_contexts {
+        for (index, glob) in self.promote.required_contexts.iter().enumerate() {
+            let path = format!("promote.required_contexts[{index}]");
             if glob.trim().is_empty() {
-                problems.push("`promote.required_contexts` has an empty entry".to_owned());
+                push(
+                    &[&path],
+                    "`promote.required_contexts` has an empty entry".to_owned(),
+                );
             } else if let Err(e) = crate::glob::context(glob) {
-                problems.push(format!(
-                    "`promote.required_contexts` has an invalid glob `{glob}`: {e}"
-                ));
+                push(
+                    &[&path],
+                    format!("`promote.required_contexts` has an invalid glob `{glob}`: {e}"),
+                );
             }
         }
         if self.retarget.from == self.retarget.to {
-            problems.push(format!(
-                "`retarget.from` and `retarget.to` are both `{}`",
-                self.retarget.from
-            ));
+            push(
+                &["retarget.from", "retarget.to"],
+                format!(
+                    "`retarget.from` and `retarget.to` are both `{}`",
+                    self.retarget.from
+                ),
+            );
         }
         let labels = &self.tier.labels;
         if labels.low == labels.medium || labels.medium == labels.high || labels.low == labels.high
         {
-            problems.push("`tier.labels` must be three distinct names".to_owned());
+            push(
+                &[
+                    "tier.labels",
+                    "tier.labels.low",
+                    "tier.labels.medium",
+                    "tier.labels.high",
+                ],
+                "`tier.labels` must be three distinct names".to_owned(),
+            );
         }
         for (key, globs) in [
             ("tier.high_paths", &self.tier.high_paths),
@@ -436,9 +518,12 @@ impl Config {
             ("tier.test_paths", &self.tier.test_paths),
             ("tier.uncounted_paths", &self.tier.uncounted_paths),
         ] {
-            for glob in globs {
+            for (index, glob) in globs.iter().enumerate() {
                 if let Err(e) = crate::glob::path(glob) {
-                    problems.push(format!("`{key}` has an invalid glob `{glob}`: {e}"));
+                    push(
+                        &[&format!("{key}[{index}]")],
+                        format!("`{key}` has an invalid glob `{glob}`: {e}"),
+                    );
                 }
             }
         }
@@ -448,32 +533,38 @@ impl Config {
             ("high", &self.review.tiers.high),
         ] {
             if let Err(e) = parse_clauses(text) {
-                problems.push(format!("`review.tiers.{tier}`: {e}"));
+                push(
+                    &[&format!("review.tiers.{tier}")],
+                    format!("`review.tiers.{tier}`: {e}"),
+                );
             }
         }
         let mut contexts = std::collections::HashSet::new();
-        for gate in &self.review.gates {
+        for (index, gate) in self.review.gates.iter().enumerate() {
+            let at = |key: &str| format!("review.gates[{index}].{key}");
             if gate.context.trim().is_empty() {
-                problems.push(format!("gate `{}` has an empty `context`", gate.name));
+                push(
+                    &[&at("context")],
+                    format!("gate `{}` has an empty `context`", gate.name),
+                );
             }
             if !contexts.insert(gate.context.as_str()) {
-                problems.push(format!("gate context `{}` appears twice", gate.context));
+                push(
+                    &[&at("context")],
+                    format!("gate context `{}` appears twice", gate.context),
+                );
             }
             if !gate.command.starts_with('/') {
-                problems.push(format!(
-                    "gate `{}`: `command` must start with `/`, got `{}`",
-                    gate.name, gate.command
-                ));
+                push(
+                    &[&at("command")],
+                    format!(
+                        "gate `{}`: `command` must start with `/`, got `{}`",
+                        gate.name, gate.command
+                    ),
+                );
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid {
-                origin: origin.to_owned(),
-                problems,
-            })
-        }
+        problems
     }
 }
 
@@ -568,6 +659,42 @@ mod tests {
             Error::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
             other => panic!("unexpected {other}"),
         }
+    }
+
+    /// Every problem of a config that parsed carries the line and column of the value
+    /// that breaks the rule; a rule the defaults break alone has none.
+    #[test]
+    fn every_problem_has_its_line_and_column() {
+        let text = "sync:\n  to: main\nreview:\n  gates:\n    - name: qa\n      context: qa-review\n      team: qa\n      command: qa-recheck\ntier:\n  high_paths: [\"ok/**\", \"bad/[\"]\n";
+        let err = Config::parse(text, "cfg.yml").expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            "invalid config `cfg.yml`: line 2, column 7: `sync.from` and `sync.to` are both \
+             `main`; line 10, column 25: `tier.high_paths` has an invalid glob `bad/[`: error \
+             parsing glob 'bad/[': unclosed character class; missing ']'; line 8, column 16: gate `qa`: `command` must \
+             start with `/`, got `qa-recheck`"
+        );
+        let Error::Invalid { problems, .. } = err else {
+            panic!("not Invalid");
+        };
+        assert!(problems.iter().all(|p| p.at.is_some()), "{problems:?}");
+        let defaults = Config {
+            sync: SyncConfig {
+                to: "main".into(),
+                ..SyncConfig::default()
+            },
+            ..Config::default()
+        };
+        let Err(Error::Invalid { problems, .. }) = defaults.validate("x", "") else {
+            panic!("valid");
+        };
+        assert_eq!(
+            problems,
+            vec![Problem {
+                at: None,
+                text: "`sync.from` and `sync.to` are both `main`".into()
+            }]
+        );
     }
 
     #[test]
