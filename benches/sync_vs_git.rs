@@ -24,6 +24,10 @@ mod git_server;
 #[allow(dead_code)]
 mod fault_schedule;
 
+/// The git server's thread (`super::serve` there).
+#[path = "../tests/support/serve.rs"]
+mod serve;
+
 use std::{
     io::Write,
     path::Path,

@@ -26,32 +26,19 @@ use std::{collections::BTreeMap, time::Duration};
 use serde_json::{json, Value};
 
 use crate::support::{
-    fake_gitea::{FakeGitea, FaultKind, FileSpec, PrSpec, Recorded, StatusRow},
+    fake_gitea::{FakeGitea, FaultKind, FileSpec, Recorded, StatusRow},
     fault_schedule::{cases, positions, Rng, Scheduled},
+    fixture::{self, base, head, old, PR, REPO},
     git_server::{GitFault, GitRequest, GitServer},
     test::{Output, Test},
 };
 
-const REPO: &str = "acme/app";
-const PR: u64 = 7;
 const DEFAULT_CASES: u64 = 500;
 
 /// The faulty run's request timeout (seconds): a delay past it costs about this much.
 const FAULTY_TIMEOUT: f64 = 0.5;
 /// The clean run's: generous, so a loaded machine never makes the reference run fail.
 const CLEAN_TIMEOUT: &str = "10";
-
-fn head() -> String {
-    "a".repeat(40)
-}
-
-fn base() -> String {
-    "b".repeat(40)
-}
-
-fn old() -> String {
-    "c".repeat(40)
-}
 
 // ---- drawing faults ----------------------------------------------------------------------
 
@@ -316,16 +303,7 @@ fn build_tier(fake: &FakeGitea, s: &TierScenario) {
         fake.add_user(user, &format!("tok-{user}"));
     }
     fake.add_repo(REPO);
-    fake.add_pr(
-        REPO,
-        PrSpec {
-            number: PR,
-            author: "alice".into(),
-            head_sha: head(),
-            base_sha: base(),
-            ..PrSpec::default()
-        },
-    );
+    fake.add_pr(REPO, fixture::pr());
     if s.closed {
         fake.set_pr_state(REPO, PR, "closed", false);
     }
@@ -629,16 +607,7 @@ fn build_review(fake: &FakeGitea, s: &ReviewScenario) {
     fake.add_user("writer", "tok-writer");
     fake.add_org_owner("acme", "reader");
     fake.add_repo(REPO);
-    fake.add_pr(
-        REPO,
-        PrSpec {
-            number: PR,
-            author: "alice".into(),
-            head_sha: head(),
-            base_sha: base(),
-            ..PrSpec::default()
-        },
-    );
+    fake.add_pr(REPO, fixture::pr());
     if s.closed {
         fake.set_pr_state(REPO, PR, "closed", false);
     }

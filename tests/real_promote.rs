@@ -7,7 +7,6 @@
 //! main's tip afterwards, read from Gitea itself.
 
 use std::{
-    net::SocketAddr,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -22,6 +21,7 @@ use crate::real_gitea_tests;
 use crate::support::{
     fake_gitea::{FakeGitea, StatusRow},
     real_gitea::{Change, RealGitea, Repo},
+    serve::Background,
     test::{Output, Test},
 };
 
@@ -440,9 +440,7 @@ real_gitea_tests!(
 /// Forwards everything to Gitea; before the first `POST …/merge` is forwarded it runs
 /// `race` (on a plain thread, so the harness's blocking client may be used).
 struct Proxy {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Background,
 }
 
 type Race = Arc<dyn Fn() + Send + Sync>;
@@ -463,51 +461,14 @@ impl Proxy {
             race: Arc::new(race),
             fired: AtomicBool::new(false),
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("proxy runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind the proxy");
-                addr_tx
-                    .send(listener.local_addr().expect("proxy address"))
-                    .expect("send the address");
-                let app = axum::Router::new().fallback(forward).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .expect("serve the proxy");
-            });
-        });
-        let addr = addr_rx.recv().expect("the proxy's address");
+        let app = axum::Router::new().fallback(forward).with_state(state);
         Proxy {
-            addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            server: Background::serve("merge-proxy", app),
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        format!("http://{}", self.server.addr())
     }
 }
 

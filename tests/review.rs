@@ -12,26 +12,13 @@ use serde_json::{json, Value};
 
 use crate::support::{
     fake_gitea::{Action, FakeGitea, Fault, FaultKind, PrSpec, StatusRow},
+    fixture::{self, base, head, old, PR, REPO},
     test::{Output, Test},
 };
 
-const REPO: &str = "acme/app";
-const PR: u64 = 7;
 const QA: &str = "qa-review / approved (pull_request_target)";
 const SEC: &str = "security-review / approved (pull_request_target)";
 const TIER_CHECK: &str = "tier-check / approvals (pull_request_target)";
-
-fn head() -> String {
-    "a".repeat(40)
-}
-
-fn base() -> String {
-    "b".repeat(40)
-}
-
-fn old() -> String {
-    "c".repeat(40)
-}
 
 /// A fake with the org `acme`, its teams, tier labels, and PR #7 by `alice` into `main`.
 ///
@@ -45,15 +32,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        World::with_pr(PrSpec {
-            number: PR,
-            author: "alice".into(),
-            head_sha: head(),
-            base_sha: base(),
-            base_ref: "main".into(),
-            head_ref: "feature".into(),
-            ..PrSpec::default()
-        })
+        World::with_pr(fixture::pr())
     }
 
     fn with_pr(pr: PrSpec) -> World {
@@ -733,12 +712,8 @@ fn scenario_36_a_missing_status_token_is_cannot_verify_and_the_read_token_never_
 #[test]
 fn scenario_37_another_base_branch_is_not_applicable() {
     let world = World::with_pr(PrSpec {
-        number: PR,
-        author: "alice".into(),
-        head_sha: head(),
-        base_sha: base(),
         base_ref: "release".into(),
-        ..PrSpec::default()
+        ..fixture::pr()
     });
     world.label("tier:low");
     world.review("erin", "APPROVED");

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     fake_gitea::{Action, FakeGitea, Fault, FaultKind, FileSpec, PrSpec},
+    fixture::{self, PR, REPO},
     test::Test,
 };
 
@@ -453,8 +454,6 @@ fn local_unreadable_gitattributes_cannot_verify() {
 
 // ---- PR runs against the fake Gitea ------------------------------------------------------
 
-const REPO: &str = "acme/app";
-const PR: u64 = 7;
 const BASE: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const HEAD: &str = "cccccccccccccccccccccccccccccccccccccccc";
 const BOT: &str = "shipgate-bot";
@@ -473,13 +472,9 @@ fn fake_with(files: Vec<FileSpec>) -> FakeGitea {
     fake.add_pr(
         REPO,
         PrSpec {
-            number: PR,
-            author: "alice".into(),
             head_sha: HEAD.into(),
             base_sha: BASE.into(),
-            base_ref: "main".into(),
-            head_ref: "feature".into(),
-            ..PrSpec::default()
+            ..fixture::pr()
         },
     );
     fake.set_files(REPO, PR, files);

@@ -34,7 +34,10 @@ use axum::{
     Json, Router,
 };
 
-use super::fault_schedule::{ConnKill, KillListener, Scheduled};
+use super::{
+    fault_schedule::{ConnKill, Scheduled},
+    serve::Background,
+};
 
 /// One request the server answered.
 #[derive(Debug, Clone)]
@@ -128,8 +131,7 @@ struct Shared {
 pub struct GitServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Background,
     _dir: tempfile::TempDir,
 }
 
@@ -146,42 +148,16 @@ impl GitServer {
             home,
             ..Shared::default()
         });
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind 127.0.0.1");
-                addr_tx
-                    .send(listener.local_addr().expect("local addr"))
-                    .expect("send addr");
-                let router = Router::new()
-                    .route("/api/v1/user", get(api_user))
-                    .fallback(git)
-                    .layer(DefaultBodyLimit::disable())
-                    .with_state(state)
-                    .into_make_service_with_connect_info::<ConnKill>();
-                axum::serve(KillListener(listener), router)
-                    .with_graceful_shutdown(async {
-                        let _ = shutdown_rx.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
-        let addr = addr_rx.recv().expect("server address");
+        let router = Router::new()
+            .route("/api/v1/user", get(api_user))
+            .fallback(git)
+            .layer(DefaultBodyLimit::disable())
+            .with_state(shared.clone());
+        let server = Background::serve("git-server", router);
         GitServer {
-            addr,
+            addr: server.addr(),
             shared,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            _server: server,
             _dir: dir,
         }
     }
@@ -383,17 +359,6 @@ impl GitServer {
     /// The HOME the server's git runs with (no user config leaks in).
     pub fn home(&self) -> &Path {
         &self.shared.home
-    }
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

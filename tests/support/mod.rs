@@ -3,6 +3,8 @@
 
 pub mod fake_gitea;
 pub mod fault_schedule;
+pub mod fixture;
 pub mod git_server;
 pub mod real_gitea;
+pub mod serve;
 pub mod test;

@@ -16,9 +16,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard},
-    thread::JoinHandle,
     time::Duration,
 };
 
@@ -30,7 +28,10 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use crate::support::fault_schedule::{ConnKill, KillListener, Scheduled};
+use crate::support::{
+    fault_schedule::{ConnKill, Scheduled},
+    serve::{Background, Bound},
+};
 
 mod dispatch;
 mod handlers;
@@ -294,8 +295,7 @@ impl Fault {
 pub struct FakeGitea {
     url: String,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Background,
 }
 
 struct Shared {
@@ -313,51 +313,18 @@ impl Shared {
 impl FakeGitea {
     /// Bind `127.0.0.1:0` and serve on a new thread.
     pub fn start() -> FakeGitea {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0 for the fake");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
-        let addr: SocketAddr = listener.local_addr().expect("local address");
-        let url = format!("http://{addr}");
+        let bound = Bound::new("fake-gitea");
+        let url = format!("http://{}", bound.addr());
         let shared = Arc::new(Shared {
             state: Mutex::new(StateData::new(url.clone())),
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::Router::new()
             .fallback(dispatch)
-            .with_state(Arc::clone(&shared))
-            .into_make_service_with_connect_info::<ConnKill>();
-        let thread = std::thread::Builder::new()
-            .name("fake-gitea".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("fake gitea runtime");
-                runtime.block_on(async move {
-                    let listener = KillListener(
-                        tokio::net::TcpListener::from_std(listener)
-                            .expect("tokio listener for the fake"),
-                    );
-                    tokio::select! {
-                        result = axum::serve(listener, app) => {
-                            if let Err(e) = result {
-                                eprintln!("fake gitea stopped: {e}");
-                            }
-                        }
-                        _ = rx => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("spawn the fake gitea thread");
+            .with_state(Arc::clone(&shared));
         FakeGitea {
             url,
             shared,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: bound.serve(app),
         }
     }
 
@@ -959,16 +926,5 @@ impl FakeGitea {
     /// Workflow dispatches accepted so far: `(repo, workflow file, body)`.
     pub fn dispatches(&self) -> Vec<(String, String, Value)> {
         self.state().dispatches.clone()
-    }
-}
-
-impl Drop for FakeGitea {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
