@@ -378,6 +378,35 @@ pub fn write_output(out: &mut dyn Write, key: &str, value: &str) -> io::Result<(
     writeln!(out, "{key}<<{delimiter}\n{value}\n{delimiter}")
 }
 
+/// What `shipgate version` prints: `shipgate X.Y.Z`, or the JSON of an `ok` run with
+/// `version`.
+pub fn version(format: Format) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match format {
+        Format::Text => format!("shipgate {version}\n"),
+        Format::Json => ok_json("version", "version", version),
+    }
+}
+
+/// What `shipgate config default` prints: the commented YAML, or the JSON of an `ok`
+/// config run with it as `config`.
+pub fn default_config(format: Format, yaml: &str) -> String {
+    match format {
+        Format::Text => yaml.to_owned(),
+        Format::Json => ok_json(Mode::Config.as_str(), "config", yaml),
+    }
+}
+
+/// One line of JSON shaped as a run's ([`Outcome::to_json`]): `ok`, no reasons, one field.
+fn ok_json(mode: &str, key: &str, value: &str) -> String {
+    let mut object = Map::new();
+    object.insert("mode".into(), mode.into());
+    object.insert("result".into(), Verdict::Ok.as_str().into());
+    object.insert("reasons".into(), Value::Array(Vec::new()));
+    object.insert(key.into(), value.into());
+    format!("{}\n", Value::Object(object))
+}
+
 /// The annotation of a failure before any mode ran (a command line clap refused) or after
 /// its report could not be written: `shipgate: TITLE [CODE]`, the message, the hint.
 pub fn bare_annotation(code: Code, message: &str, hint: &str) -> String {
@@ -675,5 +704,57 @@ mod tests {
     fn annotation_escapes_newlines() {
         assert_eq!(escape_data("a\nb%"), "a%0Ab%25");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    /// The lines a run prints before or without a mode, whole.
+    #[test]
+    fn lines_outside_a_mode_whole() {
+        assert_eq!(
+            bare_annotation(Code::Usage, "a subcommand is required", "run `shipgate --help`"),
+            "::error title=shipgate%3A usage error [usage]::a subcommand is required — hint: run `shipgate --help`"
+        );
+        assert_eq!(
+            bare_annotation(Code::ReportNotWritten, "50%\nfull", "h"),
+            "::error title=shipgate%3A report not written [report-not-written]::50%25%0Afull — hint: h"
+        );
+        assert_eq!(
+            usage_json(Some(Mode::Tier), "bad flag", "h"),
+            serde_json::json!({
+                "mode": "tier",
+                "result": "usage",
+                "reasons": ["bad flag"],
+                "error": {"code": "usage", "title": "usage error", "message": "bad flag", "hint": "h"},
+            })
+        );
+        assert_eq!(usage_json(None, "m", "h")["mode"], Value::Null);
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            super::version(Format::Text),
+            format!("shipgate {version}\n")
+        );
+        assert_eq!(
+            super::version(Format::Json),
+            format!("{{\"mode\":\"version\",\"reasons\":[],\"result\":\"ok\",\"version\":\"{version}\"}}\n")
+        );
+        assert_eq!(default_config(Format::Text, "a: 1\n"), "a: 1\n");
+        assert_eq!(
+            default_config(Format::Json, "a: 1\n"),
+            "{\"config\":\"a: 1\\n\",\"mode\":\"config\",\"reasons\":[],\"result\":\"ok\"}\n"
+        );
+    }
+
+    #[test]
+    fn a_failure_is_titled_by_its_code() {
+        let failure = Failure {
+            code: Code::SyncConflict,
+            message: "m".into(),
+            hint: "h".into(),
+        };
+        assert_eq!(failure.title(), "merge conflict");
+        let json = Outcome::new(Mode::Sync, Verdict::No)
+            .failure(Code::SyncConflict, "m", "h")
+            .to_json();
+        assert_eq!(json["error"]["title"], "merge conflict");
+        assert_eq!(json["error"]["code"], "sync-conflict");
     }
 }

@@ -103,18 +103,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Config(_) => Mode::Config,
         Command::Doctor(_) => Mode::Doctor,
         Command::Version => {
-            match arguments.format {
-                Format::Text => println!("shipgate {}", env!("CARGO_PKG_VERSION")),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({
-                        "mode": "version",
-                        "result": Verdict::Ok.as_str(),
-                        "reasons": [],
-                        "version": env!("CARGO_PKG_VERSION"),
-                    })
-                ),
-            }
+            print!("{}", report::version(arguments.format));
             return 0;
         }
     };
@@ -160,18 +149,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 
     let outcome = match arguments.command {
         Command::Config(ConfigCommand::Default) => {
-            match format {
-                Format::Text => print!("{}", config::DEFAULT_YAML),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({
-                        "mode": Mode::Config.as_str(),
-                        "result": Verdict::Ok.as_str(),
-                        "reasons": [],
-                        "config": config::DEFAULT_YAML,
-                    })
-                ),
-            }
+            print!("{}", report::default_config(format, config::DEFAULT_YAML));
             return 0;
         }
         Command::Config(ConfigCommand::Check { path }) => config_check(path.as_deref()),
