@@ -1310,7 +1310,7 @@ fn invariant_over_random_histories() {
             assert!(
                 matches!(
                     report.rejection,
-                    Some((shipgate::sync::plan::Rejection::Protected, _))
+                    Some((shipgate::sync::plan::PushRefusal::Protected, _))
                 ),
                 "{context}: a protected branch must refuse: {report:?}"
             );

@@ -1,6 +1,6 @@
 //! Everything a git operation can fail with before sync reaches a verdict. Rejections by
 //! the server (a hook, a moved branch) are not errors: they are verdicts, see
-//! [`push::Status`](super::push::Status).
+//! [`push::Answer`](super::push::Answer).
 
 use std::{fmt, path::PathBuf};
 

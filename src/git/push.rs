@@ -27,7 +27,7 @@ use super::{remote::user_agent, Error, Phase, Remote};
 
 /// How the server answered the update.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub enum Answer {
     /// `unpack ok` and `ok <ref>`.
     Accepted,
     /// `ng <ref> <reason>`: a hook, branch protection, or the branch moved.
@@ -37,7 +37,7 @@ pub enum Status {
 /// The outcome of a push that reached the server.
 #[derive(Debug, Clone)]
 pub struct Pushed {
-    pub status: Status,
+    pub status: Answer,
     /// `remote:` lines (side-band 2 and 3), where hooks explain themselves.
     pub messages: Vec<String>,
     /// Objects in the pack sent.
@@ -363,7 +363,7 @@ pub fn remote_messages(data: &[u8]) -> Vec<String> {
 
 /// Read a `report-status`: the push landed only on `unpack ok` and `ok <refname>`.
 /// `Err` is a report that cannot be trusted either way.
-pub fn judge(lines: &[String], refname: &str) -> Result<Status, String> {
+pub fn judge(lines: &[String], refname: &str) -> Result<Answer, String> {
     let Some(first) = lines.first() else {
         return Err("the server sent no report-status".into());
     };
@@ -375,12 +375,12 @@ pub fn judge(lines: &[String], refname: &str) -> Result<Status, String> {
     for line in &lines[1..] {
         if let Some(name) = line.strip_prefix("ok ") {
             if name == refname {
-                return Ok(Status::Accepted);
+                return Ok(Answer::Accepted);
             }
         } else if let Some(rest) = line.strip_prefix("ng ") {
             let (name, reason) = rest.split_once(' ').unwrap_or((rest, "rejected"));
             if name == refname {
-                return Ok(Status::Rejected {
+                return Ok(Answer::Rejected {
                     reason: reason.to_owned(),
                 });
             }
@@ -400,23 +400,23 @@ mod tests {
     #[test]
     fn judge_table() {
         let r = "refs/heads/staging";
-        let cases: &[(&[&str], Result<Status, &str>)] = &[
+        let cases: &[(&[&str], Result<Answer, &str>)] = &[
             (
                 &["unpack ok", "ok refs/heads/staging"],
-                Ok(Status::Accepted),
+                Ok(Answer::Accepted),
             ),
             (
                 &[
                     "unpack ok",
                     "ng refs/heads/staging pre-receive hook declined",
                 ],
-                Ok(Status::Rejected {
+                Ok(Answer::Rejected {
                     reason: "pre-receive hook declined".into(),
                 }),
             ),
             (
                 &["unpack ok", "ng refs/heads/staging failed to update ref"],
-                Ok(Status::Rejected {
+                Ok(Answer::Rejected {
                     reason: "failed to update ref".into(),
                 }),
             ),

@@ -9,11 +9,11 @@ use crate::{
     arguments::Via,
     forge::{self, MergeOptions, Merged},
     git::{
-        push::{Pusher, Status as PushStatus},
+        push::{Answer, Pusher},
         Workspace,
     },
     sha::short,
-    sync::plan::{classify_rejection, Rejection},
+    sync::plan::{classify_rejection, PushRefusal},
     Error,
 };
 
@@ -177,20 +177,18 @@ impl Session<'_> {
             Err(why) => return Ok(Acted::Raced(why)),
         };
         match pushed.status {
-            PushStatus::Accepted => Ok(Acted::Done(Done::Promoted(Promotion::Pushed))),
-            PushStatus::Rejected { reason } => {
-                match classify_rejection(&reason, &pushed.messages) {
-                    Rejection::Moved => Ok(Acted::Raced(format!(
-                        "the push was refused because `{}` moved ({reason})",
-                        self.to
-                    ))),
-                    kind => Ok(Acted::Done(Done::PushRejected {
-                        reason,
-                        messages: pushed.messages,
-                        protected: kind == Rejection::Protected,
-                    })),
-                }
-            }
+            Answer::Accepted => Ok(Acted::Done(Done::Promoted(Promotion::Pushed))),
+            Answer::Rejected { reason } => match classify_rejection(&reason, &pushed.messages) {
+                PushRefusal::Moved => Ok(Acted::Raced(format!(
+                    "the push was refused because `{}` moved ({reason})",
+                    self.to
+                ))),
+                kind => Ok(Acted::Done(Done::PushRejected {
+                    reason,
+                    messages: pushed.messages,
+                    protected: kind == PushRefusal::Protected,
+                })),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::{arguments::Via, forge, Error};
 
 use super::{
     error::Error as PromoteError,
-    plan::{self, Facts},
+    plan::{self, Evidence},
     session::{Gathered, Session},
 };
 
@@ -95,7 +95,7 @@ impl Session<'_> {
             })
         });
         Ok(Some(Gathered {
-            facts: Facts {
+            facts: Evidence {
                 from_tip: s,
                 to_tip: m,
                 to_in_from: behind == 0,

@@ -164,7 +164,7 @@ fn add_row(
 
 /// Everything promote decides from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
+pub struct Evidence {
     /// The candidate S: `from`'s head.
     pub from_tip: String,
     /// `to`'s tip.
@@ -214,7 +214,7 @@ impl Plan {
 /// Decide. Order matters: nothing to do beats everything; containment beats statuses
 /// (a non-fast-forward is refused whatever the checks say); then green must be knowable;
 /// one failure blocks even while others are pending.
-pub fn decide(facts: &Facts) -> (Plan, Vec<Check>) {
+pub fn decide(facts: &Evidence) -> (Plan, Vec<Check>) {
     let rows = checks(&facts.requirements, &facts.statuses);
     if facts.from_tip == facts.to_tip {
         return (Plan::UpToDate, rows);
@@ -318,10 +318,10 @@ mod tests {
         }
     }
 
-    fn facts(statuses: &[(&str, &str)], config: &[&str], protection: &[&str]) -> Facts {
+    fn facts(statuses: &[(&str, &str)], config: &[&str], protection: &[&str]) -> Evidence {
         let config: Vec<String> = config.iter().map(|s| (*s).to_owned()).collect();
         let protection: Vec<String> = protection.iter().map(|s| (*s).to_owned()).collect();
-        Facts {
+        Evidence {
             from_tip: "s".into(),
             to_tip: "m".into(),
             to_in_from: true,
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn decide_table() {
         let ci = "ci / build (push)";
-        let cases: Vec<(&str, Facts, &str)> = vec![
+        let cases: Vec<(&str, Evidence, &str)> = vec![
             (
                 "all green",
                 facts(&[(ci, "success")], &[ci], &[]),
@@ -523,8 +523,8 @@ mod tests {
                 })
         }
 
-        fn facts(&self, required: &[String]) -> Facts {
-            Facts {
+        fn facts(&self, required: &[String]) -> Evidence {
+            Evidence {
                 from_tip: self.staging.to_string(),
                 to_tip: self.main.to_string(),
                 to_in_from: self.is_ancestor(self.main, self.staging),

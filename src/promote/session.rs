@@ -10,7 +10,7 @@ use crate::{
     Invocation, Outcome,
 };
 
-use super::plan::Facts;
+use super::plan::Evidence;
 
 pub(super) struct Session<'a> {
     pub(super) invocation: &'a Invocation,
@@ -25,7 +25,7 @@ pub(super) struct Session<'a> {
 
 /// Everything one attempt read.
 pub(super) struct Gathered {
-    pub(super) facts: Facts,
+    pub(super) facts: Evidence,
     /// The open promotion PR (`from` → `to`, same repository), for `--via pull-request`.
     pub(super) pr: Option<PullRequest>,
     /// Commits `to` has that S lacks (0 when contained).

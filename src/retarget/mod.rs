@@ -11,7 +11,7 @@ pub mod plan;
 use serde_json::Value;
 
 use error::Error as RetargetError;
-use plan::{comment, decide, Decision};
+use plan::{comment, decide, Plan};
 
 use crate::code::Code;
 use crate::{
@@ -58,8 +58,8 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
     let comments = client.issue_comments(&repo, number).await?;
     let decision = decide(&pr, &policy, &comments);
     let needs_comment = match decision {
-        Decision::Leave(why) => return Ok(not_applicable(why, Some(number))),
-        Decision::Retarget { comment } => comment,
+        Plan::Leave(why) => return Ok(not_applicable(why, Some(number))),
+        Plan::Retarget { comment } => comment,
     };
     let base = Outcome::new(Mode::Retarget, Verdict::Ok)
         .field("pr", number)

@@ -11,7 +11,7 @@ pub const MARKER: &str = "<!-- shipgate:retarget -->";
 
 /// What retarget does with a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Plan {
     /// Leave it alone, and why.
     Leave(String),
     /// Change the base to `to`; `comment` when no earlier run commented.
@@ -19,9 +19,9 @@ pub enum Decision {
 }
 
 /// Decide from the PR, the policy and the comments. Pure.
-pub fn decide(pr: &PullRequest, config: &RetargetConfig, comments: &[Comment]) -> Decision {
+pub fn decide(pr: &PullRequest, config: &RetargetConfig, comments: &[Comment]) -> Plan {
     if pr.merged || pr.state != "open" {
-        return Decision::Leave(format!(
+        return Plan::Leave(format!(
             "pull request #{} is {}",
             pr.number,
             if pr.merged {
@@ -32,14 +32,14 @@ pub fn decide(pr: &PullRequest, config: &RetargetConfig, comments: &[Comment]) -
         ));
     }
     if pr.base.git_ref != config.from {
-        return Decision::Leave(format!(
+        return Plan::Leave(format!(
             "pull request #{} targets `{}`, not `{}`",
             pr.number, pr.base.git_ref, config.from
         ));
     }
     let same_repo = pr.head.repo_id == 0 || pr.head.repo_id == pr.base.repo_id;
     if same_repo && pr.head.git_ref == config.to {
-        return Decision::Leave(format!(
+        return Plan::Leave(format!(
             "pull request #{} is the promotion of `{}` itself",
             pr.number, config.to
         ));
@@ -49,12 +49,12 @@ pub fn decide(pr: &PullRequest, config: &RetargetConfig, comments: &[Comment]) -
         .iter()
         .any(|login| login.eq_ignore_ascii_case(&pr.user.login))
     {
-        return Decision::Leave(format!(
+        return Plan::Leave(format!(
             "the author `{}` is in `retarget.exempt`",
             pr.user.login
         ));
     }
-    Decision::Retarget {
+    Plan::Retarget {
         comment: !comments.iter().any(|c| c.body.contains(MARKER)),
     }
 }
@@ -112,10 +112,10 @@ mod tests {
             exempt: vec!["Release-Bot".into()],
             ..RetargetConfig::default()
         };
-        let leave = |d: Decision| matches!(d, Decision::Leave(_));
+        let leave = |d: Plan| matches!(d, Plan::Leave(_));
         assert_eq!(
             decide(&pr("main", "feature", "alice", "open"), &config, &[]),
-            Decision::Retarget { comment: true }
+            Plan::Retarget { comment: true }
         );
         assert_eq!(
             decide(
@@ -123,7 +123,7 @@ mod tests {
                 &config,
                 &[note("hi"), note(&comment("main", "staging"))]
             ),
-            Decision::Retarget { comment: false },
+            Plan::Retarget { comment: false },
             "a human moved it back: retarget again, never comment twice"
         );
         assert!(leave(decide(
@@ -150,7 +150,7 @@ mod tests {
         fork.head.repo_id = 9;
         assert_eq!(
             decide(&fork, &config, &[]),
-            Decision::Retarget { comment: true },
+            Plan::Retarget { comment: true },
             "a fork's branch named staging is not staging"
         );
     }

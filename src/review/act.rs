@@ -15,7 +15,7 @@ use crate::{
 };
 
 use super::{
-    verdict::{Decision, GateDecision, State},
+    verdict::{GateRuling, Ruling, State},
     Error as ReviewError,
 };
 
@@ -29,7 +29,7 @@ pub(super) struct Target {
 
 /// Is this decision already the newest status of its context? Gitea stores the
 /// description trimmed (`strings.TrimSpace`), so both sides are compared trimmed.
-pub(super) fn unchanged(newest: &HashMap<&str, &CommitStatus>, gate: &GateDecision) -> bool {
+pub(super) fn unchanged(newest: &HashMap<&str, &CommitStatus>, gate: &GateRuling) -> bool {
     newest.get(gate.context.trim()).is_some_and(|status| {
         status.status == gate.state.as_str() && status.description.trim() == gate.description.trim()
     })
@@ -37,7 +37,7 @@ pub(super) fn unchanged(newest: &HashMap<&str, &CommitStatus>, gate: &GateDecisi
 
 /// Indexes of the gates to post, non-success first, so a failing write can never leave a
 /// success behind an unposted failure.
-pub(super) fn order(gates: &[GateDecision], skip: &[bool]) -> Vec<usize> {
+pub(super) fn order(gates: &[GateRuling], skip: &[bool]) -> Vec<usize> {
     let mut indexes: Vec<usize> = (0..gates.len()).filter(|i| !skip[*i]).collect();
     indexes.sort_by_key(|i| gates[*i].state == State::Success);
     indexes
@@ -52,7 +52,7 @@ pub(super) async fn post(
     write: Option<&Client>,
     repo: &RepoRef,
     pr: &PullRequest,
-    decision: &Decision,
+    decision: &Ruling,
     posted: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<bool>, Error> {
@@ -173,8 +173,8 @@ mod tests {
         }
     }
 
-    fn gate(context: &str, state: State, description: &str) -> GateDecision {
-        GateDecision {
+    fn gate(context: &str, state: State, description: &str) -> GateRuling {
+        GateRuling {
             name: context.into(),
             context: context.into(),
             state,

@@ -24,7 +24,7 @@ pub enum Kind {
 
 /// Who may not approve, and which commit counts.
 #[derive(Debug, Clone, Copy)]
-pub struct Facts<'a> {
+pub struct Eligibility<'a> {
     /// The PR's current head SHA.
     pub head: &'a str,
     /// The PR author's login.
@@ -37,7 +37,7 @@ pub struct Facts<'a> {
 
 /// Why a row or a reviewer does not count.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rejection {
+pub enum NotCounted {
     /// The row carries no reviewer login.
     NoUser,
     /// `state` is not exactly `APPROVED` / `REQUEST_CHANGES`.
@@ -76,41 +76,41 @@ pub enum Rejection {
     },
 }
 
-impl fmt::Display for Rejection {
+impl fmt::Display for NotCounted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rejection::NoUser => f.write_str("the review row names no reviewer"),
-            Rejection::NotVerdict { state } => {
+            NotCounted::NoUser => f.write_str("the review row names no reviewer"),
+            NotCounted::NotVerdict { state } => {
                 write!(f, "latest review is `{state}`, not an approval")
             }
-            Rejection::Forged { state } => write!(
+            NotCounted::Forged { state } => write!(
                 f,
                 "state `{state}` is not exactly `APPROVED`: a forged or misfiled row, never normalized"
             ),
-            Rejection::NotOfficial { official } => {
+            NotCounted::NotOfficial { official } => {
                 write!(f, "not an official review (`official` is {official})")
             }
-            Rejection::Dismissed { dismissed } => {
+            NotCounted::Dismissed { dismissed } => {
                 write!(f, "dismissed (`dismissed` is {dismissed})")
             }
-            Rejection::Stale { stale } => {
+            NotCounted::Stale { stale } => {
                 write!(f, "stale: the head moved since (`stale` is {stale})")
             }
-            Rejection::NoCommit => {
+            NotCounted::NoCommit => {
                 f.write_str("no `commit_id`: the mark of a spoofed row")
             }
-            Rejection::OldCommit { commit } => write!(
+            NotCounted::OldCommit { commit } => write!(
                 f,
                 "approval of an older commit `{}`, not the head",
                 crate::sha::short(commit)
             ),
-            Rejection::RequestedChanges => {
+            NotCounted::RequestedChanges => {
                 f.write_str("requested changes on the head: blocks every gate")
             }
-            Rejection::Author => f.write_str("the pull request's author cannot approve it"),
-            Rejection::Bot { login } => write!(f, "`{login}` is a configured bot"),
-            Rejection::ActionsUser => write!(f, "`{ACTIONS_USER}` is the Actions bot"),
-            Rejection::TokenOwner { login } => write!(
+            NotCounted::Author => f.write_str("the pull request's author cannot approve it"),
+            NotCounted::Bot { login } => write!(f, "`{login}` is a configured bot"),
+            NotCounted::ActionsUser => write!(f, "`{ACTIONS_USER}` is the Actions bot"),
+            NotCounted::TokenOwner { login } => write!(
                 f,
                 "`{login}` owns the token that evaluates the gates: it cannot approve what it judges"
             ),
@@ -133,39 +133,39 @@ fn is_unset(value: &Value) -> bool {
 
 /// Is this row a valid verdict on the head? The row-level half of the predicate, shared
 /// by approvals and change requests.
-pub fn check_row(review: &Review, head: &str) -> Result<Kind, Rejection> {
+pub fn check_row(review: &Review, head: &str) -> Result<Kind, NotCounted> {
     let kind = match review.state.as_str() {
         "APPROVED" => Kind::Approve,
         "REQUEST_CHANGES" => Kind::RequestChanges,
         other if other.trim().eq_ignore_ascii_case("approved") => {
-            return Err(Rejection::Forged {
+            return Err(NotCounted::Forged {
                 state: other.to_owned(),
             })
         }
         other => {
-            return Err(Rejection::NotVerdict {
+            return Err(NotCounted::NotVerdict {
                 state: other.to_owned(),
             })
         }
     };
     if review.official != Value::Bool(true) {
-        return Err(Rejection::NotOfficial {
+        return Err(NotCounted::NotOfficial {
             official: show(&review.official),
         });
     }
     if !is_unset(&review.dismissed) {
-        return Err(Rejection::Dismissed {
+        return Err(NotCounted::Dismissed {
             dismissed: show(&review.dismissed),
         });
     }
     if !is_unset(&review.stale) {
-        return Err(Rejection::Stale {
+        return Err(NotCounted::Stale {
             stale: show(&review.stale),
         });
     }
     match review.commit_id.as_deref() {
-        None | Some("") => Err(Rejection::NoCommit),
-        Some(commit) if commit != head => Err(Rejection::OldCommit {
+        None | Some("") => Err(NotCounted::NoCommit),
+        Some(commit) if commit != head => Err(NotCounted::OldCommit {
             commit: commit.to_owned(),
         }),
         Some(_) => Ok(kind),
@@ -173,21 +173,21 @@ pub fn check_row(review: &Review, head: &str) -> Result<Kind, Rejection> {
 }
 
 /// May this login's approval count at all? (Logins compare case-insensitively, as Gitea's do.)
-pub fn check_reviewer(login: &str, facts: &Facts<'_>) -> Result<(), Rejection> {
+pub fn check_reviewer(login: &str, facts: &Eligibility<'_>) -> Result<(), NotCounted> {
     let same = |other: &str| login.eq_ignore_ascii_case(other.trim());
     if same(facts.author) {
-        return Err(Rejection::Author);
+        return Err(NotCounted::Author);
     }
     if same(ACTIONS_USER) {
-        return Err(Rejection::ActionsUser);
+        return Err(NotCounted::ActionsUser);
     }
     if facts.bots.iter().any(|bot| same(bot)) {
-        return Err(Rejection::Bot {
+        return Err(NotCounted::Bot {
             login: login.to_owned(),
         });
     }
     if same(facts.token_login) {
-        return Err(Rejection::TokenOwner {
+        return Err(NotCounted::TokenOwner {
             login: login.to_owned(),
         });
     }
@@ -195,16 +195,16 @@ pub fn check_reviewer(login: &str, facts: &Facts<'_>) -> Result<(), Rejection> {
 }
 
 /// THE predicate: is this one row a genuine approval of the head?
-pub fn genuine(review: &Review, facts: &Facts<'_>) -> Result<(), Rejection> {
+pub fn genuine(review: &Review, facts: &Eligibility<'_>) -> Result<(), NotCounted> {
     let login = review
         .user
         .as_ref()
         .map(|u| u.login.as_str())
         .filter(|l| !l.is_empty())
-        .ok_or(Rejection::NoUser)?;
+        .ok_or(NotCounted::NoUser)?;
     match check_row(review, facts.head)? {
         Kind::Approve => check_reviewer(login, facts),
-        Kind::RequestChanges => Err(Rejection::RequestedChanges),
+        Kind::RequestChanges => Err(NotCounted::RequestedChanges),
     }
 }
 
@@ -248,7 +248,7 @@ fn looks_like_verdict(state: &str) -> bool {
 }
 
 /// Validate, then reduce: each reviewer's latest valid row (by id) is their verdict.
-pub fn reduce(reviews: &[Review], facts: &Facts<'_>) -> Reduction {
+pub fn reduce(reviews: &[Review], facts: &Eligibility<'_>) -> Reduction {
     let mut rows: Vec<&Review> = reviews.iter().collect();
     rows.sort_by_key(|r| r.id);
     // Reviewers in order of first appearance, each with their rows in id order.
@@ -288,7 +288,7 @@ pub fn reduce(reviews: &[Review], facts: &Facts<'_>) -> Reduction {
             Some((Kind::RequestChanges, _)) => (
                 Some(Kind::RequestChanges),
                 false,
-                Rejection::RequestedChanges.to_string(),
+                NotCounted::RequestedChanges.to_string(),
             ),
             Some((Kind::Approve, row)) => match genuine(row, facts) {
                 Ok(()) => (
@@ -316,7 +316,7 @@ pub fn reduce(reviews: &[Review], facts: &Facts<'_>) -> Reduction {
         }
         if genuine {
             reduction.approvers.push(login.clone());
-        } else if check_reviewer(&login, facts) != Err(Rejection::Author)
+        } else if check_reviewer(&login, facts) != Err(NotCounted::Author)
             && list
                 .iter()
                 .any(|row| row.state == "PENDING" && !row.body.trim().is_empty())
@@ -366,8 +366,8 @@ mod tests {
         }
     }
 
-    fn facts(bots: &[String]) -> Facts<'_> {
-        Facts {
+    fn facts(bots: &[String]) -> Eligibility<'_> {
+        Eligibility {
             head: HEAD,
             author: "author",
             token_login: "reader-bot",
@@ -380,97 +380,97 @@ mod tests {
         let bots = vec!["renovate".to_owned()];
         let f = facts(&bots);
         type Edit = fn(&mut Review);
-        let cases: &[(&str, Edit, Option<Rejection>)] = &[
+        let cases: &[(&str, Edit, Option<NotCounted>)] = &[
             ("valid", |_| {}, None),
             (
                 "lower-case approved is forged",
                 |r| r.state = "approved".into(),
-                Some(Rejection::Forged {
+                Some(NotCounted::Forged {
                     state: "approved".into(),
                 }),
             ),
             (
                 "padded APPROVED is forged",
                 |r| r.state = " APPROVED".into(),
-                Some(Rejection::Forged {
+                Some(NotCounted::Forged {
                     state: " APPROVED".into(),
                 }),
             ),
             (
                 "APPROVE (GitHub spelling) is not a verdict",
                 |r| r.state = "APPROVE".into(),
-                Some(Rejection::NotVerdict {
+                Some(NotCounted::NotVerdict {
                     state: "APPROVE".into(),
                 }),
             ),
             (
                 "official as the string \"true\"",
                 |r| r.official = json!("true"),
-                Some(Rejection::NotOfficial {
+                Some(NotCounted::NotOfficial {
                     official: "the string \"true\"".into(),
                 }),
             ),
             (
                 "official false",
                 |r| r.official = json!(false),
-                Some(Rejection::NotOfficial {
+                Some(NotCounted::NotOfficial {
                     official: "false".into(),
                 }),
             ),
             (
                 "official missing",
                 |r| r.official = Value::Null,
-                Some(Rejection::NotOfficial {
+                Some(NotCounted::NotOfficial {
                     official: "missing".into(),
                 }),
             ),
             (
                 "official 1",
                 |r| r.official = json!(1),
-                Some(Rejection::NotOfficial {
+                Some(NotCounted::NotOfficial {
                     official: "1".into(),
                 }),
             ),
             (
                 "missing commit_id",
                 |r| r.commit_id = None,
-                Some(Rejection::NoCommit),
+                Some(NotCounted::NoCommit),
             ),
             (
                 "empty commit_id",
                 |r| r.commit_id = Some(String::new()),
-                Some(Rejection::NoCommit),
+                Some(NotCounted::NoCommit),
             ),
             (
                 "dismissed",
                 |r| r.dismissed = json!(true),
-                Some(Rejection::Dismissed {
+                Some(NotCounted::Dismissed {
                     dismissed: "true".into(),
                 }),
             ),
             (
                 "dismissed as a string",
                 |r| r.dismissed = json!("yes"),
-                Some(Rejection::Dismissed {
+                Some(NotCounted::Dismissed {
                     dismissed: "the string \"yes\"".into(),
                 }),
             ),
             (
                 "stale",
                 |r| r.stale = json!(true),
-                Some(Rejection::Stale {
+                Some(NotCounted::Stale {
                     stale: "true".into(),
                 }),
             ),
             (
                 "old head",
                 |r| r.commit_id = Some(OLD.into()),
-                Some(Rejection::OldCommit { commit: OLD.into() }),
+                Some(NotCounted::OldCommit { commit: OLD.into() }),
             ),
             (
                 "upper-case head sha is another string",
                 |r| r.commit_id = Some(HEAD.replace('1', "A")),
-                Some(Rejection::OldCommit {
+                Some(NotCounted::OldCommit {
                     commit: HEAD.replace('1', "A"),
                 }),
             ),
@@ -481,7 +481,7 @@ mod tests {
                         u.login = "Author".into();
                     }
                 },
-                Some(Rejection::Author),
+                Some(NotCounted::Author),
             ),
             (
                 "bot",
@@ -490,7 +490,7 @@ mod tests {
                         u.login = "renovate".into();
                     }
                 },
-                Some(Rejection::Bot {
+                Some(NotCounted::Bot {
                     login: "renovate".into(),
                 }),
             ),
@@ -501,7 +501,7 @@ mod tests {
                         u.login = "gitea-actions".into();
                     }
                 },
-                Some(Rejection::ActionsUser),
+                Some(NotCounted::ActionsUser),
             ),
             (
                 "token owner",
@@ -510,27 +510,27 @@ mod tests {
                         u.login = "reader-bot".into();
                     }
                 },
-                Some(Rejection::TokenOwner {
+                Some(NotCounted::TokenOwner {
                     login: "reader-bot".into(),
                 }),
             ),
-            ("no user", |r| r.user = None, Some(Rejection::NoUser)),
+            ("no user", |r| r.user = None, Some(NotCounted::NoUser)),
             (
                 "request changes is not an approval",
                 |r| r.state = "REQUEST_CHANGES".into(),
-                Some(Rejection::RequestedChanges),
+                Some(NotCounted::RequestedChanges),
             ),
             (
                 "comment",
                 |r| r.state = "COMMENT".into(),
-                Some(Rejection::NotVerdict {
+                Some(NotCounted::NotVerdict {
                     state: "COMMENT".into(),
                 }),
             ),
             (
                 "pending",
                 |r| r.state = "PENDING".into(),
-                Some(Rejection::NotVerdict {
+                Some(NotCounted::NotVerdict {
                     state: "PENDING".into(),
                 }),
             ),

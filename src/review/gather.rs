@@ -12,7 +12,7 @@ use crate::{
 };
 
 use super::{
-    approval::{self, Facts, Reduction},
+    approval::{self, Eligibility, Reduction},
     error::ProbeRefusal,
     verdict::{self, Teams},
     Error as ReviewError,
@@ -79,7 +79,7 @@ pub async fn gather(
         }));
     }
     let labels: Vec<String> = labels.into_iter().map(|l| l.name).collect();
-    let facts = Facts {
+    let facts = Eligibility {
         head: &pr.head.sha,
         author: &pr.user.login,
         token_login: &user.login,

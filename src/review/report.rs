@@ -9,7 +9,7 @@ use crate::{forge::PullRequest, report::Mode, sha::short, Error, Outcome, Verdic
 
 use super::{
     act::{ErrorPost, Target},
-    verdict::{self, Decision, GateDecision, State},
+    verdict::{self, GateRuling, Ruling, State},
 };
 
 pub(super) fn not_applicable(why: String, head: Option<&str>) -> Outcome {
@@ -51,7 +51,7 @@ fn gate_row(name: &str, context: &str, state: State, description: &str, posted: 
     })
 }
 
-fn gate_json(gate: &GateDecision, posted: bool) -> Value {
+fn gate_json(gate: &GateRuling, posted: bool) -> Value {
     gate_row(
         &gate.name,
         &gate.context,
@@ -67,7 +67,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The step summary's tables: one row per gate, one per reviewer.
-fn details(decision: &Decision, posted: &[bool]) -> String {
+fn details(decision: &Ruling, posted: &[bool]) -> String {
     let mut text =
         String::from("| gate | context | state | description | posted |\n|---|---|---|---|---|\n");
     for (gate, posted) in decision.gates.iter().zip(posted) {
@@ -97,7 +97,7 @@ fn details(decision: &Decision, posted: &[bool]) -> String {
 /// The decided gates, posted (`posted[i]`) or not, with the run's notes.
 pub(super) fn decided(
     pr: &PullRequest,
-    decision: &Decision,
+    decision: &Ruling,
     posted: &[bool],
     notes: &[String],
 ) -> Outcome {

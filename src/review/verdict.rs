@@ -155,7 +155,7 @@ pub struct Input<'a> {
 
 /// One gate's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateDecision {
+pub struct GateRuling {
     pub name: String,
     pub context: String,
     pub state: State,
@@ -177,15 +177,15 @@ pub struct ApprovalRow {
 
 /// The whole decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub struct Ruling {
     /// The tier key when exactly one tier label is set.
     pub tier: Option<String>,
-    pub gates: Vec<GateDecision>,
+    pub gates: Vec<GateRuling>,
     pub approvals: Vec<ApprovalRow>,
     pub reasons: Vec<String>,
 }
 
-impl Decision {
+impl Ruling {
     /// True when every gate is `success`.
     pub fn all_pass(&self) -> bool {
         self.gates.iter().all(|g| g.state == State::Success)
@@ -204,7 +204,7 @@ fn names(list: &[String]) -> String {
 /// for changes, the tier label, the applicable tier clauses, the teams they name (any of
 /// these four blocks every gate; the first found is the gates' description), the
 /// approval floor, the tier clauses met; then each gate on its own team.
-pub fn decide(input: &Input<'_>) -> Decision {
+pub fn decide(input: &Input<'_>) -> Ruling {
     let Input {
         config,
         gates,
@@ -237,7 +237,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
         hint: misfiled_hint(reduction, &mut reasons),
     };
 
-    let mut decisions: Vec<GateDecision> = gates
+    let mut decisions: Vec<GateRuling> = gates
         .iter()
         .map(|gate| {
             let (state, description) = gate_verdict(gate, &standing, teams, &mut reasons);
@@ -255,7 +255,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
         decisions.push(standing.finish("tier-check", &check.context, state, description, None));
     }
 
-    Decision {
+    Ruling {
         tier: match &tier {
             Carried::One { tier, .. } => Some(tier.as_str().to_owned()),
             _ => None,
@@ -297,13 +297,13 @@ impl Standing<'_> {
         state: State,
         description: String,
         dispatch: Option<String>,
-    ) -> GateDecision {
+    ) -> GateRuling {
         let description = if state == State::Success {
             description
         } else {
             format!("{description}{}", self.hint)
         };
-        GateDecision {
+        GateRuling {
             name: name.to_owned(),
             context: context.to_owned(),
             state,
@@ -670,7 +670,7 @@ mod tests {
         }
     }
 
-    fn run(config: &Config, labels: &[&str], reduction: &Reduction, teams: &Teams) -> Decision {
+    fn run(config: &Config, labels: &[&str], reduction: &Reduction, teams: &Teams) -> Ruling {
         let labels: Vec<String> = labels.iter().map(|s| (*s).to_owned()).collect();
         decide(&Input {
             config,
@@ -682,7 +682,7 @@ mod tests {
         })
     }
 
-    fn states(d: &Decision) -> Vec<(&str, State, &str)> {
+    fn states(d: &Ruling) -> Vec<(&str, State, &str)> {
         d.gates
             .iter()
             .map(|g| (g.name.as_str(), g.state, g.description.as_str()))

@@ -22,7 +22,7 @@ use std::{collections::BTreeSet, path::PathBuf};
 
 use gix::{protocol::fetch::Shallow, ObjectId};
 
-use super::plan::{self, Facts, Plan, Rejection};
+use super::plan::{self, Plan, PushRefusal, Tips};
 use crate::{
     config::Identity,
     git::{
@@ -30,7 +30,7 @@ use crate::{
         fetch::{self, Fetcher},
         graph::{self, Bases},
         merge::{self, RepoHistory},
-        push::{Pusher, Status},
+        push::{Answer, Pusher},
         Remote, Workspace,
     },
     Error,
@@ -101,7 +101,7 @@ pub struct Report {
     pub pushed: bool,
     pub attempts: u32,
     /// Set when the server refused the update (after the last attempt for `Moved`).
-    pub rejection: Option<(Rejection, String)>,
+    pub rejection: Option<(PushRefusal, String)>,
     /// `remote:` lines of the last push.
     pub messages: Vec<String>,
     /// Author and committer of the merge commit, when one was made.
@@ -183,7 +183,7 @@ fn attempt_once(
         to_tip,
         &mut report,
     )?;
-    let facts = Facts {
+    let facts = Tips {
         from: from_tip,
         to: to_tip,
         bases: history.bases.clone(),
@@ -206,7 +206,7 @@ fn attempt_once(
                 from_tip,
                 to_tip,
             )?;
-            report.plan = plan::plan(&Facts {
+            report.plan = plan::plan(&Tips {
                 conflicts: Some(merged.conflicts.clone()),
                 ..facts
             });
@@ -245,16 +245,16 @@ fn attempt_once(
     report.stats.pack_bytes = pushed.pack_bytes;
     report.messages = pushed.messages;
     match pushed.status {
-        Status::Accepted => {
+        Answer::Accepted => {
             report.pushed = true;
             workspace.remember(&request.to, new_tip)?;
             Ok(Step::Done(report))
         }
-        Status::Rejected { reason } => {
+        Answer::Rejected { reason } => {
             let kind = plan::classify_rejection(&reason, &report.messages);
             report.new = to_tip;
             report.rejection = Some((kind, reason));
-            if kind == Rejection::Moved {
+            if kind == PushRefusal::Moved {
                 Ok(Step::Retry(report))
             } else {
                 Ok(Step::Done(report))

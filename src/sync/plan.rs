@@ -1,9 +1,9 @@
 //! The pure decisions of sync: what to do with the two tips, what a rejected push means,
 //! and the texts (merge message, manual recipe). No I/O.
 
-/// Facts gathered from git about `from` (main) and `to` (staging).
+/// The tips of `from` (main) and `to` (staging), and what git says of the two.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts<Id> {
+pub struct Tips<Id> {
     pub from: Id,
     pub to: Id,
     /// The best common ancestors of the two tips (`git merge-base --all`).
@@ -43,7 +43,7 @@ impl Plan {
 
 /// Decide from the facts. `from` inside the bases means it is an ancestor of `to`;
 /// `to` inside the bases means it is an ancestor of `from`.
-pub fn plan<Id: PartialEq>(facts: &Facts<Id>) -> Plan {
+pub fn plan<Id: PartialEq>(facts: &Tips<Id>) -> Plan {
     if facts.from == facts.to || facts.bases.contains(&facts.from) {
         return Plan::UpToDate;
     }
@@ -63,7 +63,7 @@ pub fn plan<Id: PartialEq>(facts: &Facts<Id>) -> Plan {
 
 /// Why the server refused an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
+pub enum PushRefusal {
     /// A hook or branch protection said no: retrying cannot help (runbook C).
     Protected,
     /// The branch moved since it was read: re-fetch and re-plan.
@@ -73,7 +73,7 @@ pub enum Rejection {
 }
 
 /// Classify an `ng <ref> <reason>` line together with the `remote:` messages.
-pub fn classify_rejection(reason: &str, messages: &[String]) -> Rejection {
+pub fn classify_rejection(reason: &str, messages: &[String]) -> PushRefusal {
     let reason = reason.to_ascii_lowercase();
     let said = |needle: &str| {
         reason.contains(needle)
@@ -82,7 +82,7 @@ pub fn classify_rejection(reason: &str, messages: &[String]) -> Rejection {
                 .any(|m| m.to_ascii_lowercase().contains(needle))
     };
     if reason.contains("hook declined") || said("protected branch") || said("not allowed to push") {
-        return Rejection::Protected;
+        return PushRefusal::Protected;
     }
     if [
         "failed to update ref",
@@ -97,9 +97,9 @@ pub fn classify_rejection(reason: &str, messages: &[String]) -> Rejection {
     .iter()
     .any(|needle| said(needle))
     {
-        return Rejection::Moved;
+        return PushRefusal::Moved;
     }
-    Rejection::Other
+    PushRefusal::Other
 }
 
 /// The merge commit message: `{from}`, `{to}` and `{main_short}` (8 hex of `from`'s tip)
@@ -143,8 +143,8 @@ mod tests {
     use super::*;
     use crate::git::graph::{self, History};
 
-    fn facts(from: u8, to: u8, bases: &[u8], conflicts: Option<&[&str]>) -> Facts<u8> {
-        Facts {
+    fn facts(from: u8, to: u8, bases: &[u8], conflicts: Option<&[&str]>) -> Tips<u8> {
+        Tips {
             from,
             to,
             bases: bases.to_vec(),
@@ -206,35 +206,35 @@ mod tests {
             (
                 "pre-receive hook declined",
                 m(&["Gitea: Not allowed to push to protected branch staging"]),
-                Rejection::Protected,
+                PushRefusal::Protected,
             ),
             (
                 "protected branch hook declined",
                 m(&[]),
-                Rejection::Protected,
+                PushRefusal::Protected,
             ),
             (
                 "failed to update ref",
                 m(&["error: cannot lock ref 'refs/heads/staging': is at 1 but expected 2"]),
-                Rejection::Moved,
+                PushRefusal::Moved,
             ),
-            ("incorrect old value provided", m(&[]), Rejection::Moved),
-            ("stale info", m(&[]), Rejection::Moved),
-            ("non-fast-forward", m(&[]), Rejection::Moved),
-            ("funny refname", m(&[]), Rejection::Other),
+            ("incorrect old value provided", m(&[]), PushRefusal::Moved),
+            ("stale info", m(&[]), PushRefusal::Moved),
+            ("non-fast-forward", m(&[]), PushRefusal::Moved),
+            ("funny refname", m(&[]), PushRefusal::Other),
             // Each phrase alone is enough, in the reason or in a `remote:` line.
             (
                 "denied",
                 m(&["staging is a protected branch"]),
-                Rejection::Protected,
+                PushRefusal::Protected,
             ),
             (
                 "denied",
                 m(&["you are not allowed to push code here"]),
-                Rejection::Protected,
+                PushRefusal::Protected,
             ),
-            ("protected branch", m(&[]), Rejection::Protected),
-            ("denied", m(&["fetch first"]), Rejection::Moved),
+            ("protected branch", m(&[]), PushRefusal::Protected),
+            ("denied", m(&["fetch first"]), PushRefusal::Moved),
         ];
         for (reason, messages, expected) in cases {
             assert_eq!(classify_rejection(reason, &messages), expected, "{reason}");
@@ -322,7 +322,7 @@ mod tests {
             let graph::Bases::Found(bases) = graph::merge_bases(&mut history, from, to).expect("walk") else {
                 panic!("a full history never needs more");
             };
-            let decided = plan(&Facts { from, to, bases, conflicts: None });
+            let decided = plan(&Tips { from, to, bases, conflicts: None });
             let from_in_to = reachable(&parents, to, from);
             let to_in_from = reachable(&parents, from, to);
             let expected = if from_in_to {

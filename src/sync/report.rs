@@ -8,7 +8,7 @@ use crate::{config::Config, forge, git::Remote, Mode, Outcome, Verdict};
 
 use super::{
     act::Report,
-    plan::{self, Plan, Rejection},
+    plan::{self, Plan, PushRefusal},
 };
 
 /// `--check-token`: the account, and the remote that accepted it.
@@ -76,7 +76,7 @@ pub(super) fn outcome(
         "dry run: "
     };
     match (&report.plan, &report.rejection) {
-        (_, Some((Rejection::Protected, reason))) => {
+        (_, Some((PushRefusal::Protected, reason))) => {
             outcome.verdict = Verdict::No;
             outcome = outcome
                 .reason(format!(
@@ -94,7 +94,7 @@ pub(super) fn outcome(
                 );
             outcome.details = remote_block(&report.messages);
         }
-        (_, Some((Rejection::Moved, reason))) => {
+        (_, Some((PushRefusal::Moved, reason))) => {
             outcome.verdict = Verdict::No;
             outcome = outcome
                 .reason(format!(
@@ -110,7 +110,7 @@ pub(super) fn outcome(
                     "re-run the job (the next run starts from the new tip); if it keeps happening, serialise the workflow with a `concurrency:` group",
                 );
         }
-        (_, Some((Rejection::Other, reason))) => {
+        (_, Some((PushRefusal::Other, reason))) => {
             outcome.verdict = Verdict::No;
             outcome = outcome
                 .reason(format!("the server refused the update of `{to}`: {reason}"))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{
     labels::{Adder, TierLabel},
     local::{self, LocalFacts, Read},
-    policy::{FileChange, Status},
+    policy::{ChangeKind, FileChange},
     Error as TierError,
 };
 use crate::{
@@ -131,7 +131,7 @@ pub async fn pr_facts(
         let files = listed
             .into_iter()
             .map(|f| FileChange {
-                status: Status::parse(&f.status),
+                status: ChangeKind::parse(&f.status),
                 path: f.filename,
                 previous: f.previous_filename.filter(|p| !p.is_empty()),
                 additions: f.additions,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use gix::bstr::ByteSlice;
 
 use super::{
-    policy::{FileChange, Status},
+    policy::{ChangeKind, FileChange},
     Error,
 };
 
@@ -176,16 +176,16 @@ fn file_change(
     }
     let path = change.location().to_str_lossy().into_owned();
     let (status, previous, previous_mode) = match change {
-        Change::Addition { .. } => (Status::Added, None, None),
-        Change::Deletion { .. } => (Status::Deleted, None, None),
+        Change::Addition { .. } => (ChangeKind::Added, None, None),
+        Change::Deletion { .. } => (ChangeKind::Deleted, None, None),
         Change::Modification {
             previous_entry_mode,
             ..
         } => {
             if previous_entry_mode.is_tree() {
-                (Status::Added, None, None)
+                (ChangeKind::Added, None, None)
             } else {
-                (Status::Changed, None, Some(*previous_entry_mode))
+                (ChangeKind::Changed, None, Some(*previous_entry_mode))
             }
         }
         Change::Rewrite {
@@ -195,9 +195,9 @@ fn file_change(
             ..
         } => (
             if *copy {
-                Status::Copied
+                ChangeKind::Copied
             } else {
-                Status::Renamed
+                ChangeKind::Renamed
             },
             Some(source_location.to_str_lossy().into_owned()),
             Some(*source_entry_mode),
@@ -207,8 +207,8 @@ fn file_change(
     let submodule = mode.is_commit() || previous_mode.is_some_and(|m| m.is_commit());
     let (additions, deletions) = if submodule {
         match status {
-            Status::Added => (1, 0),
-            Status::Deleted => (0, 1),
+            ChangeKind::Added => (1, 0),
+            ChangeKind::Deleted => (0, 1),
             _ => (1, 1),
         }
     } else {

@@ -23,7 +23,7 @@ use crate::{config::TierConfig, glob::Globs};
 
 /// How a file changed. Gitea says `changed` where GitHub says `modified`; both are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
+pub enum ChangeKind {
     Added,
     Deleted,
     Renamed,
@@ -34,28 +34,28 @@ pub enum Status {
     Other,
 }
 
-impl Status {
-    pub fn parse(text: &str) -> Status {
+impl ChangeKind {
+    pub fn parse(text: &str) -> ChangeKind {
         match text {
-            "added" => Status::Added,
-            "deleted" | "removed" => Status::Deleted,
-            "renamed" => Status::Renamed,
-            "copied" => Status::Copied,
-            "changed" | "modified" => Status::Changed,
-            "unchanged" => Status::Unchanged,
-            _ => Status::Other,
+            "added" => ChangeKind::Added,
+            "deleted" | "removed" => ChangeKind::Deleted,
+            "renamed" => ChangeKind::Renamed,
+            "copied" => ChangeKind::Copied,
+            "changed" | "modified" => ChangeKind::Changed,
+            "unchanged" => ChangeKind::Unchanged,
+            _ => ChangeKind::Other,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Added => "added",
-            Status::Deleted => "deleted",
-            Status::Renamed => "renamed",
-            Status::Copied => "copied",
-            Status::Changed => "changed",
-            Status::Unchanged => "unchanged",
-            Status::Other => "other",
+            ChangeKind::Added => "added",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Renamed => "renamed",
+            ChangeKind::Copied => "copied",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Unchanged => "unchanged",
+            ChangeKind::Other => "other",
         }
     }
 }
@@ -67,13 +67,13 @@ pub struct FileChange {
     pub path: String,
     /// The path before a rename (or the source of a copy).
     pub previous: Option<String>,
-    pub status: Status,
+    pub status: ChangeKind,
     pub additions: u64,
     pub deletions: u64,
 }
 
 impl FileChange {
-    pub fn new(path: &str, status: Status, additions: u64, deletions: u64) -> FileChange {
+    pub fn new(path: &str, status: ChangeKind, additions: u64, deletions: u64) -> FileChange {
         FileChange {
             path: path.to_owned(),
             previous: None,
@@ -87,7 +87,7 @@ impl FileChange {
         FileChange {
             path: to.to_owned(),
             previous: Some(from.to_owned()),
-            status: Status::Renamed,
+            status: ChangeKind::Renamed,
             additions,
             deletions,
         }
@@ -97,7 +97,7 @@ impl FileChange {
     /// left alone (it did not change).
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         let previous = match (&self.previous, self.status) {
-            (_, Status::Copied) => None,
+            (_, ChangeKind::Copied) => None,
             (Some(previous), _) if previous != &self.path => Some(previous.as_str()),
             _ => None,
         };
@@ -107,7 +107,7 @@ impl FileChange {
     /// `old → new` for a rename, else the path.
     pub fn display(&self) -> String {
         match (&self.previous, self.status) {
-            (Some(previous), Status::Renamed) if previous != &self.path => {
+            (Some(previous), ChangeKind::Renamed) if previous != &self.path => {
                 format!("{previous} → {}", self.path)
             }
             _ => self.path.clone(),
@@ -235,7 +235,7 @@ pub struct Fired {
 
 /// The outcome of the pure decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
+pub struct Assessment {
     pub tier: Tier,
     /// In a fixed order: high rules first, then the low or medium rule.
     pub rules: Vec<Fired>,
@@ -253,7 +253,7 @@ fn sorted(mut files: Vec<String>) -> Vec<String> {
 }
 
 /// Decide the tier of a change. Pure: the same inputs in any order give the same output.
-pub fn decide(policy: &Policy, files: &[FileChange], labels: &[String]) -> Decision {
+pub fn decide(policy: &Policy, files: &[FileChange], labels: &[String]) -> Assessment {
     let mut high_paths = Vec::new();
     let mut high_deleted = Vec::new();
     let mut uncounted = Vec::new();
@@ -272,7 +272,7 @@ pub fn decide(policy: &Policy, files: &[FileChange], labels: &[String]) -> Decis
                 touches_high = true;
             }
         }
-        if touches_high && file.status == Status::Deleted {
+        if touches_high && file.status == ChangeKind::Deleted {
             high_deleted.push(file.path.clone());
         }
         match policy.uncounted(file) {
@@ -395,7 +395,7 @@ pub fn decide(policy: &Policy, files: &[FileChange], labels: &[String]) -> Decis
         .unwrap_or(Tier::Low);
     uncounted.sort();
     uncounted.dedup();
-    Decision {
+    Assessment {
         tier,
         rules,
         files_total: files.len() as u64,
@@ -425,7 +425,7 @@ mod tests {
         let detail = |files: &[&str]| {
             let files: Vec<FileChange> = files
                 .iter()
-                .map(|f| FileChange::new(f, Status::Changed, 1, 1))
+                .map(|f| FileChange::new(f, ChangeKind::Changed, 1, 1))
                 .collect();
             let decision = decide(&policy(), &files, &[]);
             let fired = decision.rules.last().expect("a rule fired");
@@ -453,19 +453,19 @@ mod tests {
     #[test]
     fn file_statuses_parse_and_print() {
         let table = [
-            ("added", Status::Added, "added"),
-            ("deleted", Status::Deleted, "deleted"),
-            ("removed", Status::Deleted, "deleted"),
-            ("renamed", Status::Renamed, "renamed"),
-            ("copied", Status::Copied, "copied"),
-            ("changed", Status::Changed, "changed"),
-            ("modified", Status::Changed, "changed"),
-            ("unchanged", Status::Unchanged, "unchanged"),
-            ("typechange", Status::Other, "other"),
-            ("", Status::Other, "other"),
+            ("added", ChangeKind::Added, "added"),
+            ("deleted", ChangeKind::Deleted, "deleted"),
+            ("removed", ChangeKind::Deleted, "deleted"),
+            ("renamed", ChangeKind::Renamed, "renamed"),
+            ("copied", ChangeKind::Copied, "copied"),
+            ("changed", ChangeKind::Changed, "changed"),
+            ("modified", ChangeKind::Changed, "changed"),
+            ("unchanged", ChangeKind::Unchanged, "unchanged"),
+            ("typechange", ChangeKind::Other, "other"),
+            ("", ChangeKind::Other, "other"),
         ];
         for (text, status, printed) in table {
-            assert_eq!(Status::parse(text), status, "{text}");
+            assert_eq!(ChangeKind::parse(text), status, "{text}");
             assert_eq!(status.as_str(), printed, "{text}");
         }
     }
@@ -484,14 +484,14 @@ mod tests {
         assert_eq!(same.paths().collect::<Vec<_>>(), ["a.rs"]);
         assert_eq!(same.display(), "a.rs");
         let copied = FileChange {
-            status: Status::Copied,
+            status: ChangeKind::Copied,
             ..FileChange::renamed("src/a.rs", "src/b.rs", 3, 0)
         };
         assert_eq!(copied.paths().collect::<Vec<_>>(), ["src/b.rs"]);
         assert_eq!(copied.display(), "src/b.rs");
         let changed = FileChange {
             previous: Some("x.rs".into()),
-            ..FileChange::new("y.rs", Status::Changed, 1, 0)
+            ..FileChange::new("y.rs", ChangeKind::Changed, 1, 0)
         };
         assert_eq!(changed.paths().collect::<Vec<_>>(), ["y.rs", "x.rs"]);
         assert_eq!(
@@ -544,10 +544,10 @@ mod tests {
     }
 
     fn f(path: &str) -> FileChange {
-        FileChange::new(path, Status::Changed, 3, 1)
+        FileChange::new(path, ChangeKind::Changed, 3, 1)
     }
 
-    fn rules(decision: &Decision) -> Vec<&'static str> {
+    fn rules(decision: &Assessment) -> Vec<&'static str> {
         decision.rules.iter().map(|r| r.rule.as_str()).collect()
     }
 
@@ -639,7 +639,7 @@ mod tests {
     }
 
     fn big(path: &str, lines: u64) -> FileChange {
-        FileChange::new(path, Status::Changed, lines, 0)
+        FileChange::new(path, ChangeKind::Changed, lines, 0)
     }
 
     fn many(n: usize, dir: &str) -> Vec<FileChange> {
@@ -793,7 +793,7 @@ mod tests {
                 name: "deletion under a high path",
                 files: vec![FileChange::new(
                     "migrations/001.sql",
-                    Status::Deleted,
+                    ChangeKind::Deleted,
                     0,
                     40,
                 )],
@@ -803,7 +803,7 @@ mod tests {
             },
             Case {
                 name: "deletion elsewhere",
-                files: vec![FileChange::new("src/old.rs", Status::Deleted, 0, 40)],
+                files: vec![FileChange::new("src/old.rs", ChangeKind::Deleted, 0, 40)],
                 labels: vec![],
                 tier: Tier::Medium,
                 rules: vec!["other-files"],
@@ -922,7 +922,7 @@ mod tests {
             },
             Case {
                 name: "several high rules",
-                files: vec![FileChange::new("auth/x", Status::Deleted, 0, 2000)],
+                files: vec![FileChange::new("auth/x", ChangeKind::Deleted, 0, 2000)],
                 labels: vec!["risk:high"],
                 tier: Tier::High,
                 rules: vec![
@@ -1037,10 +1037,10 @@ mod tests {
 
     #[test]
     fn status_spellings() {
-        assert_eq!(Status::parse("changed"), Status::Changed);
-        assert_eq!(Status::parse("modified"), Status::Changed);
-        assert_eq!(Status::parse("removed"), Status::Deleted);
-        assert_eq!(Status::parse("weird"), Status::Other);
+        assert_eq!(ChangeKind::parse("changed"), ChangeKind::Changed);
+        assert_eq!(ChangeKind::parse("modified"), ChangeKind::Changed);
+        assert_eq!(ChangeKind::parse("removed"), ChangeKind::Deleted);
+        assert_eq!(ChangeKind::parse("weird"), ChangeKind::Other);
     }
 
     fn arb_path() -> impl Strategy<Value = String> {
@@ -1074,11 +1074,11 @@ mod tests {
             arb_path(),
             prop::option::of(arb_path()),
             prop::sample::select(vec![
-                Status::Added,
-                Status::Deleted,
-                Status::Changed,
-                Status::Renamed,
-                Status::Copied,
+                ChangeKind::Added,
+                ChangeKind::Deleted,
+                ChangeKind::Changed,
+                ChangeKind::Renamed,
+                ChangeKind::Copied,
             ]),
             0u64..400,
             0u64..400,
@@ -1086,7 +1086,7 @@ mod tests {
             .prop_map(
                 |(path, previous, status, additions, deletions)| FileChange {
                     path,
-                    previous: if status == Status::Renamed || status == Status::Copied {
+                    previous: if status == ChangeKind::Renamed || status == ChangeKind::Copied {
                         previous
                     } else {
                         None

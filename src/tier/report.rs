@@ -8,7 +8,7 @@ use super::{
     gather::{PrFacts, Source},
     labels::{Action, Refusal, TierLabel},
     local::LocalFacts,
-    policy::{self, Decision, Tier},
+    policy::{self, Assessment, Tier},
 };
 use crate::code::Code;
 use crate::{
@@ -21,7 +21,7 @@ use crate::{
 /// How many files a rule lists in text (JSON lists them all).
 pub(super) const TEXT_FILES: usize = 8;
 
-pub(super) fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Decision) -> Outcome {
+pub(super) fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Assessment) -> Outcome {
     let base_note = if facts.base_resolved == facts.base_spec {
         String::new()
     } else {
@@ -58,7 +58,7 @@ pub(super) fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Deci
 pub(super) fn pr_outcome(
     invocation: &Invocation,
     facts: &PrFacts,
-    decision: &Decision,
+    decision: &Assessment,
     current: &[TierLabel],
     action: &Action,
     adder: Option<&str>,
@@ -224,7 +224,7 @@ pub(super) fn refusal_text(
 }
 
 /// The decision's fields and reasons, shared by both modes.
-pub(super) fn with_decision(mut outcome: Outcome, decision: &Decision) -> Outcome {
+pub(super) fn with_decision(mut outcome: Outcome, decision: &Assessment) -> Outcome {
     let uncounted = decision.files_total - decision.files_counted;
     outcome = outcome.reason(format!(
         "{} changed file{}, {} counted, {} counted line{}{}",
