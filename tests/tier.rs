@@ -7,6 +7,7 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use serde_json::{json, Value};
+use shipgate::tier::attributes::{Attributes, Uncounted};
 
 use crate::support::{
     fake_gitea::{Action, FakeGitea, Fault, FaultKind, FileSpec, PrSpec},
@@ -450,6 +451,124 @@ fn local_unreadable_gitattributes_cannot_verify() {
         "{}",
         out.stdout
     );
+}
+
+/// What `git check-attr` says of `linguist-generated` and `linguist-vendored`, read as
+/// linguist reads them: set, or a value of `true`/`1`/`yes`/`set`.
+fn git_uncounted(repo: &GitRepo, paths: &[&str]) -> Vec<Option<Uncounted>> {
+    let mut args = vec![
+        "check-attr",
+        "-z",
+        "linguist-generated",
+        "linguist-vendored",
+        "--",
+    ];
+    args.extend_from_slice(paths);
+    let out = repo.git(&args);
+    let fields: Vec<&str> = out.split('\0').collect();
+    let mut answers: Vec<(bool, bool)> = vec![(false, false); paths.len()];
+    for row in fields.chunks(3).filter(|row| row.len() == 3) {
+        let index = paths
+            .iter()
+            .position(|p| *p == row[0])
+            .unwrap_or_else(|| panic!("git answered for `{}`", row[0]));
+        let set = matches!(
+            row[2].to_ascii_lowercase().as_str(),
+            "set" | "true" | "1" | "yes"
+        );
+        match row[1] {
+            "linguist-generated" => answers[index].0 = set,
+            "linguist-vendored" => answers[index].1 = set,
+            other => panic!("git answered for the attribute `{other}`"),
+        }
+    }
+    answers
+        .into_iter()
+        .map(|(generated, vendored)| {
+            if generated {
+                Some(Uncounted::Generated)
+            } else if vendored {
+                Some(Uncounted::Vendored)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// shipgate's reading of `.gitattributes` is git's: for each file below and each path,
+/// `Attributes::uncounted` agrees with `git check-attr` (patterns, anchoring, `**`,
+/// quoting, literal braces, set/unset/unspecified/values, later lines winning, and
+/// `[attr]` macros: defined anywhere, nested, set only by a bare name). The one place
+/// shipgate is stricter, a line it cannot read, is an error instead (unit tests).
+#[test]
+fn gitattributes_are_read_as_git_check_attr_reads_them() {
+    let paths = [
+        "x.pb.go",
+        "a/b/x.pb.go",
+        "a/b/x.go",
+        "gen/a.rs",
+        "src/gen/a.rs",
+        "gen/sub/a.rs",
+        "api/v1/x.json",
+        "web/api/x.json",
+        "a.js",
+        "src/a.js",
+        "lib/a.js",
+        "x.pb",
+        "a.x",
+        "b.y",
+        "c.z",
+        "d.w",
+        "e.v",
+        "y.q",
+        "z.r",
+        "docs/my file.md",
+        "x/{a}.txt",
+        "x/a.txt",
+        "generated/a.rs",
+        "x/generated/y/a.rs",
+        "third_party/a/b.c",
+        "web/x.min.js",
+        "a.png",
+    ];
+    let files = [
+        "*.pb.go linguist-generated\n",
+        "/gen/*.rs linguist-generated\napi/** linguist-vendored\n",
+        "gen/ linguist-generated\n",
+        "*.js linguist-generated=true\n",
+        "*.js linguist-generated=false\n",
+        "*.js linguist-generated\nsrc/*.js -linguist-generated\n",
+        "*.js linguist-generated\n*.js !linguist-generated\n",
+        "*.js -linguist-generated\n*.js linguist-generated\n",
+        "# comment\n\n[attr]gen linguist-generated\n*.png binary\n* text=auto eol=lf\n",
+        "third_party/** linguist-vendored text eol=lf\n*.min.js  linguist-generated  -diff\n",
+        "\"docs/my file.md\" linguist-generated\n{a}.txt linguist-generated\n",
+        "**/generated/** linguist-generated\n",
+        "[attr]gen linguist-generated\n[attr]nogen -linguist-generated\n[attr]both gen linguist-vendored\n\
+         *.pb gen\n*.pb -gen\na.x gen\na.x nogen\nb.y both\nc.z gen=foo\nd.w !gen\n\
+         e.v linguist-generated\ne.v !gen\n",
+        "*.pb gen\n[attr]gen linguist-generated\n[attr]a1 a2\n[attr]a2 linguist-vendored\n*.q a1\n\
+         [attr]linguist-generated linguist-vendored\n*.r linguist-generated\n",
+        "* linguist-vendored\n*.rs -linguist-vendored linguist-generated=1\n",
+        "[attr]gen linguist-generated\nc.z gen=true\n*.q later\n[attr]later linguist-vendored\n",
+    ];
+    let repo = GitRepo::new(&[]);
+    let mut compared = 0;
+    for text in files {
+        repo.write(".gitattributes", text);
+        let ours = Attributes::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let git = git_uncounted(&repo, &paths);
+        for (path, git) in paths.iter().zip(git) {
+            assert_eq!(
+                ours.uncounted(path),
+                git,
+                "`{path}` under .gitattributes {text:?}: shipgate and git check-attr disagree"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, files.len() * paths.len());
 }
 
 // ---- PR runs against the fake Gitea ------------------------------------------------------

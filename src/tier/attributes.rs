@@ -9,7 +9,13 @@
 //!   never match a file (gitattributes does not recurse into directories);
 //! - `*`/`?` never cross `/`, `**` as in gitignore; braces are literal;
 //! - `attr` / `attr=true` set, `-attr` / `attr=false` unset, `!attr` unspecified; later
-//!   lines override earlier ones.
+//!   lines override earlier ones;
+//! - `[attr]NAME …` defines a macro wherever it stands in the file: a line that sets
+//!   `NAME` assigns the macro's attributes there (nested macros too); `NAME=value`,
+//!   `-NAME` and `!NAME` assign none of them. A test checks all of this against
+//!   `git check-attr`.
+
+use std::collections::{HashMap, HashSet};
 
 use globset::GlobMatcher;
 use serde::Serialize;
@@ -32,32 +38,61 @@ pub enum Uncounted {
 struct Line {
     pattern: String,
     matcher: GlobMatcher,
-    generated: Option<State>,
-    vendored: Option<State>,
+    /// Every attribute the line assigns, in order.
+    assignments: Vec<(String, State)>,
 }
 
 /// What a line says about one attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// `attr`: set (and a macro set this way assigns its own attributes).
     Set,
+    /// `-attr`.
     Unset,
+    /// `!attr`.
     Unspecified,
+    /// `attr=value`: linguist reads `true`/`1`/`yes`/`set` as set, the rest as unset. A
+    /// macro given a value assigns nothing.
+    Value(bool),
 }
 
-/// The compiled `linguist-generated` / `linguist-vendored` lines of a `.gitattributes`.
+impl State {
+    fn is_set(self) -> bool {
+        matches!(self, State::Set | State::Value(true))
+    }
+}
+
+/// The attributes tier reads.
+const GENERATED: &str = "linguist-generated";
+const VENDORED: &str = "linguist-vendored";
+
+/// The compiled `.gitattributes` lines that can reach `linguist-generated` or
+/// `linguist-vendored`, directly or through `[attr]` macros.
 #[derive(Debug, Clone, Default)]
 pub struct Attributes {
     lines: Vec<Line>,
+    /// `[attr]NAME assignments…`: the last definition of each name.
+    macros: HashMap<String, Vec<(String, State)>>,
 }
 
 impl Attributes {
     /// Parse the file's text. A pattern that cannot be compiled is an error naming the
     /// line, so a typo never silently changes what is counted.
     pub fn parse(text: &str) -> Result<Attributes, String> {
-        let mut lines = Vec::new();
+        let mut macros: HashMap<String, Vec<(String, State)>> = HashMap::new();
+        let mut patterns = Vec::new();
         for (number, raw) in text.lines().enumerate() {
             let line = raw.trim_start();
-            if line.is_empty() || line.starts_with('#') || line.starts_with("[attr]") {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(definition) = line.strip_prefix("[attr]") {
+                let (name, rest) = definition
+                    .split_once(|c: char| c.is_ascii_whitespace())
+                    .unwrap_or((definition, ""));
+                if !name.is_empty() {
+                    macros.insert(name.to_owned(), assignments(rest));
+                }
                 continue;
             }
             let (pattern, rest) = split_pattern(line).ok_or_else(|| {
@@ -66,17 +101,15 @@ impl Attributes {
                     number + 1
                 )
             })?;
-            let mut generated = None;
-            let mut vendored = None;
-            for attr in rest.split_ascii_whitespace() {
-                let (name, state) = parse_attr(attr);
-                match name {
-                    "linguist-generated" => generated = Some(state),
-                    "linguist-vendored" => vendored = Some(state),
-                    _ => {}
-                }
-            }
-            if generated.is_none() && vendored.is_none() {
+            patterns.push((number + 1, pattern, assignments(rest)));
+        }
+        let relevant = relevant_names(&macros);
+        let mut lines = Vec::new();
+        for (number, pattern, assignments) in patterns {
+            if !assignments
+                .iter()
+                .any(|(name, _)| relevant.contains(name.as_str()))
+            {
                 continue;
             }
             let Some(glob_text) = to_glob(&pattern) else {
@@ -84,43 +117,61 @@ impl Attributes {
             };
             let matcher = glob::path(&glob_text)
                 .map_err(|e| {
-                    format!(
-                        ".gitattributes line {}: cannot read pattern `{pattern}`: {e}",
-                        number + 1
-                    )
+                    format!(".gitattributes line {number}: cannot read pattern `{pattern}`: {e}")
                 })?
                 .compile_matcher();
             lines.push(Line {
                 pattern,
                 matcher,
-                generated,
-                vendored,
+                assignments,
             });
         }
-        Ok(Attributes { lines })
+        Ok(Attributes { lines, macros })
     }
 
     /// Why `path` is not counted, if `.gitattributes` marks it generated or vendored.
+    ///
+    /// As git resolves attributes: from the last matching line to the first, the first
+    /// word about an attribute decides it, and a macro that is set assigns its own
+    /// attributes (recursively) where it stands.
     pub fn uncounted(&self, path: &str) -> Option<Uncounted> {
-        let mut generated = State::Unspecified;
-        let mut vendored = State::Unspecified;
-        for line in &self.lines {
+        let mut decided: HashMap<&str, State> = HashMap::new();
+        for line in self.lines.iter().rev() {
             if !line.matcher.is_match(path) {
                 continue;
             }
-            if let Some(state) = line.generated {
-                generated = state;
-            }
-            if let Some(state) = line.vendored {
-                vendored = state;
+            for (name, state) in line.assignments.iter().rev() {
+                self.fill(&mut decided, name, *state, 0);
             }
         }
-        if generated == State::Set {
+        let set = |name: &str| decided.get(name).is_some_and(|s| s.is_set());
+        if set(GENERATED) {
             Some(Uncounted::Generated)
-        } else if vendored == State::Set {
+        } else if set(VENDORED) {
             Some(Uncounted::Vendored)
         } else {
             None
+        }
+    }
+
+    fn fill<'a>(
+        &'a self,
+        decided: &mut HashMap<&'a str, State>,
+        name: &'a str,
+        state: State,
+        depth: usize,
+    ) {
+        if decided.contains_key(name) {
+            return;
+        }
+        decided.insert(name, state);
+        if state != State::Set || depth > MAX_MACRO_DEPTH {
+            return;
+        }
+        if let Some(members) = self.macros.get(name) {
+            for (member, member_state) in members.iter().rev() {
+                self.fill(decided, member, *member_state, depth + 1);
+            }
         }
     }
 
@@ -128,6 +179,38 @@ impl Attributes {
     pub fn patterns(&self) -> impl Iterator<Item = &str> {
         self.lines.iter().map(|l| l.pattern.as_str())
     }
+}
+
+/// Macros nested deeper than this assign nothing more (git has no limit, but a name is
+/// decided before it expands, so only a very long chain gets near it).
+const MAX_MACRO_DEPTH: usize = 64;
+
+/// The attribute names that can decide [`GENERATED`] or [`VENDORED`]: the two, and every
+/// macro that assigns one of them, directly or through other macros.
+fn relevant_names(macros: &HashMap<String, Vec<(String, State)>>) -> HashSet<&str> {
+    let mut relevant: HashSet<&str> = [GENERATED, VENDORED].into_iter().collect();
+    loop {
+        let before = relevant.len();
+        for (name, members) in macros {
+            if members.iter().any(|(m, _)| relevant.contains(m.as_str())) {
+                relevant.insert(name.as_str());
+            }
+        }
+        if relevant.len() == before {
+            return relevant;
+        }
+    }
+}
+
+/// The assignments of one line, after its pattern.
+fn assignments(rest: &str) -> Vec<(String, State)> {
+    rest.split_ascii_whitespace()
+        .map(|attr| {
+            let (name, state) = parse_attr(attr);
+            (name.to_owned(), state)
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect()
 }
 
 fn parse_attr(attr: &str) -> (&str, State) {
@@ -139,12 +222,11 @@ fn parse_attr(attr: &str) -> (&str, State) {
     }
     match attr.split_once('=') {
         Some((name, value)) => {
-            let state = match value.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "set" => State::Set,
-                "false" | "0" | "no" | "unset" => State::Unset,
-                _ => State::Unspecified,
-            };
-            (name, state)
+            let set = matches!(
+                value.to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes" | "set"
+            );
+            (name, State::Value(set))
         }
         None => (attr, State::Set),
     }
@@ -309,6 +391,41 @@ mod tests {
         let err = Attributes::parse("ok.txt linguist-generated\n[z-a] linguist-generated\n")
             .expect_err("bad");
         assert!(err.contains("line 2") && err.contains("[z-a]"), "{err}");
+    }
+
+    /// Macros as `git check-attr` reads them (tests/tier.rs compares with git itself).
+    #[test]
+    fn macros_assign_their_attributes_where_they_are_set() {
+        let text = "[attr]gen linguist-generated\n[attr]nogen -linguist-generated\n\
+                    [attr]both gen linguist-vendored\n*.pb gen\n*.pb -gen\na.x gen\na.x nogen\n\
+                    b.y both\nc.z gen=true\nd.w !gen\ne.v linguist-generated\ne.v !gen\n\
+                    *.q later\n[attr]later linguist-vendored\n";
+        let table = [
+            ("x.pb", None),
+            ("a.x", None),
+            ("b.y", Some(Uncounted::Generated)),
+            ("c.z", None),
+            ("d.w", None),
+            ("e.v", Some(Uncounted::Generated)),
+            ("f.q", Some(Uncounted::Vendored)),
+        ];
+        for (path, expected) in table {
+            assert_eq!(uncounted(text, path), expected, "{path}");
+        }
+        assert_eq!(
+            Attributes::parse(text).expect("parses").patterns().count(),
+            10,
+            "every line that can reach a linguist attribute is kept"
+        );
+    }
+
+    /// A macro that names itself, or a ring of them, ends: a name is decided before it
+    /// expands.
+    #[test]
+    fn macro_cycles_end() {
+        let text = "[attr]a b linguist-generated\n[attr]b a\n*.x a\n[attr]self self\n*.y self\n";
+        assert_eq!(uncounted(text, "f.x"), Some(Uncounted::Generated));
+        assert_eq!(uncounted(text, "f.y"), None);
     }
 
     #[test]
