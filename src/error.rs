@@ -96,6 +96,20 @@ macro_rules! mode_error {
 }
 pub(crate) use mode_error;
 
+/// For a mode's message table: `error` says `message` to the letter, has a code of the
+/// mode's `family` (`tier-…`) and a next step.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn assert_mode_error(error: &dyn ModeError, message: &str, family: &str) {
+    assert_eq!(error.to_string(), message);
+    assert!(
+        error.code().as_str().starts_with(&format!("{family}-")),
+        "{error}: code `{}` is not of the {family} family",
+        error.code()
+    );
+    assert!(!error.hint().is_empty(), "{error}: no hint");
+}
+
 impl Error {
     /// The process exit code. No `_` arm: a new variant must decide.
     pub fn exit_code(&self) -> i32 {

@@ -143,9 +143,7 @@ mod tests {
             ),
         ];
         for (error, message) in table {
-            assert_eq!(error.to_string(), message);
-            assert!(error.code().as_str().starts_with("promote-"), "{error:?}");
-            assert!(!error.hint().is_empty(), "{error:?}");
+            crate::error::assert_mode_error(&error, message, "promote");
         }
     }
 

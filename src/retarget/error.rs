@@ -43,10 +43,11 @@ mod tests {
             number: 4,
             base: "main".into(),
         };
-        assert_eq!(
-            error.to_string(),
+        crate::error::assert_mode_error(
+            &error,
             "cannot verify the new base of pull request #4: Gitea accepted the change but the pull \
-             request still targets `main`"
+             request still targets `main`",
+            "retarget",
         );
         assert_eq!(error.code().as_str(), "retarget-unverified");
     }

@@ -252,10 +252,8 @@ mod tests {
             ),
         ];
         for (error, message, subject) in table {
-            assert_eq!(error.to_string(), message);
+            crate::error::assert_mode_error(&error, message, "review");
             assert_eq!(error.subject(), subject);
-            assert!(error.code().as_str().starts_with("review-"), "{error:?}");
-            assert!(!error.hint().is_empty(), "{error:?}");
         }
     }
 

@@ -85,9 +85,8 @@ mod tests {
             ),
         ];
         for (error, message, hint) in table {
-            assert_eq!(error.to_string(), message);
+            crate::error::assert_mode_error(&error, message, "sync");
             assert_eq!(error.hint(), hint);
-            assert!(error.code().as_str().starts_with("sync-"), "{error:?}");
         }
     }
 }
