@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match Config::parse(text, "main:.gitea/shipgate.yml") {
         Ok(config) => {
-            let _ = config.validate("again");
+            let _ = config.validate("again", text);
         }
         Err(error) => {
             let _ = error.to_string();
