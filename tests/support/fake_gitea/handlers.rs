@@ -889,13 +889,6 @@ pub(super) fn find_release<'a>(
         .find(|r| r.repo == repo && r.tag == tag)
 }
 
-pub(super) fn get_release_by_tag(state: &mut StateData, call: &Call) -> Reply {
-    match find_release(state, &call.repo(), call.param("tag")) {
-        Some(release) => Reply::json(200, state.release_json(release)),
-        None => not_found(state),
-    }
-}
-
 pub(super) fn get_release_download(state: &mut StateData, call: &Call) -> Reply {
     let asset = find_release(state, &call.repo(), call.param("tag"))
         .and_then(|r| r.assets.iter().find(|a| a.name == call.param("name")));

@@ -608,32 +608,19 @@ impl FakeGitea {
         );
     }
 
-    /// A release with assets, served by the API and by the web download route.
-    pub fn add_release(&self, repo: &str, tag: &str, assets: Vec<(String, Vec<u8>)>) -> i64 {
+    /// A release with assets, served by the web download route the action fetches from.
+    pub fn add_release(&self, repo: &str, tag: &str, assets: Vec<(String, Vec<u8>)>) {
         let mut state = self.state();
         state.repo_id(repo);
-        let id = state.next_id();
-        let created = state.tick();
         let assets = assets
             .into_iter()
-            .map(|(name, bytes)| {
-                let asset_id = state.next_id();
-                AssetRow {
-                    id: asset_id,
-                    uuid: format!("00000000-0000-4000-8000-{asset_id:012}"),
-                    name,
-                    bytes,
-                }
-            })
+            .map(|(name, bytes)| AssetRow { name, bytes })
             .collect();
         state.releases.push(ReleaseRow {
-            id,
             repo: repo.to_owned(),
             tag: tag.to_owned(),
-            created,
             assets,
         });
-        id
     }
 
     /// A commit status that already exists (as if `row.creator` had posted it).

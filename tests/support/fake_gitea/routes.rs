@@ -46,7 +46,6 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/repos/{owner}/{repo}/branch_protections", get_branch_protections),
     api("GET", "/repos/{owner}/{repo}/raw/{filepath}", get_raw),
     api("POST", "/repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches", post_dispatch),
-    api("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", get_release_by_tag),
     api("GET", "/repos/{owner}/{repo}", get_repo),
     api("GET", "/repos/{owner}/{repo}/branches/{branch}", get_branch),
     api("GET", "/repos/{owner}/{repo}/compare/{basehead}", get_compare),

@@ -22,17 +22,13 @@ pub(super) struct TeamRow {
 }
 
 pub(super) struct AssetRow {
-    pub(super) id: i64,
-    pub(super) uuid: String,
     pub(super) name: String,
     pub(super) bytes: Vec<u8>,
 }
 
 pub(super) struct ReleaseRow {
-    pub(super) id: i64,
     pub(super) repo: String,
     pub(super) tag: String,
-    pub(super) created: String,
     pub(super) assets: Vec<AssetRow>,
 }
 
@@ -877,49 +873,6 @@ impl StateData {
             value["previous_filename"] = json!(previous);
         }
         value
-    }
-
-    pub(super) fn release_json(&self, release: &ReleaseRow) -> Value {
-        let base = &self.base;
-        let repo = &release.repo;
-        let tag = &release.tag;
-        let owner = repo.split_once('/').map(|(o, _)| o).unwrap_or(repo);
-        let assets: Vec<Value> = release
-            .assets
-            .iter()
-            .map(|asset| {
-                json!({
-                    "id": asset.id,
-                    "name": asset.name,
-                    "size": asset.bytes.len(),
-                    "download_count": 0,
-                    "created_at": release.created,
-                    "uuid": asset.uuid,
-                    "browser_download_url": format!("{base}/{repo}/releases/download/{tag}/{}", asset.name),
-                    "type": "attachment",
-                })
-            })
-            .collect();
-        json!({
-            "id": release.id,
-            "tag_name": tag,
-            "target_commitish": "main",
-            "name": tag,
-            "body": "",
-            "url": format!("{base}/api/v1/repos/{repo}/releases/{}", release.id),
-            "html_url": format!("{base}/{repo}/releases/tag/{tag}"),
-            "tarball_url": format!("{base}/{repo}/archive/{tag}.tar.gz"),
-            "zipball_url": format!("{base}/{repo}/archive/{tag}.zip"),
-            "upload_url": format!("{base}/api/v1/repos/{repo}/releases/{}/assets", release.id),
-            "hide_archive_links": false,
-            "draft": false,
-            "prerelease": false,
-            "created_at": release.created,
-            "published_at": release.created,
-            "author": self.user_json(owner),
-            "assets": assets,
-            "archive_download_count": {"tar_gz": 0, "zip": 0},
-        })
     }
 }
 
