@@ -87,6 +87,26 @@ impl Failure {
     pub fn title(&self) -> &'static str {
         self.code.title()
     }
+
+    /// The `::error` line, titled `WHO: TITLE [CODE]` (`shipgate tier`, or `shipgate`
+    /// outside a mode).
+    fn annotation(&self, who: &str) -> String {
+        format!(
+            "::error title={}::{}",
+            escape_property(&format!("{who}: {} [{}]", self.title(), self.code)),
+            escape_data(&format!("{} — hint: {}", self.message, self.hint)),
+        )
+    }
+
+    /// The JSON `error` object.
+    fn to_json(&self) -> Value {
+        serde_json::json!({
+            "code": self.code.as_str(),
+            "title": self.title(),
+            "message": self.message,
+            "hint": self.hint,
+        })
+    }
 }
 
 /// The result of one run of one mode.
@@ -179,15 +199,7 @@ impl Outcome {
             object.insert(key.clone(), value.clone());
         }
         if let Some(failure) = &self.failure {
-            object.insert(
-                "error".into(),
-                serde_json::json!({
-                    "code": failure.code.as_str(),
-                    "title": failure.title(),
-                    "message": failure.message,
-                    "hint": failure.hint,
-                }),
-            );
+            object.insert("error".into(), failure.to_json());
         }
         Value::Object(object)
     }
@@ -261,14 +273,8 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
         };
         writeln!(
             stderr,
-            "::error title={}::{}",
-            escape_property(&format!(
-                "shipgate {}: {} [{}]",
-                outcome.mode.as_str(),
-                failure.title(),
-                failure.code
-            )),
-            escape_data(&format!("{} — hint: {}", failure.message, failure.hint)),
+            "{}",
+            failure.annotation(&format!("shipgate {}", outcome.mode.as_str()))
         )?;
     }
     match format {
@@ -410,11 +416,15 @@ fn ok_json(mode: &str, key: &str, value: &str) -> String {
 /// The annotation of a failure before any mode ran (a command line clap refused) or after
 /// its report could not be written: `shipgate: TITLE [CODE]`, the message, the hint.
 pub fn bare_annotation(code: Code, message: &str, hint: &str) -> String {
-    format!(
-        "::error title={}::{}",
-        escape_property(&format!("shipgate: {} [{code}]", code.title())),
-        escape_data(&format!("{message} — hint: {hint}"))
-    )
+    failure(code, message, hint).annotation("shipgate")
+}
+
+fn failure(code: Code, message: &str, hint: &str) -> Failure {
+    Failure {
+        code,
+        message: message.to_owned(),
+        hint: hint.to_owned(),
+    }
 }
 
 /// The `--format json` answer to a command line clap refused, shaped as a run's
@@ -424,12 +434,7 @@ pub fn usage_json(mode: Option<Mode>, message: &str, hint: &str) -> Value {
         "mode": mode.map(Mode::as_str),
         "result": Verdict::Usage.as_str(),
         "reasons": [message],
-        "error": {
-            "code": Code::Usage.as_str(),
-            "title": Code::Usage.title(),
-            "message": message,
-            "hint": hint,
-        },
+        "error": failure(Code::Usage, message, hint).to_json(),
     })
 }
 

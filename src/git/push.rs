@@ -346,7 +346,14 @@ pub fn pkt_lines(mut data: &[u8]) -> Result<Vec<String>, String> {
                     .to_owned(),
             ),
         }
-        data = data.get(consumed..).unwrap_or_default();
+        // The decoder never consumes more than it was given; if it did, the report
+        // cannot be trusted rather than cut short.
+        data = data.get(consumed..).ok_or_else(|| {
+            format!(
+                "the pkt-line decoder consumed {consumed} of {} bytes",
+                data.len()
+            )
+        })?;
     }
     Ok(lines)
 }

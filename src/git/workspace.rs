@@ -82,14 +82,13 @@ impl Workspace {
     /// The commits on the shallow boundary (their parents are not present), as gix reads
     /// the repository's `shallow` file.
     pub fn shallow_commits(&self) -> Result<HashSet<ObjectId>, Error> {
-        let commits = self.repo.shallow_commits().map_err(|source| Error::Local {
-            action: "read the shallow file",
-            path: self.git_dir().to_owned(),
-            source,
-        })?;
-        Ok(commits
-            .map(|commits| commits.iter().copied().collect())
-            .unwrap_or_default())
+        let commits = self
+            .repo
+            .shallow_commits()
+            .map_err(|e| self.local_error("read the shallow file", e))?;
+        // gix answers `None` only when there is no shallow file (the repository is not
+        // shallow); an unreadable or malformed one is the error above.
+        Ok(commits.map_or_else(HashSet::new, |commits| commits.iter().copied().collect()))
     }
 
     /// Tips of every local ref: what to offer the server as `have`s in an incremental fetch.
@@ -135,11 +134,12 @@ impl Workspace {
             })
     }
 
-    pub(crate) fn local_error(&self, action: &'static str, error: std::io::Error) -> Error {
+    /// `action` failed in this repository.
+    pub(crate) fn local_error(&self, action: &'static str, source: gix::Error) -> Error {
         Error::Local {
             action,
             path: self.git_dir().to_owned(),
-            source: gix::Error::from_error(error),
+            source,
         }
     }
 }

@@ -203,9 +203,10 @@ pub async fn probe(
             }
         }
     }
-    if failed.is_empty() {
+    // `first_error` is set with the first entry of `failed`: none means every probe answered.
+    let Some(first) = first_error else {
         return Ok(teams);
-    }
+    };
     let refusal = if missing_scope {
         ProbeRefusal::MissingScope
     } else if !unreadable_teams.is_empty() {
@@ -221,7 +222,7 @@ pub async fn probe(
         org: org.to_owned(),
         reader: reader.to_owned(),
         failed,
-        first: first_error.unwrap_or_default(),
+        first,
         refusal,
     }
     .into())

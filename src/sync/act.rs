@@ -293,11 +293,6 @@ fn fetch_history(
     let repo = workspace.repo();
     let tips = [from_tip, to_tip];
     let shallow_file = workspace.git_dir().join("shallow");
-    let local_error = |action: &'static str, source: gix::Error| git::Error::Local {
-        action,
-        path: workspace.git_dir().to_owned(),
-        source,
-    };
     let can_shallow = fetcher.supports_shallow();
     let filtered =
         workspace.temporary && request.filters && fetcher.supports_filters() && can_shallow;
@@ -356,7 +351,7 @@ fn fetch_history(
         let boundary = workspace.shallow_commits()?;
         let mut walk = RepoHistory::new(repo, &boundary);
         let bases = graph::merge_bases(&mut walk, from_tip, to_tip)
-            .map_err(|source| local_error("walk the fetched history", source))?;
+            .map_err(|source| workspace.local_error("walk the fetched history", source))?;
         report.stats.commits_walked += walk.reads;
         match bases {
             Bases::Found(bases) => {
@@ -466,8 +461,9 @@ fn merge_tips(
         )?;
         let shallow_file = workspace.git_dir().join("shallow");
         if shallow_file.exists() {
-            std::fs::remove_file(&shallow_file)
-                .map_err(|e| workspace.local_error("remove the shallow file", e))?;
+            std::fs::remove_file(&shallow_file).map_err(|e| {
+                workspace.local_error("remove the shallow file", gix::Error::from_error(e))
+            })?;
         }
     }
     merge::merge_recursive(

@@ -76,12 +76,10 @@ pub async fn pr_facts(
     let number = pull.number;
     let base_sha = pull.base.sha.clone();
     let config = invocation.base_config(client, repo, &base_sha).await?;
-    let gitattributes = match client.file_at(repo, ".gitattributes", &base_sha).await? {
-        Some(bytes) => String::from_utf8(bytes).map_err(|_| TierError::GitattributesNotUtf8 {
-            at: crate::sha::short(&base_sha).to_owned(),
-        })?,
-        None => String::new(),
-    };
+    let gitattributes = gitattributes_text(
+        client.file_at(repo, ".gitattributes", &base_sha).await?,
+        crate::sha::short(&base_sha),
+    )?;
     let (files, source) = if args.from_git {
         let base = args.base.clone().unwrap_or_else(|| base_sha.clone());
         let head = args.head.clone().unwrap_or_else(|| pull.head.sha.clone());
@@ -186,6 +184,16 @@ fn check_labels_agree(
         pull: names(pull_labels),
     }
     .into())
+}
+
+/// The base `.gitattributes` as text: empty when there is none, an error when it is not
+/// UTF-8 (`at` names the commit).
+pub fn gitattributes_text(bytes: Option<Vec<u8>>, at: &str) -> Result<String, TierError> {
+    match bytes {
+        Some(bytes) => String::from_utf8(bytes)
+            .map_err(|_| TierError::GitattributesNotUtf8 { at: at.to_owned() }),
+        None => Ok(String::new()),
+    }
 }
 
 /// Run the gix reads on a blocking thread.

@@ -74,14 +74,8 @@ async fn run_local(invocation: &Invocation, args: &TierArgs) -> Result<Outcome, 
             None => Config::default(),
         },
     };
-    let gitattributes = match &facts.gitattributes {
-        Some(bytes) => {
-            String::from_utf8(bytes.clone()).map_err(|_| Error::GitattributesNotUtf8 {
-                at: facts.base_resolved.clone(),
-            })?
-        }
-        None => String::new(),
-    };
+    let gitattributes =
+        gather::gitattributes_text(facts.gitattributes.clone(), &facts.base_resolved)?;
     let policy = compile(&config, &gitattributes)?;
     let decision = policy::decide(&policy, &facts.files, &[]);
     Ok(local_outcome(&facts, &config, &decision))
