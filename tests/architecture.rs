@@ -544,7 +544,7 @@ fn the_cycle_finder_finds_cycles_and_only_cycles() {
 fn every_rest_answer_type_is_fuzzed() {
     let types = fs::read_to_string(src().join("forge/types.rs")).expect("read types.rs");
     let file = syn::parse_file(&types).expect("parse types.rs");
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets/rest_types.rs");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/bodies/rest_types.rs");
     let target = fs::read_to_string(&target).expect("read the rest_types target");
     let named: BTreeSet<&str> = target
         .split(|c: char| !c.is_alphanumeric() && c != '_')
@@ -574,6 +574,6 @@ fn every_rest_answer_type_is_fuzzed() {
         .collect();
     assert!(
         missing.is_empty(),
-        "fuzz/fuzz_targets/rest_types.rs does not decode {missing:?}: add them to its decode_each! list"
+        "fuzz/bodies/rest_types.rs does not decode {missing:?}: add them to its decode_each! list"
     );
 }

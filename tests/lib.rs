@@ -11,6 +11,7 @@ mod cli;
 mod doctor;
 mod fault_schedules;
 mod forge_client;
+mod fuzz_replay;
 mod panic;
 mod parity;
 mod promote;

@@ -1,20 +1,8 @@
-//! Globs from the config (`tier.*_paths`), compiled as the tier policy compiles them
-//! (`Globs::new`), then matched. Input: one glob per line, a NUL, then one path per line.
+//! libFuzzer's driver for `fuzz/bodies/config_globs.rs`, which `cargo test` replays on every
+//! committed corpus and crash input (tests/fuzz_replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use shipgate::glob::Globs;
+#[path = "../bodies/config_globs.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let (globs, paths) = text.split_once('\0').unwrap_or((text, "src/lib.rs"));
-    let patterns: Vec<String> = globs.lines().take(64).map(str::to_owned).collect();
-    let Ok(set) = Globs::new("tier.high_paths", &patterns) else {
-        return;
-    };
-    for path in paths.lines().take(64) {
-        let _ = set.is_match(path);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

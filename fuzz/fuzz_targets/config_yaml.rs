@@ -1,23 +1,8 @@
-//! `.gitea/shipgate.yml` as `Config::parse` reads it (the base branch's file, which a pull
-//! request can change), with its line/column diagnostics and hints rendered, and the
-//! review team expressions (`parse_clauses`).
+//! libFuzzer's driver for `fuzz/bodies/config_yaml.rs`, which `cargo test` replays on every
+//! committed corpus and crash input (tests/fuzz_replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use shipgate::config::{parse_clauses, Config};
+#[path = "../bodies/config_yaml.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match Config::parse(text, "main:.gitea/shipgate.yml") {
-        Ok(config) => {
-            let _ = config.validate("again", text);
-        }
-        Err(error) => {
-            let _ = error.to_string();
-            let _ = error.hint();
-        }
-    }
-    let _ = parse_clauses(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -1,20 +1,8 @@
-//! The base branch's `.gitattributes` (`Attributes::parse`), then paths asked of it
-//! (`uncounted`). Input: attributes text, a NUL, then one path per line.
+//! libFuzzer's driver for `fuzz/bodies/gitattributes.rs`, which `cargo test` replays on every
+//! committed corpus and crash input (tests/fuzz_replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use shipgate::tier::attributes::Attributes;
+#[path = "../bodies/gitattributes.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let (attributes, paths) = text.split_once('\0').unwrap_or((text, "src/lib.rs"));
-    let Ok(parsed) = Attributes::parse(attributes) else {
-        return;
-    };
-    let _ = parsed.patterns().count();
-    for path in paths.lines().take(64) {
-        let _ = parsed.uncounted(path);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -1,14 +1,8 @@
-//! The push `report-status` lines (`push::judge`): one line per `\n`, the first line of the
-//! input naming the ref we pushed.
+//! libFuzzer's driver for `fuzz/bodies/report_status.rs`, which `cargo test` replays on every
+//! committed corpus and crash input (tests/fuzz_replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use shipgate::git::push::judge;
+#[path = "../bodies/report_status.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let mut lines = text.split('\n');
-    let refname = lines.next().unwrap_or_default();
-    let report: Vec<String> = lines.map(str::to_owned).collect();
-    let _ = judge(&report, refname);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -1,30 +1,8 @@
-//! Every REST answer the forge client decodes, from arbitrary bytes: each type alone, as
-//! a list page, and the timeline's `null`-tolerant page. The client decodes with
-//! `serde_json::from_slice`, exactly as here.
+//! libFuzzer's driver for `fuzz/bodies/rest_types.rs`, which `cargo test` replays on every
+//! committed corpus and crash input (tests/fuzz_replay.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use shipgate::forge::*;
+#[path = "../bodies/rest_types.rs"]
+mod body;
 
-macro_rules! decode_each {
-    ($data:expr; $($ty:ty),* $(,)?) => {
-        $(
-            let _ = serde_json::from_slice::<$ty>($data);
-            let _ = serde_json::from_slice::<Vec<$ty>>($data);
-        )*
-    };
-}
-
-fuzz_target!(|data: &[u8]| {
-    decode_each!(data;
-        User, PrBranch, PullRequest, Issue, ChangedFile, Review, Label, CommitStatus, Team,
-        TimelineComment, BranchCommit, Branch, Compare, Comment,
-        ApiSettings, ServerVersion, Permission, Repository, BranchProtection, Tree, TreeEntry,
-        NotificationCount,
-    );
-    let _ = serde_json::from_slice::<Option<Vec<Option<TimelineComment>>>>(data);
-    // Error bodies: `classify` reads `message` out of any JSON value.
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = value.get("message").and_then(serde_json::Value::as_str);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));
