@@ -54,6 +54,7 @@ mod act;
 mod examples;
 mod package;
 mod release;
+mod scheduled;
 mod script;
 mod static_checks;
 mod step;

@@ -6,5 +6,6 @@ pub mod fault_schedule;
 pub mod fixture;
 pub mod git_server;
 pub mod real_gitea;
+pub mod runner;
 pub mod serve;
 pub mod test;

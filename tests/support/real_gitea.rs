@@ -586,6 +586,21 @@ ROOT_PATH = {log}
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log_tail()))
     }
 
+    /// One raw call to any path of the server (not only `/api/v1`): `(status, body)`.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let (status, _, value) = self
+            .api
+            .call(method, path, auth, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log_tail()));
+        (status, value)
+    }
+
     /// A call that must succeed (2xx); its JSON body.
     #[track_caller]
     pub fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
@@ -656,7 +671,7 @@ pub enum Change<'a> {
     Rename(&'a str, &'a str, &'a str),
 }
 
-fn b64(text: &str) -> String {
+pub fn b64(text: &str) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes = text.as_bytes();
     let mut out = String::new();
@@ -972,6 +987,8 @@ impl Repo<'_> {
 pub enum Auth<'a> {
     Token(&'a str),
     Basic(&'a str, &'a str),
+    /// A registered runner: `x-runner-uuid` and `x-runner-token` (Gitea's runner API).
+    Runner(&'a str, &'a str),
 }
 
 /// A small blocking HTTP client for setup and inspection (also of the fake, in parity).
@@ -1015,6 +1032,11 @@ impl Api {
                 request = request.header("Authorization", format!("token {token}"));
             }
             Some(Auth::Basic(user, password)) => request = request.basic_auth(user, Some(password)),
+            Some(Auth::Runner(uuid, token)) => {
+                request = request
+                    .header("x-runner-uuid", uuid)
+                    .header("x-runner-token", token);
+            }
             None => {}
         }
         if let Some(body) = body {

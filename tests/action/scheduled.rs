@@ -1,0 +1,373 @@
+//! Gitea runs the examples: the action released on a real Gitea as the README says, each
+//! example installed in an app repository as its header says, and every run started by an
+//! event Gitea delivered to its own scheduler, handed out through its runner API and run by
+//! act (`support::runner`). The harness chooses nothing: tests assert on what Gitea handed
+//! out (which copy of the workflow, which event, which commit, which secrets) and on what
+//! the run did to the repository.
+
+use std::{collections::BTreeMap, sync::Mutex};
+
+use super::*;
+use crate::support::{
+    real_gitea::{Change, RealGitea, Repo},
+    runner::{Ran, Runner},
+};
+
+/// The action's repository on every server: what `uses:` names.
+const ACTION_NAME: &str = "shipgate";
+
+/// Releases the action on `g` once per test run, as the README's "Releasing" says: the
+/// repository pushed (with the packaged `dist/SHA256SUMS` committed), tagged `vX.Y.Z` and
+/// `v1`, and `dist/release.sh vX.Y.Z` uploading the packaged assets. Returns the `uses:`
+/// value a user writes: `http://HOST/acme/shipgate@v1`.
+#[track_caller]
+fn released(g: &'static RealGitea) -> String {
+    static RELEASED: Mutex<BTreeMap<&'static str, String>> = Mutex::new(BTreeMap::new());
+    let mut released = RELEASED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(uses) = released.get(g.name) {
+        return uses.clone();
+    }
+    let package = package();
+    let repo = format!("acme/{ACTION_NAME}");
+    g.admin(
+        "POST",
+        "/orgs/acme/repos",
+        Some(json!({"name": ACTION_NAME, "auto_init": false, "private": false, "default_branch": "main"})),
+    );
+
+    // The repository as its working tree has it (tracked files), with the release commit's
+    // dist/VERSION and dist/SHA256SUMS: what `dist/package.sh`, commit, tag leaves.
+    let copy = tempdir("action-repo");
+    let listed = Command::new("git")
+        .current_dir(ROOT)
+        .args(["ls-files", "-z"])
+        .output()
+        .expect("git ls-files");
+    for file in listed.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let name = String::from_utf8_lossy(file).into_owned();
+        if name.starts_with("fuzz/corpus/") || name.starts_with("fuzz/artifacts/") {
+            continue;
+        }
+        let from = Path::new(ROOT).join(&name);
+        if !from.is_file() {
+            continue;
+        }
+        let to = copy.path().join(&name);
+        fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+    fs::write(copy.path().join("dist/SHA256SUMS"), &package.sums).expect("write SHA256SUMS");
+    fs::write(
+        copy.path().join("dist/VERSION"),
+        format!("{}\n", package.version),
+    )
+    .expect("write VERSION");
+    let tag = package.tag();
+    let auth = format!("http.extraHeader=Authorization: token {}", g.admin_token());
+    let url = format!("{}/{repo}.git", g.url);
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &["commit", "-qm", &format!("release {tag}")],
+        &["tag", &tag],
+        &["tag", "v1"],
+        &["-c", &auth, "push", "-q", &url, "main", &tag, "v1"],
+    ] {
+        crate::support::real_gitea::git(copy.path(), args);
+    }
+
+    // Gitea marks a repository non-empty after the push, asynchronously; a release of an
+    // empty one is refused (422 "repo is empty").
+    let started = Instant::now();
+    while g.admin("GET", &format!("/repos/{repo}"), None)["empty"] != json!(false) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{repo} stays empty after the push"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = Path::new(ROOT).join("target/action-e2e/dist");
+    let release = Command::new("bash")
+        .arg(Path::new(ROOT).join("dist/release.sh"))
+        .arg(&tag)
+        .env("RELEASE_SERVER", &g.url)
+        .env("RELEASE_REPOSITORY", &repo)
+        .env("RELEASE_TOKEN", g.admin_token())
+        .env("RELEASE_DIR", &out)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dist/release.sh");
+    assert!(
+        release.status.success(),
+        "dist/release.sh {tag} on {}: {}{}",
+        g.name,
+        String::from_utf8_lossy(&release.stdout),
+        String::from_utf8_lossy(&release.stderr)
+    );
+    let uses = format!("{}/{repo}@v1", g.url);
+    released.insert(g.name, uses.clone());
+    uses
+}
+
+/// An example as a user installs it: its `uses:` pointed at the released action.
+#[track_caller]
+fn installed(g: &'static RealGitea, name: &str) -> String {
+    let text = fs::read_to_string(Path::new(ROOT).join("examples").join(name))
+        .unwrap_or_else(|e| panic!("read examples/{name}: {e}"));
+    assert_eq!(text.matches(EXAMPLE_USES).count(), 1, "examples/{name}");
+    text.replace(EXAMPLE_USES, &released(g))
+}
+
+/// A repository secret, as a user adds it in the settings.
+fn secret(repo: &Repo<'_>, name: &str, value: &str) {
+    repo.gitea.admin(
+        "PUT",
+        &repo.path(&format!("/actions/secrets/{name}")),
+        Some(json!({"data": value})),
+    );
+}
+
+/// The commit's parents, from the API.
+fn parents(repo: &Repo<'_>, sha: &str) -> Vec<String> {
+    let body = repo
+        .gitea
+        .admin("GET", &repo.path(&format!("/git/commits/{sha}")), None);
+    body["parents"]
+        .as_array()
+        .expect("parents")
+        .iter()
+        .map(|p| p["sha"].as_str().expect("parent sha").to_owned())
+        .collect()
+}
+
+/// `::error` lines of a log (each workflow command must be reported once).
+fn error_lines(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains("::error")).collect()
+}
+
+/// The log of a finished run as Gitea serves it (1.27: the jobs API), or `None` where
+/// the server has no such API (1.22.6).
+fn served_log(ran: &Ran, repo: &Repo<'_>) -> Option<String> {
+    if repo.gitea.version.starts_with("1.22") {
+        return None;
+    }
+    let jobs = repo.gitea.admin(
+        "GET",
+        &repo.path(&format!("/actions/runs/{}/jobs", ran.task.run_id())),
+        None,
+    );
+    let id = jobs["jobs"][0]["id"].as_i64().expect("job id");
+    let (status, _, body) = repo.gitea.call(
+        "GET",
+        &repo.path(&format!("/actions/jobs/{id}/logs")),
+        Some(repo.gitea.admin_token()),
+        None,
+    );
+    assert_eq!(status, 200, "job log: {status} {body}");
+    Some(
+        body.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| body.to_string()),
+    )
+}
+
+/// push to main → staging fast-forwarded; staging diverged → a merge commit; a conflict → a
+/// red run whose `::error` Gitea's log holds once.
+fn auto_sync_keeps_staging_a_superset_of_main(g: &'static RealGitea) {
+    let repo = g.repo("sched-sync");
+    repo.protect_staging(&["devops-engineer"]);
+    secret(&repo, "SHIPGATE_SYNC_TOKEN", g.token("devops-engineer"));
+    let runner = Runner::register(&repo);
+
+    // Installing the workflow is itself a push to main: Gitea runs main's new copy of it.
+    let flow = installed(g, "auto-sync.yml");
+    repo.put_file("main", ".gitea/workflows/auto-sync.yml", &flow);
+    let main = repo.tip("main");
+    let ran = runner.run_next();
+    ran.succeeded();
+    assert_eq!(ran.task.event_name(), "push");
+    assert_eq!(ran.task.sha(), main, "Gitea ran the pushed commit");
+    assert_eq!(ran.task.git_ref(), "refs/heads/main");
+    assert_eq!(ran.task.workflow_file(), "auto-sync.yml");
+    assert!(
+        ran.task.workflow.contains("mode: sync"),
+        "{}",
+        ran.task.workflow
+    );
+    assert!(
+        ran.task.secrets.contains_key("SHIPGATE_SYNC_TOKEN"),
+        "a push to main gets the repository's secrets"
+    );
+    assert_eq!(
+        repo.tip("staging"),
+        main,
+        "staging fast-forwarded:\n{}",
+        ran.log
+    );
+
+    // staging diverged: a merge commit of both tips.
+    let on_staging = repo.commit(
+        "devops-engineer",
+        "staging",
+        None,
+        "hotfix on staging",
+        &[Change::Create("hotfix.txt", "hotfix\n")],
+    );
+    let on_main = repo.commit(
+        "alice",
+        "main",
+        None,
+        "feature on main",
+        &[Change::Create("feature.txt", "feature\n")],
+    );
+    let ran = runner.run_next();
+    ran.succeeded();
+    assert_eq!(ran.task.sha(), on_main);
+    let staging = repo.tip("staging");
+    let mut got = parents(&repo, &staging);
+    got.sort();
+    let mut want = vec![on_staging.clone(), on_main.clone()];
+    want.sort();
+    assert_eq!(got, want, "staging is a merge of both tips:\n{}", ran.log);
+    if let Some(log) = served_log(&ran, &repo) {
+        assert!(log.contains("merge"), "Gitea's log of the run:\n{log}");
+    }
+
+    // A conflict: red, one ::error, staging untouched.
+    repo.commit(
+        "devops-engineer",
+        "staging",
+        None,
+        "staging's line",
+        &[Change::Create("clash.txt", "staging\n")],
+    );
+    let before = repo.tip("staging");
+    repo.commit(
+        "alice",
+        "main",
+        None,
+        "main's line",
+        &[Change::Create("clash.txt", "main\n")],
+    );
+    let ran = runner.run_next();
+    ran.failed();
+    assert_eq!(repo.tip("staging"), before, "a conflict moves nothing");
+    assert_eq!(error_lines(&ran.log).len(), 1, "one ::error:\n{}", ran.log);
+    if let Some(log) = served_log(&ran, &repo) {
+        let errors = error_lines(&log);
+        assert_eq!(
+            errors.len(),
+            1,
+            "Gitea's log holds the ::error once:\n{log}"
+        );
+        assert!(errors[0].contains("conflict"), "{log}");
+    }
+    runner.assert_idle(Duration::from_secs(2));
+}
+
+/// Gitea's choices, pinned: which copy of a workflow each event runs, and which runs get
+/// the repository's secrets. A Gitea that changes one fails here: read the README's trust
+/// section again before moving a version.
+fn gitea_picks_the_workflow_copy_and_the_secrets_per_event(g: &'static RealGitea) {
+    let repo = g.repo("sched-facts");
+    secret(&repo, "FACT_SECRET", "fact-secret-value-7d41c9e2");
+    let runner = Runner::register(&repo);
+    let flow = |copy: &str| {
+        format!(
+            "name: which\non:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\njobs:\n  \
+             which:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"copy={copy}\"\n"
+        )
+    };
+    repo.put_file(
+        "main",
+        ".gitea/workflows/which.yml",
+        &flow("default-branch"),
+    );
+    runner.assert_idle(Duration::from_secs(2));
+    // The PR's head changes its copy of the workflow.
+    repo.create_branch("feature", "main");
+    repo.commit(
+        "alice",
+        "feature",
+        None,
+        "change the workflow and code",
+        &[
+            Change::Update(".gitea/workflows/which.yml", &flow("pr-head")),
+            Change::Create("src.txt", "code\n"),
+        ],
+    );
+    // Each step, then every task Gitea hands out for it: (step, event, copy, secret given).
+    let mut seen: Vec<(&str, String, &str, bool)> = Vec::new();
+    let mut drain = |step: &'static str| {
+        while let Some(task) = runner.try_next(Duration::from_secs(3)) {
+            let ran = runner.run(task);
+            ran.succeeded();
+            let copy = if ran.task.workflow.contains("copy=pr-head") {
+                "pr-head"
+            } else if ran.task.workflow.contains("copy=default-branch") {
+                "default-branch"
+            } else {
+                panic!("unknown copy: {}", ran.task.workflow)
+            };
+            assert!(
+                ran.log.contains(&format!("copy={copy}")),
+                "act ran the copy Gitea handed out:\n{}",
+                ran.log
+            );
+            seen.push((
+                step,
+                format!(
+                    "{}/{}",
+                    ran.task.event_name(),
+                    ran.task.context["event"]["action"].as_str().unwrap_or("-")
+                ),
+                copy,
+                ran.task.secrets.contains_key("FACT_SECRET"),
+            ));
+        }
+    };
+    let number = repo.open_pr("alice", "feature", "main", "a change");
+    drain("open");
+    // A review by someone else (the author cannot approve her own PR).
+    repo.review("erin", number, "COMMENT", &[]);
+    drain("review");
+    repo.comment("olga", number, "/qa-recheck");
+    drain("comment");
+
+    // README: Trust model. Same-repository PRs: every run gets the repository's secrets.
+    let owned = |(step, event, copy, secret): &(&str, String, &str, bool)| {
+        (step.to_string(), event.clone(), copy.to_string(), *secret)
+    };
+    let mut seen: Vec<(String, String, String, bool)> = seen.iter().map(owned).collect();
+    // The branch's push is processed asynchronously: when Gitea gets to it after the PR
+    // exists, it also fires `synchronized` (seen on both versions, not every time). Such a
+    // run must be the same as `opened`'s: the default branch's copy.
+    let late =
+        |entry: &(String, String, String, bool)| entry.1 == "pull_request_target/synchronized";
+    for entry in seen.iter().filter(|e| late(e)) {
+        assert_eq!(entry.2, "default-branch", "{entry:?}");
+    }
+    seen.retain(|e| !late(e));
+    let want = |step: &str, event: &str, copy: &str| {
+        (step.to_owned(), event.to_owned(), copy.to_owned(), true)
+    };
+    assert_eq!(
+        seen,
+        [
+            want("open", "pull_request_target/opened", "default-branch"),
+            // The head's copy, with the repository's secrets: a code writer's branch
+            // decides what this run does (README: Trust model).
+            want("review", "pull_request_review/reviewed", "pr-head"),
+            want("comment", "issue_comment/created", "default-branch"),
+        ],
+        "Gitea {}'s choices changed: re-read the README's trust model",
+        g.version
+    );
+}
+
+crate::real_gitea_tests!(
+    auto_sync_keeps_staging_a_superset_of_main,
+    gitea_picks_the_workflow_copy_and_the_secrets_per_event,
+);
