@@ -367,7 +367,203 @@ fn gitea_picks_the_workflow_copy_and_the_secrets_per_event(g: &'static RealGitea
     );
 }
 
+const QA: &str = "qa-review / approved (pull_request_target)";
+const SECURITY: &str = "security-review / approved (pull_request_target)";
+
+/// Every task Gitea hands out until it has none for `quiet`, run in order.
+fn drain(runner: &Runner<'_>, quiet: Duration) -> Vec<Ran> {
+    let mut ran = Vec::new();
+    while let Some(task) = runner.try_next(quiet) {
+        ran.push(runner.run(task));
+    }
+    ran
+}
+
+/// `workflow file/event` of each run, for messages and assertions.
+fn runs(ran: &[Ran]) -> Vec<String> {
+    ran.iter()
+        .map(|r| format!("{}/{}", r.task.workflow_file(), r.task.event_name()))
+        .collect()
+}
+
+/// Every run's log, for failure messages.
+fn logs(ran: &[Ran]) -> String {
+    ran.iter()
+        .map(|r| {
+            format!(
+                "---- {} {} ----\n{}",
+                r.task.workflow_file(),
+                r.task.event_name(),
+                r.log
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The gates' latest `(state, creator)` on `sha`.
+fn gates(repo: &Repo<'_>, sha: &str) -> (Option<(String, String)>, Option<(String, String)>) {
+    let latest = repo.latest_statuses(sha);
+    (latest.get(QA).cloned(), latest.get(SECURITY).cloned())
+}
+
+fn state(gate: &Option<(String, String)>) -> &str {
+    gate.as_ref().map_or("missing", |(state, _)| state.as_str())
+}
+
+/// The seed's flow under Gitea's scheduler, with the examples installed as their headers
+/// say: a same-repository PR is labelled by auto-tier and review-fire posts `pending`; two
+/// genuine approvals turn both gates green on the current head; a new push puts them back
+/// to `pending`; `/qa-recheck` re-fires from the default branch's copy; with the status
+/// token's secret removed the run is red, with one `::error` and no green.
+fn review_fire_and_auto_tier_examples_follow_the_pull_request(g: &'static RealGitea) {
+    let repo = g.repo("sched-review");
+    for tier in ["tier:low", "tier:medium", "tier:high"] {
+        repo.create_label(tier);
+    }
+    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
+    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
+    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
+    let runner = Runner::register(&repo);
+    repo.put_file(
+        "main",
+        ".gitea/workflows/auto-tier.yml",
+        &installed(g, "auto-tier.yml"),
+    );
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &installed(g, "review-fire.yml"),
+    );
+    runner.assert_idle(Duration::from_secs(2));
+
+    // A same-repository PR: labelled, and both gates pending.
+    repo.create_branch("feature", "main");
+    repo.commit(
+        "alice",
+        "feature",
+        None,
+        "a small change",
+        &[Change::Create("docs/a.md", "# a\n")],
+    );
+    let number = repo.open_pr("alice", "feature", "main", "a small change");
+    let ran = drain(&runner, Duration::from_secs(4));
+    let names = runs(&ran);
+    assert!(
+        names.contains(&"auto-tier.yml/pull_request_target".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"review-fire.yml/pull_request_target".to_owned()),
+        "{names:?}"
+    );
+    for r in ran
+        .iter()
+        .filter(|r| r.task.workflow_file() == "auto-tier.yml" && !r.cancelled)
+    {
+        r.succeeded();
+    }
+    assert_eq!(repo.labels(number), ["tier:low"], "runs: {names:?}");
+    let head = repo.pr_head(number);
+    let (qa, security) = gates(&repo, &head);
+    assert_eq!(
+        (state(&qa), state(&security)),
+        ("pending", "pending"),
+        "runs: {names:?}\n{}",
+        logs(&ran)
+    );
+
+    // Two genuine approvals (engineers + qa, and security): both gates green on the head.
+    repo.review("carol", number, "APPROVED", &[]);
+    repo.review("sam", number, "APPROVED", &[]);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let names = runs(&ran);
+    assert!(
+        ran.iter()
+            .any(|r| r.task.event_name() == "pull_request_review"),
+        "the approvals started review-fire: {names:?}"
+    );
+    let (qa, security) = gates(&repo, &head);
+    assert_eq!(
+        (state(&qa), state(&security)),
+        ("success", "success"),
+        "runs: {names:?}\n{}",
+        ran.iter()
+            .map(|r| r.log.as_str())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    );
+    assert_eq!(
+        qa.map(|(_, creator)| creator).as_deref(),
+        Some("status-bot")
+    );
+
+    // A push after the approvals: the new head is pending again.
+    let pushed = repo.commit(
+        "alice",
+        "feature",
+        None,
+        "one more",
+        &[Change::Create("docs/b.md", "# b\n")],
+    );
+    repo.wait_pr_head(number, &pushed);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let (qa, security) = gates(&repo, &pushed);
+    assert_eq!(
+        (state(&qa), state(&security)),
+        ("pending", "pending"),
+        "approvals of the old head do not count: {:?}",
+        runs(&ran)
+    );
+
+    // /qa-recheck: re-fired by issue_comment, from the default branch's copy.
+    repo.comment("olga", number, "/qa-recheck");
+    let ran = drain(&runner, Duration::from_secs(4));
+    let recheck: Vec<&Ran> = ran
+        .iter()
+        .filter(|r| r.task.event_name() == "issue_comment")
+        .collect();
+    assert_eq!(recheck.len(), 1, "{:?}", runs(&ran));
+    // issue_comment runs the default branch's commit (and so its copy of the workflow).
+    assert_eq!(recheck[0].task.sha(), repo.tip("main"));
+    assert_eq!(recheck[0].task.git_ref(), "refs/heads/main");
+    assert!(recheck[0].log.contains("qa"), "{}", recheck[0].log);
+
+    // The status token's secret removed: red, one ::error, nothing green.
+    repo.gitea.admin(
+        "DELETE",
+        &repo.path("/actions/secrets/SHIPGATE_STATUS_TOKEN"),
+        None,
+    );
+    let before = repo.statuses(&pushed).len();
+    repo.comment("olga", number, "/security-recheck");
+    let ran = drain(&runner, Duration::from_secs(4));
+    assert_eq!(ran.len(), 1, "{:?}", runs(&ran));
+    ran[0].failed();
+    assert_eq!(
+        error_lines(&ran[0].log).len(),
+        1,
+        "one ::error:\n{}",
+        ran[0].log
+    );
+    if let Some(log) = served_log(&ran[0], &repo) {
+        assert_eq!(
+            error_lines(&log).len(),
+            1,
+            "Gitea's log holds the ::error once:\n{log}"
+        );
+    }
+    let after = repo.statuses(&pushed);
+    assert!(
+        after[before..]
+            .iter()
+            .all(|(_, state, _, _)| state != "success"),
+        "no green without the status token: {after:?}"
+    );
+}
+
 crate::real_gitea_tests!(
     auto_sync_keeps_staging_a_superset_of_main,
     gitea_picks_the_workflow_copy_and_the_secrets_per_event,
+    review_fire_and_auto_tier_examples_follow_the_pull_request,
 );

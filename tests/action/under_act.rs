@@ -90,7 +90,7 @@ fn act_refuses_a_tampered_tarball_before_the_binary_runs() {
         cache.path(),
     )
     .server(&fake.url())
-    .secret("SHIPGATE_TOKEN", "tok-pat-9d81f2")
+    .secret("SHIPGATE_TIER_TOKEN", "tok-pat-9d81f2")
     .run()
     .failure();
     run.contains("::error title=shipgate action%3A checksum mismatch::");

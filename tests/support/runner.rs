@@ -17,8 +17,8 @@
 //!   server) is rejected by act's parser; it becomes `uses: OWNER/REPO@REF`, which act clones
 //!   from `GITHUB_SERVER_URL` — the same Gitea. act_runner (Gitea's fork of act) takes the
 //!   full URL.
-//! - `timeout-minutes: "10"` (Gitea's job parser quotes the number) fails act's schema
-//!   check; it is unquoted.
+//! - `timeout-minutes: "10"` and `cancel-in-progress: "false"` (Gitea's job parser quotes
+//!   typed scalars) fail act's schema check; they are unquoted.
 //! - A job with `needs:` is refused here (act cannot run one job of a graph alone); the
 //!   examples have none.
 //! - act_runner v0.3.0 never uploads `GITHUB_STEP_SUMMARY`; neither does this harness. act
@@ -115,6 +115,8 @@ pub struct Ran {
     pub code: i32,
     /// act's output, as reported to Gitea line by line.
     pub log: String,
+    /// Gitea cancelled the task while it ran (its result stays cancelled).
+    pub cancelled: bool,
 }
 
 impl Ran {
@@ -296,12 +298,20 @@ impl<'g> Runner<'g> {
                 "stoppedAt": now_rfc3339(),
             }}),
         );
-        assert_eq!(
-            answer["state"]["result"].as_str(),
-            Some(result),
-            "UpdateTask: {answer}"
+        // Gitea may have cancelled the task while it ran (a `concurrency` group with
+        // cancel-in-progress): it then keeps its own result, as it does for act_runner.
+        let kept = answer["state"]["result"].as_str().unwrap_or_default();
+        let cancelled = kept == "RESULT_CANCELLED";
+        assert!(
+            kept == result || cancelled,
+            "UpdateTask answered {answer} for {result}"
         );
-        Ran { task, code, log }
+        Ran {
+            task,
+            code,
+            log,
+            cancelled,
+        }
     }
 
     /// act over the task, in a fresh workspace: `(exit code, output)`.
@@ -436,6 +446,15 @@ fn int(value: &Value) -> i64 {
     }
 }
 
+/// Keys whose values act's schema types (number or boolean) and Gitea's job parser quotes.
+const TYPED_KEYS: &[&str] = &[
+    "timeout-minutes",
+    "cancel-in-progress",
+    "continue-on-error",
+    "fail-fast",
+    "max-parallel",
+];
+
 /// The payload as act 0.2.89 can run it (see the module docs): full-URL `uses:` shortened,
 /// `needs:` refused.
 pub fn for_act(workflow: &str) -> Result<String, String> {
@@ -464,17 +483,14 @@ pub fn for_act(workflow: &str) -> Result<String, String> {
                 let dash = if trimmed.starts_with("- ") { "- " } else { "" };
                 Some(format!("{indent}{dash}uses: {quote}{path}"))
             });
-        // Gitea's job parser writes `timeout-minutes: "10"`; act's schema wants a number.
-        let unquoted = trimmed
-            .strip_prefix("timeout-minutes: \"")
-            .and_then(|rest| {
-                let minutes = rest.strip_suffix('"')?;
-                minutes.parse::<u32>().ok()?;
-                Some(format!(
-                    "{}timeout-minutes: {minutes}",
-                    &line[..line.len() - trimmed.len()]
-                ))
-            });
+        // Gitea's job parser quotes typed scalars (`timeout-minutes: "10"`,
+        // `cancel-in-progress: "false"`); act's schema wants a number or a boolean.
+        let unquoted = TYPED_KEYS.iter().find_map(|key| {
+            let rest = trimmed.strip_prefix(key)?.strip_prefix(": \"")?;
+            let value = rest.strip_suffix('"')?;
+            let typed = value == "true" || value == "false" || value.parse::<u32>().is_ok();
+            typed.then(|| format!("{}{key}: {value}", &line[..line.len() - trimmed.len()]))
+        });
         out.push_str(shortened.or(unquoted).as_deref().unwrap_or(line));
         out.push('\n');
     }
@@ -588,8 +604,14 @@ mod tests {
         assert!(out.contains("      - uses: acme/shipgate@v1\n"), "{out}");
         assert!(out.contains("        uses: \"o/r/sub@v2\"\n"), "{out}");
         assert!(for_act("jobs:\n  a:\n    needs: [b]\n").is_err());
-        let quoted = for_act("    timeout-minutes: \"10\"\n    name: \"7\"\n").expect("no needs");
-        assert_eq!(quoted, "    timeout-minutes: 10\n    name: \"7\"\n");
+        let quoted = for_act(
+            "    timeout-minutes: \"10\"\n    name: \"7\"\n      cancel-in-progress: \"false\"\n",
+        )
+        .expect("no needs");
+        assert_eq!(
+            quoted,
+            "    timeout-minutes: 10\n    name: \"7\"\n      cancel-in-progress: false\n"
+        );
     }
 
     #[test]
