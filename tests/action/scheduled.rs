@@ -358,11 +358,11 @@ fn gitea_picks_the_workflow_copy_and_the_secrets_per_event(g: &'static RealGitea
         [
             want("open", "pull_request_target/opened", "default-branch"),
             // The head's copy, with the repository's secrets: a code writer's branch
-            // decides what this run does (README: Trust model).
+            // decides what this run does (README: Trust model (measured)).
             want("review", "pull_request_review/reviewed", "pr-head"),
             want("comment", "issue_comment/created", "default-branch"),
         ],
-        "Gitea {}'s choices changed: re-read the README's trust model",
+        "Gitea {}'s choices changed: re-read the README's \"Trust model (measured)\"",
         g.version
     );
 }
