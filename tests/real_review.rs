@@ -171,7 +171,35 @@ fn a_reader_outside_the_gate_teams_cannot_verify_and_is_told_what_to_join(g: &Re
     assert_ne!(state(&sec), "success");
 }
 
+/// Attack f (the issue "gates an author cannot forge"): a second token of the read account,
+/// given as the status token, is two credentials of one account. review-fire asks
+/// `GET /user` with both, refuses (exit 2, `review-status-token`) and posts nothing, not
+/// even `error`; with the status account's own token the same PR goes green.
+fn a_status_token_of_the_read_account_posts_nothing(g: &RealGitea) {
+    let (repo, pr) = low_pr(g, "rf-same-account");
+    approve_both(&repo, pr);
+    let second = g
+        .create_token("gate-reader", &["write:repository", "read:user"])
+        .expect("a second token of gate-reader");
+    let output = review_fire(&repo, pr, "gate-reader")
+        .status_token(&second)
+        .unverified();
+    let annotation = output.annotations().join("\n");
+    assert!(
+        annotation.contains("both tokens of `gate-reader`")
+            && annotation.contains("review-status-token"),
+        "{annotation}"
+    );
+    assert!(
+        repo.statuses(&repo.pr_head(pr)).is_empty(),
+        "nothing posted with the read account's second token"
+    );
+    review_fire(&repo, pr, "gate-reader").success();
+    assert_eq!(gates(&repo, pr), (success(), success()));
+}
+
 real_gitea_tests!(
+    a_status_token_of_the_read_account_posts_nothing,
     two_genuine_approvals_post_success_with_a_pending_review_present,
     request_changes_blocks,
     dismissing_an_approval_turns_success_into_non_success,

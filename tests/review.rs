@@ -1480,13 +1480,14 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     world.run().success();
     let requests = world.fake.requests();
     let count = |key: &str| requests.iter().filter(|r| r.key() == key).count();
-    // 1 PR + 1 config + 1 user + 2 reviews (carol's PENDING review is counted but hidden,
+    // 1 PR + 1 config + 2 users (read, status) + 2 reviews (carol's PENDING review is counted but hidden,
     // so the short page is checked: the server's page size, then the page past the end)
     // + 1 settings + 1 labels + 1 teams + 4 approvers × 5 teams + 1 head re-read
     // + 1 statuses + 2 posts.
     assert_eq!(count(PULL), 2);
     assert_eq!(count(RAW), 1);
-    assert_eq!(count(USER), 1);
+    // GET /user: the read token and the status token (two accounts, checked).
+    assert_eq!(count(USER), 2);
     assert_eq!(count(REVIEWS), 2);
     assert_eq!(count("GET /settings/api"), 1);
     assert_eq!(count(LABELS), 1);
@@ -1495,18 +1496,19 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     assert_eq!(count(STATUSES), 1);
     assert_eq!(count(POST_STATUS), 2);
     assert!(
-        requests.len() <= 32,
-        "API calls for 10 reviews and 2 gates: {} (budget 32)",
+        requests.len() <= 33,
+        "API calls for 10 reviews and 2 gates: {} (budget 33)",
         requests.len()
     );
     eprintln!(
         "review-fire API calls for 10 reviews and 2 gates: {}",
         requests.len()
     );
-    // A second, unchanged run reads the same and posts nothing.
+    // A second, unchanged run reads the same (the status token's account included) and
+    // posts nothing.
     world.fake.clear_requests();
     world.run().success();
-    assert_eq!(world.fake.requests().len(), 30);
+    assert_eq!(world.fake.requests().len(), 31);
 }
 
 // ---- audit: fail-open paths ------------------------------------------------------------

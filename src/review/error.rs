@@ -58,6 +58,16 @@ pub enum Error {
     StatusTokenIsReadToken,
 
     #[error(
+        "cannot verify the status token: SHIPGATE_STATUS_TOKEN and SHIPGATE_TOKEN are both \
+         tokens of `{login}` (GET /user), and `review.allow_single_token` is false: the account \
+         that computes a verdict must not be the one that posts it"
+    )]
+    StatusAccountIsReadAccount {
+        /// The one account both tokens belong to.
+        login: String,
+    },
+
+    #[error(
         "cannot verify the status token: SHIPGATE_STATUS_TOKEN is not set, and \
          `review.allow_single_token` is false: the read token is never used to post"
     )]
@@ -81,7 +91,7 @@ pub enum Error {
 }
 
 const STATUS_TOKEN_HINT: &str = "set SHIPGATE_STATUS_TOKEN (the action's status token) to a \
-    write:repository token of another account than the read token's, or set \
+    write:repository + read:user token of another account than the read token's, or set \
     `review.allow_single_token: true` in the base branch's .gitea/shipgate.yml to accept one \
     token for both";
 
@@ -93,9 +103,10 @@ impl Error {
             Error::ProbeUnfinished { .. } | Error::MembershipUnreadable { .. } => {
                 Code::ReviewMembershipUnreadable
             }
-            Error::StatusTokenIsReadToken | Error::StatusTokenMissing | Error::NoStatusClient => {
-                Code::ReviewStatusToken
-            }
+            Error::StatusTokenIsReadToken
+            | Error::StatusAccountIsReadAccount { .. }
+            | Error::StatusTokenMissing
+            | Error::NoStatusClient => Code::ReviewStatusToken,
             Error::HeadMoving { .. } => Code::ReviewHeadMoving,
             Error::WorkflowUnreadable { .. } => Code::ReviewWorkflowUnreadable,
         }
@@ -107,9 +118,10 @@ impl Error {
             Error::TeamsNotVisible { org, .. } => format!("the teams of {org}"),
             Error::ProbeUnfinished { .. } => "team membership".into(),
             Error::MembershipUnreadable { org, .. } => format!("team membership in {org}"),
-            Error::StatusTokenIsReadToken | Error::StatusTokenMissing | Error::NoStatusClient => {
-                "the status token".into()
-            }
+            Error::StatusTokenIsReadToken
+            | Error::StatusAccountIsReadAccount { .. }
+            | Error::StatusTokenMissing
+            | Error::NoStatusClient => "the status token".into(),
             Error::HeadMoving { number, .. } => {
                 format!("a stable head for pull request #{number}")
             }
@@ -163,7 +175,9 @@ impl Error {
                     instead"
                     .into(),
             },
-            Error::StatusTokenIsReadToken | Error::StatusTokenMissing => STATUS_TOKEN_HINT.into(),
+            Error::StatusTokenIsReadToken
+            | Error::StatusAccountIsReadAccount { .. }
+            | Error::StatusTokenMissing => STATUS_TOKEN_HINT.into(),
             Error::NoStatusClient => "set SHIPGATE_STATUS_TOKEN".into(),
             Error::HeadMoving { .. } => "the push that moved it triggers its own run; re-run this \
                 job or comment a recheck command once pushes settle"
@@ -219,6 +233,15 @@ mod tests {
                 "cannot verify the status token: SHIPGATE_STATUS_TOKEN is the same token as \
                  SHIPGATE_TOKEN, and `review.allow_single_token` is false: the credential that \
                  computes a verdict must not be the one that posts it",
+                "the status token",
+            ),
+            (
+                Error::StatusAccountIsReadAccount {
+                    login: "gate-reader".into(),
+                },
+                "cannot verify the status token: SHIPGATE_STATUS_TOKEN and SHIPGATE_TOKEN are both \
+                 tokens of `gate-reader` (GET /user), and `review.allow_single_token` is false: \
+                 the account that computes a verdict must not be the one that posts it",
                 "the status token",
             ),
             (

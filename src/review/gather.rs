@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::{
     config::{Config, Gate},
     context::RepoRef,
-    forge::{self, Client, PullRequest, Team},
+    forge::{self, Client, PullRequest, Team, User},
     Error,
 };
 
@@ -47,13 +47,15 @@ pub fn short_error(error: &forge::Error) -> String {
     }
 }
 
-/// Read reviews, labels and teams, reduce, and probe every needed membership.
+/// Read reviews, labels and teams, reduce, and probe every needed membership. `reader` is
+/// the read token's login when this run already asked `GET /user` for it.
 pub async fn gather(
     read: &Client,
     repo: &RepoRef,
     pr: &PullRequest,
     config: &Config,
     gates: &[Gate],
+    reader: Option<&User>,
 ) -> Result<Gathered, Error> {
     let org = config
         .review
@@ -61,7 +63,12 @@ pub async fn gather(
         .clone()
         .unwrap_or_else(|| repo.owner.clone());
     let (user, reviews, labels, org_teams) = tokio::try_join!(
-        read.current_user(),
+        async {
+            match reader {
+                Some(known) => Ok(known.clone()),
+                None => read.current_user().await,
+            }
+        },
         read.pull_reviews(repo, pr.number),
         read.issue_labels(repo, pr.number),
         read.org_teams(&org),

@@ -23,7 +23,7 @@ use crate::{
     arguments::ReviewArgs,
     config::Config,
     context::{Event, RepoRef},
-    forge::{Client, PullRequest},
+    forge::{Client, PullRequest, User},
     sha::short,
     Invocation, Outcome,
 };
@@ -76,6 +76,7 @@ pub async fn run(invocation: &Invocation, args: &ReviewArgs) -> Result<Outcome, 
         command,
         read,
         write: None,
+        reader: None,
         target: None,
         posted: Vec::new(),
         notes: Vec::new(),
@@ -95,6 +96,8 @@ struct Session<'a> {
     read: Client,
     /// The status-writing client, once the policy allows one.
     write: Option<Client>,
+    /// The read token's account, once asked (with the status token's, to tell them apart).
+    reader: Option<User>,
     target: Option<Target>,
     /// Contexts posted in this run.
     posted: Vec<String>,
@@ -140,6 +143,21 @@ fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, crat
         (None, Some(token)) if allow => invocation.client_with(token.clone()),
         (None, _) => Err(Error::StatusTokenMissing.into()),
     }
+}
+
+/// Two tokens are two credentials, not two accounts: the status token must belong to another
+/// account than the read token (`GET /user` with each), or one account both computes and
+/// posts the verdict. Runs before anything is posted, so a refusal posts nothing.
+/// Returns the read token's account, which gather then need not ask for again.
+async fn distinct_accounts(read: &Client, write: &Client) -> Result<User, crate::Error> {
+    let (reader, writer) = tokio::try_join!(read.current_user(), write.current_user())?;
+    if reader.login.eq_ignore_ascii_case(&writer.login) {
+        return Err(Error::StatusAccountIsReadAccount {
+            login: writer.login,
+        }
+        .into());
+    }
+    Ok(reader)
 }
 
 impl Session<'_> {
@@ -206,10 +224,22 @@ impl Session<'_> {
                 contexts,
             });
             if !self.invocation.dry_run && self.write.is_none() {
-                self.write = Some(write_client(self.invocation, &config)?);
+                let write = write_client(self.invocation, &config)?;
+                if !config.review.allow_single_token {
+                    self.reader = Some(distinct_accounts(&self.read, &write).await?);
+                }
+                self.write = Some(write);
             }
 
-            let gathered = gather::gather(&self.read, &self.repo, &pr, &config, &gates).await?;
+            let gathered = gather::gather(
+                &self.read,
+                &self.repo,
+                &pr,
+                &config,
+                &gates,
+                self.reader.as_ref(),
+            )
+            .await?;
             let mut decision = verdict::decide(&verdict::Input {
                 config: &config,
                 gates: &gates,

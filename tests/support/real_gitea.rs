@@ -54,7 +54,8 @@ pub enum Role {
     /// tier's token: read:repository, write:issue and read:user (+ read:organization for
     /// override teams).
     Labeler,
-    /// review-fire's status token: write:repository.
+    /// review-fire's status token: write:repository, and read:user (`GET /user`: its account
+    /// must not be the read token's).
     StatusWriter,
     /// sync's token: write:repository + read:user.
     Syncer,
@@ -76,7 +77,7 @@ impl Role {
                 "read:user",
             ],
             Role::Labeler => &["read:repository", "write:issue", "read:user"],
-            Role::StatusWriter => &["write:repository"],
+            Role::StatusWriter => &["write:repository", "read:user"],
             Role::Syncer => &["write:repository", "read:user"],
         }
     }
