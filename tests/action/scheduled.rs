@@ -402,12 +402,15 @@ fn logs(ran: &[Ran]) -> String {
 }
 
 /// The gates' latest `(state, creator)` on `sha`.
-fn gates(repo: &Repo<'_>, sha: &str) -> (Option<(String, String)>, Option<(String, String)>) {
+/// `(state, creator)` of a context's newest status, `None` when it has none.
+type Latest = Option<(String, String)>;
+
+fn gates(repo: &Repo<'_>, sha: &str) -> (Latest, Latest) {
     let latest = repo.latest_statuses(sha);
     (latest.get(QA).cloned(), latest.get(SECURITY).cloned())
 }
 
-fn state(gate: &Option<(String, String)>) -> &str {
+fn state(gate: &Latest) -> &str {
     gate.as_ref().map_or("missing", |(state, _)| state.as_str())
 }
 
