@@ -326,7 +326,8 @@ fn review_repo<'g>(g: &'g RealGitea, prefix: &str, contexts: &[&str]) -> Repo<'g
     repo.protect(json!({
         "rule_name": "main", "branch_name": "main", "enable_push": false,
         "enable_status_check": true, "status_check_contexts": contexts,
-        "dismiss_stale_approvals": true,
+        "dismiss_stale_approvals": true, "required_approvals": 2,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
     }));
     repo
 }
@@ -783,7 +784,8 @@ fn review_workflow_without_pull_request_review_is_the_workflow_fail(g: &RealGite
     repo.protect(json!({
         "rule_name": "main", "branch_name": "main", "enable_push": false,
         "enable_status_check": true, "status_check_contexts": [QA, SEC],
-        "dismiss_stale_approvals": true,
+        "dismiss_stale_approvals": true, "required_approvals": 2,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
     }));
     let (_, reader) = admin_reader(&repo, GATE_TEAMS);
     let output = doctor(&repo, "review-fire", &reader)
@@ -811,7 +813,8 @@ fn stale_approvals_kept_is_the_dismiss_stale_fail(g: &RealGitea) {
     repo.protect(json!({
         "rule_name": "main", "branch_name": "main", "enable_push": false,
         "enable_status_check": true, "status_check_contexts": [QA, SEC],
-        "dismiss_stale_approvals": false,
+        "dismiss_stale_approvals": false, "required_approvals": 2,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
     }));
     let (_, reader) = admin_reader(&repo, GATE_TEAMS);
     let output = doctor(&repo, "review-fire", &reader)

@@ -15,6 +15,7 @@ mod fuzz_replay;
 mod panic;
 mod parity;
 mod promote;
+mod real_forgery;
 mod real_promote;
 mod real_retarget;
 mod real_review;

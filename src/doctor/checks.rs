@@ -891,6 +891,29 @@ fn dismiss_stale_check(facts: &Facts, config: &Config) -> Check {
     }
 }
 
+/// What a pull request must not change: the workflows and the config that judge it.
+const GATE_FILES: &str = ".gitea/workflows/**;.gitea/shipgate.yml";
+
+/// The gate files (a workflow, the config) that `rule`'s protected file patterns do not
+/// cover. Gitea matches each `;`-separated glob against the changed path.
+fn unprotected_gate_files(rule: &BranchProtection) -> Vec<String> {
+    let patterns: Vec<String> = rule
+        .protected_file_patterns
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let globs = crate::glob::Globs::new("protected_file_patterns", &patterns).ok();
+    [".gitea/workflows/review-fire.yml", ".gitea/shipgate.yml"]
+        .into_iter()
+        .filter(|path| !globs.as_ref().is_some_and(|g| g.is_match(path)))
+        .map(str::to_owned)
+        .collect()
+}
+
 fn approvals_check(facts: &Facts, config: &Config) -> Check {
     let id = "review-fire.approvals";
     let gate_teams: Vec<String> = config.review.gates.iter().map(|g| g.team.clone()).collect();
@@ -914,6 +937,27 @@ fn approvals_check(facts: &Facts, config: &Config) -> Check {
         let Some(rule) = rule_for(rules, branch) else {
             continue; // reported by review-fire.contexts
         };
+        // The statuses can be posted by any code writer (README: Trust model (measured)):
+        // only what Gitea itself counts and protects holds against her.
+        let needed = i64::from(config.review.required_approvals);
+        if rule.required_approvals < needed {
+            problems.push(format!(
+                "`{}` requires {} approval(s) of its own (required_approvals), fewer than \
+                 review.required_approvals ({needed}): a code writer can post the gate statuses \
+                 herself, so only Gitea's own count stops an unreviewed merge",
+                rule.pattern(),
+                rule.required_approvals
+            ));
+        }
+        let unprotected = unprotected_gate_files(rule);
+        if !unprotected.is_empty() {
+            problems.push(format!(
+                "`{}` lets a pull request change {} (protected_file_patterns): a PR could weaken \
+                 the gate it is judged by",
+                rule.pattern(),
+                ticks(&unprotected)
+            ));
+        }
         if rule.enable_approvals_whitelist {
             let allowed = BranchProtection::list(&rule.approvals_whitelist_teams);
             for team in &gate_teams {
@@ -932,7 +976,13 @@ fn approvals_check(facts: &Facts, config: &Config) -> Check {
             "review-fire",
             State::Fail,
             problems.join("; "),
-            "add the gate teams to \"Approvals allowlist\" → teams (`approvals_whitelist_teams`), or turn the allowlist off",
+            &format!(
+                "in the branch's rule (Repository → Settings → Branches): \"Required approvals\" = {} \
+                 (`required_approvals`), the gate teams on \"Approvals allowlist\" \
+                 (`approvals_whitelist_teams`) or the allowlist off, and \"Protected file patterns\" = \
+                 `{GATE_FILES}` (`protected_file_patterns`)",
+                config.review.required_approvals
+            ),
         );
     }
     let allowlisted = config

@@ -331,6 +331,12 @@ pub struct BranchProtection {
     pub approvals_whitelist_username: Option<Vec<String>>,
     #[serde(default)]
     pub approvals_whitelist_teams: Option<Vec<String>>,
+    /// Approvals Gitea itself requires before a merge (0: none).
+    #[serde(default)]
+    pub required_approvals: i64,
+    /// `;`-separated globs of files a pull request may not change.
+    #[serde(default)]
+    pub protected_file_patterns: Option<String>,
 }
 
 impl BranchProtection {

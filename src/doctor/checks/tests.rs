@@ -90,6 +90,8 @@ fn good() -> Facts {
                     "auto-tier / tier (pull_request_target)",
                 ]),
                 dismiss_stale_approvals: true,
+                required_approvals: 2,
+                protected_file_patterns: Some(".gitea/workflows/**;.gitea/shipgate.yml".into()),
                 ..BranchProtection::default()
             },
             BranchProtection {
@@ -843,4 +845,82 @@ fn the_pinned_ref_must_list_the_version_in_its_sha256sums() {
     assert!(only(&facts, Scope::Sync)
         .found
         .contains("no entry for shipgate 9.9.9"));
+}
+
+/// The gate statuses can be posted by any code writer, so review-fire.approvals is ✗ unless
+/// Gitea itself requires the approvals and protects the workflows and the config (the
+/// issue "gates an author cannot forge").
+#[test]
+fn approvals_need_gitea_to_count_them_and_to_protect_the_gate_files() {
+    let rule_of_main = |facts: &mut Facts| -> BranchProtection {
+        let Seen::Yes(rules) = &mut facts.protections else {
+            panic!("the good facts have rules")
+        };
+        rules
+            .iter_mut()
+            .find(|r| r.rule_name == "main")
+            .map(|r| r.clone())
+            .expect("main's rule")
+    };
+    let with_main = |change: &dyn Fn(&mut BranchProtection)| {
+        let mut facts = good();
+        let mut main = rule_of_main(&mut facts);
+        change(&mut main);
+        if let Seen::Yes(rules) = &mut facts.protections {
+            rules.retain(|r| r.rule_name != "main");
+            rules.push(main);
+        }
+        only(&facts, Scope::ReviewFire)
+    };
+    let cases: &[(&str, &dyn Fn(&mut BranchProtection), &[&str])] = &[
+        (
+            "no required approvals",
+            &|r| r.required_approvals = 0,
+            &[
+                "`main` requires 0 approval(s) of its own",
+                "review.required_approvals (2)",
+            ],
+        ),
+        (
+            "one required approval",
+            &|r| r.required_approvals = 1,
+            &["`main` requires 1 approval(s) of its own"],
+        ),
+        (
+            "no protected files",
+            &|r| r.protected_file_patterns = None,
+            &["`.gitea/workflows/review-fire.yml`, `.gitea/shipgate.yml`"],
+        ),
+        (
+            "the config left out",
+            &|r| r.protected_file_patterns = Some(".gitea/workflows/**".into()),
+            &["lets a pull request change `.gitea/shipgate.yml`"],
+        ),
+    ];
+    for (name, change, found) in cases {
+        let c = with_main(*change);
+        assert_eq!(
+            (c.id.as_str(), c.state),
+            ("review-fire.approvals", State::Fail),
+            "{name}: {c:#?}"
+        );
+        for part in *found {
+            assert!(c.found.contains(part), "{name}: {}", c.found);
+        }
+        assert!(
+            c.fix.contains("\"Required approvals\" = 2")
+                && c.fix.contains(".gitea/workflows/**;.gitea/shipgate.yml"),
+            "{name}: {}",
+            c.fix
+        );
+    }
+    // Patterns with spaces around the separator, and a narrower workflow glob, still count.
+    let mut facts = good();
+    let mut main = rule_of_main(&mut facts);
+    main.protected_file_patterns = Some(" .gitea/shipgate.yml ; .gitea/workflows/*.yml".into());
+    if let Seen::Yes(rules) = &mut facts.protections {
+        rules.retain(|r| r.rule_name != "main");
+        rules.push(main);
+    }
+    assert!(not_passing(&facts, Scope::ReviewFire).is_empty());
 }
