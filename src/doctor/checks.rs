@@ -976,7 +976,7 @@ fn approvals_check(facts: &Facts, config: &Config) -> Check {
             "review-fire",
             State::Fail,
             problems.join("; "),
-            &format!(
+            format!(
                 "in the branch's rule (Repository → Settings → Branches): \"Required approvals\" = {} \
                  (`required_approvals`), the gate teams on \"Approvals allowlist\" \
                  (`approvals_whitelist_teams`) or the allowlist off, and \"Protected file patterns\" = \

@@ -872,7 +872,8 @@ fn approvals_need_gitea_to_count_them_and_to_protect_the_gate_files() {
         }
         only(&facts, Scope::ReviewFire)
     };
-    let cases: &[(&str, &dyn Fn(&mut BranchProtection), &[&str])] = &[
+    type Case<'a> = (&'a str, &'a dyn Fn(&mut BranchProtection), &'a [&'a str]);
+    let cases: &[Case<'_>] = &[
         (
             "no required approvals",
             &|r| r.required_approvals = 0,
