@@ -58,9 +58,7 @@ fn repo_with<'g>(g: &'g RealGitea, prefix: &str, setup: Setup) -> Repo<'g> {
 
 /// alice's PR `feature → main` changing `files`; its number.
 fn alice_pr(repo: &Repo<'_>, files: &[Change<'_>]) -> u64 {
-    repo.create_branch("feature", "main");
-    repo.commit("alice", "feature", None, "alice's change", files);
-    repo.open_pr("alice", "feature", "main", "alice's change")
+    repo.pr_from_new_branch("alice", "feature", "alice's change", files)
 }
 
 /// `login` approves the PR's head, and the approval stays: Gitea processes the branch's
@@ -89,20 +87,23 @@ fn review(repo: &Repo<'_>, number: u64, id: i64) -> Value {
     )
 }
 
-/// alice posts both gate contexts `success` on the head with her own token.
-fn forge_gates(repo: &Repo<'_>, number: u64) {
+/// `login` posts both gate contexts `success` on the PR's head with her own token.
+fn post_gates(repo: &Repo<'_>, number: u64, login: &str) {
     let head = repo.pr_head(number);
-    let token = repo.gitea.token("alice").to_owned();
+    let token = repo.gitea.token(login).to_owned();
     for context in [QA, SEC] {
         repo.gitea.ok(
             "POST",
             &repo.path(&format!("/statuses/{head}")),
             &token,
-            Some(
-                json!({"state": "success", "context": context, "description": "looks good to me"}),
-            ),
+            Some(json!({"state": "success", "context": context, "description": format!("by {login}")})),
         );
     }
+}
+
+/// alice, the author, posts the gates herself.
+fn forge_gates(repo: &Repo<'_>, number: u64) {
+    post_gates(repo, number, "alice");
 }
 
 /// alice merges: `(status, message)` of Gitea's answer.
@@ -263,16 +264,8 @@ fn the_secure_setup_merges_an_honestly_approved_pr(g: &RealGitea) {
     let number = alice_pr(&repo, &[Change::Create("docs/ok.md", "# ok\n")]);
     approve(&repo, "carol", number);
     approve(&repo, "sam", number);
-    let head = repo.pr_head(number);
-    let token = repo.gitea.token("status-bot").to_owned();
-    for context in [QA, SEC] {
-        repo.gitea.ok(
-            "POST",
-            &repo.path(&format!("/statuses/{head}")),
-            &token,
-            Some(json!({"state": "success", "context": context, "description": "2 approvals"})),
-        );
-    }
+    // What review-fire posts with the status account after those approvals.
+    post_gates(&repo, number, "status-bot");
     let (status, message) = merge_as_alice(&repo, number);
     let reviews = repo
         .gitea

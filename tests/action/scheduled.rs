@@ -129,6 +129,26 @@ fn secret(repo: &Repo<'_>, name: &str, value: &str) {
     );
 }
 
+/// One commit on staging (by the sync account, the one allowed to push there), then one on
+/// main (by alice); their SHAs.
+fn diverge(repo: &Repo<'_>, staging: (&str, &str), main: (&str, &str)) -> (String, String) {
+    let on_staging = repo.commit(
+        "devops-engineer",
+        "staging",
+        None,
+        "on staging",
+        &[Change::Create(staging.0, staging.1)],
+    );
+    let on_main = repo.commit(
+        "alice",
+        "main",
+        None,
+        "on main",
+        &[Change::Create(main.0, main.1)],
+    );
+    (on_staging, on_main)
+}
+
 /// The commit's parents, from the API.
 fn parents(repo: &Repo<'_>, sha: &str) -> Vec<String> {
     let body = repo
@@ -208,19 +228,10 @@ fn auto_sync_keeps_staging_a_superset_of_main(g: &'static RealGitea) {
     );
 
     // staging diverged: a merge commit of both tips.
-    let on_staging = repo.commit(
-        "devops-engineer",
-        "staging",
-        None,
-        "hotfix on staging",
-        &[Change::Create("hotfix.txt", "hotfix\n")],
-    );
-    let on_main = repo.commit(
-        "alice",
-        "main",
-        None,
-        "feature on main",
-        &[Change::Create("feature.txt", "feature\n")],
+    let (on_staging, on_main) = diverge(
+        &repo,
+        ("hotfix.txt", "hotfix\n"),
+        ("feature.txt", "feature\n"),
     );
     let ran = runner.run_next();
     ran.succeeded();
@@ -236,21 +247,7 @@ fn auto_sync_keeps_staging_a_superset_of_main(g: &'static RealGitea) {
     }
 
     // A conflict: red, one ::error, staging untouched.
-    repo.commit(
-        "devops-engineer",
-        "staging",
-        None,
-        "staging's line",
-        &[Change::Create("clash.txt", "staging\n")],
-    );
-    let before = repo.tip("staging");
-    repo.commit(
-        "alice",
-        "main",
-        None,
-        "main's line",
-        &[Change::Create("clash.txt", "main\n")],
-    );
+    let (before, _) = diverge(&repo, ("clash.txt", "staging\n"), ("clash.txt", "main\n"));
     let ran = runner.run_next();
     ran.failed();
     assert_eq!(repo.tip("staging"), before, "a conflict moves nothing");
@@ -286,18 +283,6 @@ fn gitea_picks_the_workflow_copy_and_the_secrets_per_event(g: &'static RealGitea
         &flow("default-branch"),
     );
     runner.assert_idle(Duration::from_secs(2));
-    // The PR's head changes its copy of the workflow.
-    repo.create_branch("feature", "main");
-    repo.commit(
-        "alice",
-        "feature",
-        None,
-        "change the workflow and code",
-        &[
-            Change::Update(".gitea/workflows/which.yml", &flow("pr-head")),
-            Change::Create("src.txt", "code\n"),
-        ],
-    );
     // Each step, then every task Gitea hands out for it: (step, event, copy, secret given).
     let mut seen: Vec<(&str, String, &str, bool)> = Vec::new();
     let mut drain = |step: &'static str| {
@@ -328,7 +313,16 @@ fn gitea_picks_the_workflow_copy_and_the_secrets_per_event(g: &'static RealGitea
             ));
         }
     };
-    let number = repo.open_pr("alice", "feature", "main", "a change");
+    // The PR's head changes its copy of the workflow.
+    let number = repo.pr_from_new_branch(
+        "alice",
+        "feature",
+        "change the workflow and code",
+        &[
+            Change::Update(".gitea/workflows/which.yml", &flow("pr-head")),
+            Change::Create("src.txt", "code\n"),
+        ],
+    );
     drain("open");
     // A review by someone else (the author cannot approve her own PR).
     repo.review("erin", number, "COMMENT", &[]);
@@ -441,15 +435,12 @@ fn review_fire_and_auto_tier_examples_follow_the_pull_request(g: &'static RealGi
     runner.assert_idle(Duration::from_secs(2));
 
     // A same-repository PR: labelled, and both gates pending.
-    repo.create_branch("feature", "main");
-    repo.commit(
+    let number = repo.pr_from_new_branch(
         "alice",
         "feature",
-        None,
         "a small change",
         &[Change::Create("docs/a.md", "# a\n")],
     );
-    let number = repo.open_pr("alice", "feature", "main", "a small change");
     let ran = drain(&runner, Duration::from_secs(4));
     let names = runs(&ran);
     assert!(

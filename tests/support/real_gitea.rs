@@ -779,6 +779,20 @@ impl Repo<'_> {
         body["sha"].as_str().expect("blob sha").to_owned()
     }
 
+    /// `login`'s PR `branch → main`: the branch made from main, one commit of `changes` on
+    /// it, then the PR opened; its number.
+    pub fn pr_from_new_branch(
+        &self,
+        login: &str,
+        branch: &str,
+        title: &str,
+        changes: &[Change<'_>],
+    ) -> u64 {
+        self.create_branch(branch, "main");
+        self.commit(login, branch, None, title, changes);
+        self.open_pr(login, branch, "main", title)
+    }
+
     /// Open a PR `head → base` as `login`; its number.
     pub fn open_pr(&self, login: &str, head: &str, base: &str, title: &str) -> u64 {
         let token = self.gitea.token(login).to_owned();
