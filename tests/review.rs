@@ -792,6 +792,10 @@ fn scenario_39_every_probe_forbidden_names_token_provisioning() {
 #[test]
 fn scenario_40_diagnose_reports_auto_fire_impossible_and_both_remedies() {
     let world = World::new();
+    // Each gate with its own workflow file (the default names one for both: the next test).
+    world.config(
+        "review:\n  gates:\n    - name: qa\n      context: \"qa-review / approved (pull_request_target)\"\n      team: qa\n      command: /qa-recheck\n      workflow: .gitea/workflows/qa-review.yml\n    - name: security\n      context: \"security-review / approved (pull_request_target)\"\n      team: security\n      command: /security-recheck\n      workflow: .gitea/workflows/security-review.yml\n",
+    );
     world.fake.set_file(
         REPO,
         &head(),
@@ -835,6 +839,41 @@ fn scenario_40_diagnose_reports_auto_fire_impossible_and_both_remedies() {
         .map(|r| r.query_param("ref").unwrap_or_default())
         .collect();
     assert_eq!(raw, vec![head(), head()], "workflows are read at the head");
+}
+
+/// With the defaults, diagnose reads the workflow the examples install
+/// (`.gitea/workflows/review-fire.yml`, both gates): the example's triggers let the gates
+/// auto-fire, so it does not say "auto-fire impossible" on every PR (it did when the
+/// defaults named qa-review.yml and security-review.yml, which no example ships).
+#[test]
+fn diagnose_with_the_defaults_reads_the_example_workflow() {
+    let world = World::new();
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/review-fire.yml"),
+    )
+    .expect("read examples/review-fire.yml");
+    world
+        .fake
+        .set_file(REPO, &head(), ".gitea/workflows/review-fire.yml", &example);
+    let out = Test::new()
+        .args(&["review-fire", "--pr", "7", "--diagnose"])
+        .forge(&world.fake)
+        .repo(REPO)
+        .token("tok-reader")
+        .run();
+    assert!(
+        !out.stdout.contains("auto-fire impossible"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout
+            .matches("`.gitea/workflows/review-fire.yml` at the head `aaaaaaaa` has a `pull_request_review` trigger")
+            .count(),
+        2,
+        "both gates read the example: {}",
+        out.stdout
+    );
 }
 
 // ---- more behaviour ------------------------------------------------------------------

@@ -258,7 +258,7 @@ impl Default for ReviewConfig {
                     team: "qa".into(),
                     command: "/qa-recheck".into(),
                     dispatch: None,
-                    workflow: Some(".gitea/workflows/qa-review.yml".into()),
+                    workflow: Some(".gitea/workflows/review-fire.yml".into()),
                 },
                 Gate {
                     name: "security".into(),
@@ -266,7 +266,7 @@ impl Default for ReviewConfig {
                     team: "security".into(),
                     command: "/security-recheck".into(),
                     dispatch: None,
-                    workflow: Some(".gitea/workflows/security-review.yml".into()),
+                    workflow: Some(".gitea/workflows/review-fire.yml".into()),
                 },
             ],
             tier_check: None,
