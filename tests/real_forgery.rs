@@ -1,5 +1,5 @@
 //! Integration tests: gates an author cannot forge, against the real Gitea (every version in
-//! `VERSIONS`). Each test is an attack by `alice`, who has code write (team `developers`),
+//! `VERSIONS`; attack b runs its workflow under Gitea's scheduler, `support::runner`). Each test is an attack by `alice`, who has code write (team `developers`),
 //! run twice: against the protection the README used to document (required status checks
 //! only), where it reaches main, and against the documented setup (README: Trust model
 //! (measured)), where Gitea's own protection refuses the merge and main does not move.
@@ -12,8 +12,13 @@
 
 use serde_json::{json, Value};
 
+use std::time::Duration;
+
 use crate::real_gitea_tests;
-use crate::support::real_gitea::{Change, RealGitea, Repo};
+use crate::support::{
+    real_gitea::{Change, RealGitea, Repo},
+    runner::Runner,
+};
 
 const QA: &str = "qa-review / approved (pull_request_target)";
 const SEC: &str = "security-review / approved (pull_request_target)";
@@ -177,6 +182,64 @@ fn a_the_author_posts_the_gates_herself_and_merges(g: &RealGitea) {
     );
 }
 
+/// b. A PR head's workflow uses a repository secret to post the gate contexts: alice's
+/// first PR adds a `pull_request_review` workflow (Gitea runs the PR head's copy, with the
+/// repository secrets: README: Trust model (measured)); her own COMMENT review starts it
+/// under Gitea's scheduler, and it posts both gates as the status account on her second PR,
+/// which changed only code and has no review at all; then she merges that PR.
+fn b_a_pr_heads_workflow_posts_the_gates_with_the_status_secret(g: &RealGitea) {
+    attack_both(g, "forge-b", |repo| {
+        repo.gitea.admin(
+            "PUT",
+            &repo.path("/actions/secrets/SHIPGATE_STATUS_TOKEN"),
+            Some(json!({"data": repo.gitea.token("status-bot")})),
+        );
+        let runner = Runner::register(repo);
+        let target = repo.pr_from_new_branch(
+            "alice",
+            "unreviewed",
+            "code only",
+            &[Change::Create("src/b.rs", "fn b() {}\n")],
+        );
+        let head = repo.pr_head(target);
+        let mut posts = String::new();
+        for context in [QA, SEC] {
+            posts.push_str(&format!(
+                "          curl -sSf -X POST -H \"Authorization: token $T\" -H 'Content-Type: application/json' \
+                 -d '{{\"state\":\"success\",\"context\":\"{context}\"}}' \
+                 \"${{{{ github.server_url }}}}/api/v1/repos/${{{{ github.repository }}}}/statuses/{head}\"\n"
+            ));
+        }
+        let evil = format!(
+            "name: evil\non: pull_request_review\njobs:\n  post:\n    runs-on: ubuntu-latest\n    steps:\n      \
+             - env:\n          T: ${{{{ secrets.SHIPGATE_STATUS_TOKEN }}}}\n        run: |\n{posts}"
+        );
+        let carrier = repo.pr_from_new_branch(
+            "alice",
+            "carrier",
+            "a workflow",
+            &[Change::Create(".gitea/workflows/evil.yml", &evil)],
+        );
+        repo.review("alice", carrier, "COMMENT", &[]);
+        let ran = runner.run_next();
+        assert_eq!(ran.task.event_name(), "pull_request_review");
+        assert!(ran.task.secrets.contains_key("SHIPGATE_STATUS_TOKEN"));
+        ran.succeeded();
+        runner.assert_idle(Duration::from_secs(2));
+        let latest = repo.latest_statuses(&head);
+        for context in [QA, SEC] {
+            assert_eq!(
+                latest
+                    .get(context)
+                    .map(|(state, creator)| (state.as_str(), creator.as_str())),
+                Some(("success", "status-bot")),
+                "the head's workflow posted {context} as the status account"
+            );
+        }
+        merge_as_alice(repo, target)
+    });
+}
+
 /// c. The author merges her own PR with no genuine approval (one approval from outside the
 /// gate teams, and the gates forged).
 fn c_the_author_merges_with_no_genuine_approval(g: &RealGitea) {
@@ -279,6 +342,7 @@ fn the_secure_setup_merges_an_honestly_approved_pr(g: &RealGitea) {
 
 real_gitea_tests!(
     a_the_author_posts_the_gates_herself_and_merges,
+    b_a_pr_heads_workflow_posts_the_gates_with_the_status_secret,
     c_the_author_merges_with_no_genuine_approval,
     d_a_pr_that_edits_the_workflows_or_the_config_cannot_merge,
     e_a_push_after_the_approvals_cannot_merge,
