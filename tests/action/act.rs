@@ -12,12 +12,8 @@ pub(super) fn act_binary() -> PathBuf {
     })
 }
 
-pub(super) fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
+/// The first `name` on PATH (the scheduler harness's lookup).
+pub(super) use crate::support::runner::find_on_path;
 
 /// One act invocation of one workflow.
 #[must_use]
