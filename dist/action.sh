@@ -445,6 +445,7 @@ fi
 # --- run ----------------------------------------------------------------------------------
 
 export SHIPGATE_SERVER="${sg_server}"
+export SHIPGATE_VIA_ACTION=1
 [ -z "${sg_token}" ] || export SHIPGATE_TOKEN="${sg_token}"
 [ -z "${sg_status_token}" ] || export SHIPGATE_STATUS_TOKEN="${sg_status_token}"
 [ -z "${INPUT_CONFIG:-}" ] || export SHIPGATE_CONFIG="${INPUT_CONFIG}"

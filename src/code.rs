@@ -116,6 +116,8 @@ codes! {
     SyncGitTask = "sync-git-task" / "git work unfinished",
     /// The token's account could not be read (to author the merge).
     SyncAccount = "sync-account" / "wrong token account",
+    /// `--check-token`: the token's account may read the repository but not write it.
+    SyncTokenReadOnly = "sync-token-read-only" / "token cannot write",
 
     // ---- tier ----
     /// The tier label was refused: two tier labels, or a lower one not allowed.
@@ -142,7 +144,7 @@ codes! {
     TierLabelAdd = "tier-label-add" / "label not added",
 
     // ---- review-fire ----
-    /// A gate is still pending or failing.
+    /// A dry run found a gate that would not be green.
     ReviewGatesNotPassed = "review-gates-not-passed" / "gates not passed",
     /// The review workflow cannot fire the gates by itself.
     ReviewAutoFireImpossible = "review-auto-fire-impossible" / "auto-fire impossible",

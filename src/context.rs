@@ -213,6 +213,9 @@ pub struct Context {
     pub status_token: Option<Secret>,
     /// True under an Actions runner (`GITHUB_ACTIONS=true` or `GITEA_ACTIONS=true`).
     pub in_actions: bool,
+    /// True when the action's script started the binary (`SHIPGATE_VIA_ACTION=1`): a
+    /// missing token then came through an input whose secret is missing or empty.
+    pub via_action: bool,
 }
 
 /// Environment lookup, injectable for tests.
@@ -285,6 +288,7 @@ impl Context {
             status_token: secret(env, "SHIPGATE_STATUS_TOKEN"),
             in_actions: env.var("GITHUB_ACTIONS").as_deref() == Some("true")
                 || env.var("GITEA_ACTIONS").as_deref() == Some("true"),
+            via_action: env.var("SHIPGATE_VIA_ACTION").as_deref() == Some("1"),
         })
     }
 
@@ -293,6 +297,7 @@ impl Context {
         self.token.as_ref().ok_or(Error::MissingToken {
             var: "SHIPGATE_TOKEN",
             purpose,
+            via_action: self.via_action,
         })
     }
 

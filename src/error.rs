@@ -20,6 +20,8 @@ pub enum Error {
     MissingToken {
         var: &'static str,
         purpose: &'static str,
+        /// Started by the action: the `token` input was passed but reached it empty.
+        via_action: bool,
     },
 
     /// A fact about the run (repository, server, pull request) could not be found.
@@ -59,6 +61,14 @@ pub enum Error {
 /// What to do when the report could not be written.
 pub const REPORT_NOT_WRITTEN_HINT: &str =
     "check the runner's disk and the GITHUB_OUTPUT/GITHUB_STEP_SUMMARY paths";
+
+/// What to do when the action passed a token input that reached the binary empty: the
+/// workflow names a secret (`token: ${{ secrets.NAME }}`) that is missing or empty where
+/// this run looks for it.
+pub const EMPTY_SECRET: &str = "the secret the workflow passes to it is missing or empty for \
+    this run: add it under the repository's (or organization's) Settings → Actions → Secrets \
+    with the name the workflow uses (names are case-insensitive), and check the event: Gitea \
+    gives no secrets to runs of pull requests from forks";
 
 /// What a mode's error enum gives the top level: its stable code and the operator's next
 /// step (the message is its `Display`). Every mode failure exits 2.
@@ -150,6 +160,9 @@ impl Error {
     pub fn hint(&self) -> String {
         match self {
             Error::Usage { .. } => "run `shipgate --help` for the commands and flags".into(),
+            Error::MissingToken {
+                via_action: true, ..
+            } => format!("the action's `token` input reached shipgate empty: {EMPTY_SECRET}"),
             Error::MissingToken { var, .. } => format!(
                 "pass a token through the action's `token` input (or set `{var}` in the step's env:); \
                  it is read from the environment only, never from the command line"

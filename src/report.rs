@@ -600,6 +600,7 @@ mod tests {
         let missing = crate::Error::MissingToken {
             var: "SHIPGATE_TOKEN",
             purpose: "tier reads the PR",
+            via_action: false,
         };
         let outcome = Outcome::from_error(Mode::Tier, &missing);
         assert_eq!(

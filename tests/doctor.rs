@@ -351,6 +351,44 @@ fn review_fire_correct_setup_is_all_pass(g: &RealGitea) {
     assert!(output.annotations().is_empty(), "{}", output.stderr);
 }
 
+/// Gitea serves the receive-pack advertisement to an account with read access only (it
+/// refuses the push later, in its hook), so a read-only status account with
+/// `write:repository` is the status-token ✗, proven by the account's own permission.
+fn read_only_status_account_is_the_status_token_fail(g: &RealGitea) {
+    let repo = review_repo(g, "dr-rf-ro", &[QA, SEC]);
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let (login, status) = g.fresh_account("doctor-ro", &[], &["write:repository", "read:user"]);
+    repo.add_collaborator(&login, "read");
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status)
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.status-token", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "review-fire.status-token");
+    // The advertisement was served (write:repository is not among the refusals); the
+    // account's permission is what refuses.
+    assert!(
+        found.ends_with(
+            "refused: code write (GET /repos/{o}/{r} permissions.push: the account's permission is read only)"
+        ),
+        "{found}"
+    );
+    assert!(fix.contains("write access to the repository"), "{fix}");
+    // Gitea agrees: the account cannot post a status.
+    let sha = repo.tip("main");
+    let (code, _, _) = repo.gitea.call(
+        "POST",
+        &repo.path(&format!("/statuses/{sha}")),
+        Some(&status),
+        Some(json!({"state": "success", "context": "x"})),
+    );
+    assert_eq!(code, 403, "a read-only account posts no status");
+}
+
 fn sync_correct_setup_is_all_pass(g: &RealGitea) {
     let repo = g.repo("dr-sync-ok");
     // Under a name of the team's own: doctor lists the workflows directory.
@@ -850,4 +888,5 @@ real_gitea_tests!(
     tier_token_without_write_issue_is_the_token_fail_where_the_server_lists_scopes,
     invalid_config_is_the_config_fail,
     protection_without_admin_is_unknown_not_pass,
+    read_only_status_account_is_the_status_token_fail,
 );

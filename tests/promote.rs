@@ -85,6 +85,18 @@ impl World {
     }
 }
 
+/// The JSON `reasons`.
+fn reasons(output: &Output) -> Vec<String> {
+    output.json()["reasons"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[track_caller]
 fn one_error(output: &Output) -> String {
     let annotations = output.annotations();
@@ -198,8 +210,10 @@ fn a_compare_api_without_commit_ids_is_asked_by_branch_name() {
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
+/// Waiting opens the promotion PR (so checks and reviews that run on pull requests can
+/// reach S) and writes nothing else: no merge, main unchanged.
 #[test]
-fn one_pending_context_waits_and_writes_nothing() {
+fn one_pending_context_waits_opening_the_promotion_pr_only() {
     let world = World::new();
     world.status(&world.staging, CI, "pending");
     let output = world.promote(&[], 1);
@@ -207,7 +221,26 @@ fn one_pending_context_waits_and_writes_nothing() {
     assert_eq!(json["plan"], "waiting");
     assert!(one_error(&output).contains(CI));
     assert_eq!(world.fake.branch(REPO, "main"), Some(world.main.clone()));
-    assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(
+        world.writes(),
+        vec!["POST /repos/{owner}/{repo}/pulls".to_owned()]
+    );
+    let number = json["pr"].as_u64().expect("the promotion PR's number");
+    assert!(
+        reasons(&output).contains(&format!(
+            "opened the promotion pull request #{number} so the checks and reviews that run on pull requests can reach `{}`",
+            &world.staging[..8]
+        )),
+        "{}",
+        output.stdout
+    );
+    // The next run keeps that PR: no second one.
+    let again = world.promote(&[], 1).json();
+    assert_eq!(again["pr"], number);
+    assert_eq!(
+        world.writes(),
+        vec!["POST /repos/{owner}/{repo}/pulls".to_owned()]
+    );
     assert_eq!(output.outputs["plan"], "waiting");
     assert_eq!(output.outputs["promoted-sha"], "");
 }
@@ -219,7 +252,10 @@ fn a_missing_context_waits() {
     let json = world.promote(&[], 1).json();
     assert_eq!(json["plan"], "waiting");
     assert_eq!(json["contexts"][0]["state"], "missing");
-    assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(
+        world.writes(),
+        vec!["POST /repos/{owner}/{repo}/pulls".to_owned()]
+    );
 }
 
 #[test]
@@ -403,7 +439,10 @@ fn pending_checks_the_protection_does_not_require_only_wait() {
     world.status(&world.staging, CI, "success");
     world.status(&world.staging, "e2e", "pending");
     assert_eq!(world.promote(&[], 1).json()["plan"], "waiting");
-    assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(
+        world.writes(),
+        vec!["POST /repos/{owner}/{repo}/pulls".to_owned()]
+    );
 }
 
 #[test]
@@ -502,14 +541,18 @@ fn waiting_polls_until_the_check_turns_green() {
 fn waiting_gives_up_when_the_wait_runs_out() {
     let world = World::new();
     world.status(&world.staging, CI, "pending");
-    let output = world.promote(&["--wait", "100ms", "--poll", "30ms"], 1);
+    let output = world.promote(&["--wait", "1500ms", "--poll", "300ms"], 1);
     assert_eq!(output.json()["plan"], "waiting");
     assert!(
         output.stderr.contains("shipgate promote: poll 1:"),
         "{}",
         output.stderr
     );
-    assert_eq!(world.writes(), Vec::<String>::new());
+    // Opened before the first poll, so reviews can arrive during the wait; never merged.
+    assert_eq!(
+        world.writes(),
+        vec!["POST /repos/{owner}/{repo}/pulls".to_owned()]
+    );
 }
 
 #[test]

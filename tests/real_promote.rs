@@ -118,6 +118,7 @@ fn green_staging_is_promoted_and_main_is_s(g: &RealGitea) {
     assert_eq!(again.json()["plan"], "up-to-date");
 }
 
+/// Waiting opens the promotion PR (so what runs on pull requests can reach S), never merges.
 fn one_pending_context_waits_and_main_is_unchanged(g: &RealGitea) {
     let (repo, s) = world(g, "promote-pending");
     let main = repo.tip("main");
@@ -126,12 +127,46 @@ fn one_pending_context_waits_and_main_is_unchanged(g: &RealGitea) {
     assert_eq!(output.json()["plan"], "waiting");
     assert!(one_error(&output).contains(CI));
     assert_eq!(repo.tip("main"), main);
-    let open = g.admin("GET", &repo.path("/pulls?state=all"), None);
+    let all = g.admin("GET", &repo.path("/pulls?state=all"), None);
+    let prs = all.as_array().cloned().unwrap_or_default();
+    assert_eq!(prs.len(), 1, "one promotion PR: {all}");
+    assert_eq!(prs[0]["state"], "open");
+    assert_eq!(prs[0]["head"]["sha"], s.as_str());
+    assert_eq!(output.json()["pr"], prs[0]["number"]);
+}
+
+/// The documented protection requires the review gates, which only a pull request's own
+/// runs post: with them missing on S, promote opens the promotion PR and leaves the merge
+/// to Gitea (scheduled), which merges once the gates turn green on S.
+fn gates_missing_on_staging_are_scheduled_on_the_promotion_pr(g: &RealGitea) {
+    const QA: &str = "qa-review / approved (pull_request_target)";
+    const SEC: &str = "security-review / approved (pull_request_target)";
+    let (repo, s) = world(g, "promote-gates");
+    let main = repo.tip("main");
+    repo.protect_main(&[CI, QA, SEC]);
+    status(&repo, &s, CI, "success");
+    let output = promote(&g.url, &repo, &[]).run();
     assert_eq!(
-        open.as_array().map(Vec::len),
-        Some(0),
-        "no PR was opened: {open}"
+        (output.status, output.json()["plan"].as_str()),
+        (0, Some("scheduled")),
+        "missing gates are scheduled, not refused:\n{}\n{}\n{}",
+        output.stdout,
+        output.stderr,
+        g.log_tail()
     );
+    assert_eq!(repo.tip("main"), main);
+    // review-fire on the promotion PR posts the gates on S (here: by the status bot).
+    status(&repo, &s, QA, "success");
+    status(&repo, &s, SEC, "success");
+    let started = Instant::now();
+    while repo.tip("main") != s {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Gitea never merged the scheduled promotion\n{}",
+            g.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 fn one_failure_blocks(g: &RealGitea) {
@@ -437,6 +472,7 @@ real_gitea_tests!(
     a_token_without_repository_scope_cannot_verify_and_writes_nothing,
     staging_moving_before_the_merge_is_refused_by_gitea,
     pending_checks_required_by_protection_are_scheduled_then_merged_by_gitea,
+    gates_missing_on_staging_are_scheduled_on_the_promotion_pr,
     via_push_by_an_allowlisted_account,
 );
 

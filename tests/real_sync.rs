@@ -200,6 +200,42 @@ fn check_token_with_a_junk_token_on_a_public_repo_cannot_verify(g: &RealGitea) {
         .token(g.token("devops-engineer"))
         .success();
     assert_eq!(ok.json()["login"], "devops-engineer", "{}", ok.stdout);
+    assert_eq!(ok.json()["can_write"], true, "{}", ok.stdout);
+}
+
+/// Gitea serves the receive-pack advertisement to a read-only account and refuses the push
+/// later, so `--check-token` proves write by the account's permission: a read-only token
+/// is a verified no (exit 1, `sync-token-read-only`), and its real push is refused.
+fn check_token_of_a_read_only_account_is_refused(g: &RealGitea) {
+    let repo = repo_with(g, "sync-ro", false);
+    let (login, token) = g.fresh_account("sync-ro", &[], &["write:repository", "read:user"]);
+    repo.add_collaborator(&login, "read");
+    let refused = Test::new()
+        .args(&["sync", "--check-token", "--format", "json"])
+        .server(&g.url)
+        .repo(&repo.full)
+        .token(&token)
+        .refused();
+    let json = refused.json();
+    assert_eq!(
+        json["error"]["code"], "sync-token-read-only",
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(json["can_write"], false);
+    assert_eq!(refused.annotations().len(), 1, "{}", refused.stderr);
+    // What the check foretold: the sync itself is refused.
+    let sync = Test::new()
+        .args(&["sync", "--format", "json"])
+        .server(&g.url)
+        .repo(&repo.full)
+        .token(&token)
+        .run();
+    assert_ne!(
+        sync.status, 0,
+        "a read-only account cannot sync: {}",
+        sync.stdout
+    );
 }
 
 real_gitea_tests!(
@@ -209,4 +245,5 @@ real_gitea_tests!(
     a_revoked_token_cannot_verify,
     a_push_to_staging_during_the_sync_is_replanned_and_kept,
     check_token_with_a_junk_token_on_a_public_repo_cannot_verify,
+    check_token_of_a_read_only_account_is_refused,
 );

@@ -228,33 +228,36 @@ fn scenario_20_tier_low_one_engineer_approval_passes_the_tier_check() {
 }
 
 #[test]
-fn scenario_21_tier_medium_without_qa_or_security_fails_naming_the_clause() {
+fn scenario_21_tier_medium_without_qa_or_security_waits_naming_the_clause() {
     let world = World::new();
     world.label("tier:medium");
     world.review("mona", "APPROVED");
     world.review("erin", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     let text = "tier:medium needs qa or security; approved by mona, erin";
+    // Waiting for an approval the tier asks for is pending, not a red X; the run put its
+    // honest verdict on the head, so it exits 0.
     assert_eq!(
         world.statuses(&head()),
-        vec![s("failure", QA, text), s("failure", SEC, text)]
+        vec![s("pending", QA, text), s("pending", SEC, text)]
     );
+    assert_eq!(out.json()["result"], "ok");
     assert!(reasons(&out).contains(&"clause (qa or security): missing".to_owned()));
     assert!(reasons(&out).contains(&"clause (managers): met by mona".to_owned()));
     world.assert_clean();
 }
 
 #[test]
-fn scenario_22_tier_high_with_engineer_and_manager_fails() {
+fn scenario_22_tier_high_with_engineer_and_manager_waits_for_executive() {
     let world = World::new();
     world.label("tier:high");
     world.review("erin", "APPROVED");
     world.review("mona", "APPROVED");
-    world.run().refused();
+    world.run().success();
     let text = "tier:high needs executive; approved by erin, mona";
     assert_eq!(
         world.statuses(&head()),
-        vec![s("failure", QA, text), s("failure", SEC, text)]
+        vec![s("pending", QA, text), s("pending", SEC, text)]
     );
 }
 
@@ -263,7 +266,7 @@ fn scenario_23_the_authors_own_approval_never_counts() {
     let world = World::new();
     world.label("tier:low");
     world.review("alice", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -294,7 +297,7 @@ fn scenario_24_an_approval_of_an_older_commit_is_ignored() {
         json!({"commit_id": old(), "stale": true}),
     );
     world.review_with("erin", "APPROVED", json!({"commit_id": old()}));
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -345,11 +348,11 @@ fn scenario_26_a_404_probe_is_a_verified_non_member_not_cannot_verify() {
     world.label("tier:high");
     world.review("olga", "APPROVED");
     world.review("erin", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     let text = "tier:high needs executive; approved by olga, erin";
     assert_eq!(
         world.statuses(&head()),
-        vec![s("failure", QA, text), s("failure", SEC, text)]
+        vec![s("pending", QA, text), s("pending", SEC, text)]
     );
     let probes = world.fake.requests_to("GET /teams/{id}/members/{username}");
     assert!(
@@ -404,7 +407,7 @@ fn scenario_28_one_genuine_approval_posts_no_success() {
     let world = World::new();
     world.label("tier:low");
     world.review("carol", "APPROVED");
-    world.run().refused();
+    world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -428,7 +431,7 @@ fn scenario_29_two_roster_approvals_with_qa_fire_qa_and_security_waits() {
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     // Non-success statuses are posted before success.
     assert_eq!(
         world.statuses(&head()),
@@ -477,7 +480,7 @@ fn scenario_30_forged_dismissed_stale_unofficial_or_headless_approvals_do_not_co
     world.review_with("sam", "APPROVED", json!({"commit_id": null}));
     world.review_with("mona", "approved", json!({}));
     world.review_with("ed", "APPROVED", json!({"official": false}));
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -526,7 +529,7 @@ fn scenario_31_a_later_comment_keeps_an_approval_a_later_change_request_blocks()
     world.review("erin", "APPROVED");
     world.review_with("erin", "COMMENT", json!({"body": "one more nit"}));
     world.review("quinn", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -546,7 +549,7 @@ fn scenario_31_a_later_comment_keeps_an_approval_a_later_change_request_blocks()
     world.review("erin", "REQUEST_CHANGES");
     world.review("quinn", "APPROVED");
     world.review("sam", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -570,7 +573,7 @@ fn scenario_32_a_change_request_from_outside_the_roster_blocks() {
     world.review("quinn", "APPROVED");
     world.review("sam", "APPROVED");
     world.review("zed", "REQUEST_CHANGES");
-    world.run().refused();
+    world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -598,7 +601,7 @@ fn scenario_33_a_recheck_by_anyone_posts_only_the_honest_verdict() {
                 comment_event("/qa-recheck", "stranger", true),
             )
     };
-    recheck().refused();
+    recheck().success();
     assert_eq!(
         world.statuses(&head()),
         vec![s(
@@ -703,7 +706,7 @@ fn scenario_36_a_missing_status_token_is_cannot_verify_and_the_read_token_never_
 
     // Only an explicit policy lets the read token post.
     world.config("review:\n  allow_single_token: true\n");
-    world.run().env_remove("SHIPGATE_STATUS_TOKEN").refused();
+    world.run().env_remove("SHIPGATE_STATUS_TOKEN").success();
     let rows = world.rows(&head());
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.creator == "reader"));
@@ -740,7 +743,7 @@ fn scenario_38_another_users_pending_review_is_hidden_and_never_counts() {
         "PENDING",
         json!({"body": "APPROVE", "official": false}),
     );
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(
         world.statuses(&head()),
         vec![
@@ -1013,7 +1016,7 @@ fn a_review_event_re_reads_everything_from_the_api() {
                 "review": {"type": "pull_request_review_approved", "content": "lgtm"},
             }),
         )
-        .refused();
+        .success();
     assert_eq!(out.json()["head_sha"], head());
     assert_eq!(gate(&out, QA)["state"], "success");
     assert!(world.statuses(&old()).is_empty());
@@ -1025,9 +1028,9 @@ fn an_unchanged_status_is_not_re_posted() {
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    world.run().refused();
+    world.run().success();
     assert_eq!(world.posts(), 2);
-    let out = world.run().refused();
+    let out = world.run().success();
     assert_eq!(world.posts(), 2, "second run posted nothing");
     assert_eq!(gate(&out, QA)["posted"], false);
     assert_eq!(gate(&out, SEC)["posted"], false);
@@ -1046,7 +1049,7 @@ fn an_unchanged_status_is_not_re_posted() {
             creator: "gitea-actions".into(),
         },
     );
-    world.run().refused();
+    world.run().success();
     assert_eq!(
         world.posts(),
         3,
@@ -1069,10 +1072,11 @@ fn the_json_report_has_the_documented_fields() {
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
     world.review("renovate", "APPROVED");
-    let out = world.run().refused();
+    let out = world.run().success();
     let json = out.json();
     assert_eq!(json["mode"], "review-fire");
-    assert_eq!(json["result"], "no");
+    // Posted: the statuses carry the verdict (security still pending), the run did its job.
+    assert_eq!(json["result"], "ok");
     assert_eq!(json["head_sha"], head());
     assert_eq!(json["tier"], "low");
     assert_eq!(
@@ -1092,7 +1096,7 @@ fn the_json_report_has_the_documented_fields() {
     );
     assert_eq!(out.outputs.get("head-sha"), Some(&head()));
     assert_eq!(out.outputs.get("tier").map(String::as_str), Some("low"));
-    assert_eq!(out.outputs.get("result").map(String::as_str), Some("no"));
+    assert_eq!(out.outputs.get("result").map(String::as_str), Some("ok"));
     assert!(
         out.summary.contains(
             "| qa | `qa-review / approved (pull_request_target)` | success | approved by erin, quinn (2/2); qa: quinn | yes |"
@@ -1114,7 +1118,7 @@ fn tier_labels_missing_or_doubled_fail_every_gate() {
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
     world.review("sam", "APPROVED");
-    world.run().refused();
+    world.run().success();
     let text = "no tier label: apply one of tier:low, tier:medium, tier:high";
     assert_eq!(
         world.statuses(&head()),
@@ -1122,7 +1126,7 @@ fn tier_labels_missing_or_doubled_fail_every_gate() {
     );
     world.label("tier:low");
     world.label("tier:high");
-    world.run().refused();
+    world.run().success();
     let text = "2 tier labels (tier:low, tier:high): apply exactly one";
     assert_eq!(
         world.statuses(&head())[2..],
@@ -1145,6 +1149,14 @@ fn dry_run_decides_but_posts_nothing_and_needs_no_status_token() {
     assert_eq!(gate(&out, QA)["state"], "success");
     assert_eq!(gate(&out, QA)["posted"], false);
     assert!(reasons(&out).contains(&"dry run: nothing posted".to_owned()));
+    // A dry run posted nothing, so its exit code is the verdict (security still waits);
+    // the same run for real puts the verdict on the head and exits 0.
+    assert_eq!(out.json()["error"]["code"], "review-gates-not-passed");
+    let out = world.run().success();
+    assert_eq!(out.json()["result"], "ok");
+    assert_eq!(gate(&out, SEC)["state"], "pending");
+    assert_eq!(gate(&out, SEC)["posted"], true);
+    assert_eq!(out.annotations(), Vec::<&str>::new(), "{}", out.stdout);
 }
 
 #[test]
@@ -1164,7 +1176,7 @@ fn a_moving_head_is_re_evaluated_and_never_posted_to_the_old_sha() {
             sha: new_head.clone(),
         },
     );
-    let out = world.run().refused();
+    let out = world.run().success();
     assert!(
         world.statuses(&head()).is_empty(),
         "nothing on the old head"
@@ -1204,7 +1216,7 @@ fn dispatch_fires_the_gate_workflow_once_the_floor_holds() {
     );
     world.label("tier:low");
     world.review("quinn", "APPROVED");
-    world.run().refused();
+    world.run().success();
     assert!(
         world.fake.dispatches().is_empty(),
         "no dispatch below the floor"
@@ -1237,7 +1249,7 @@ fn a_missing_config_file_means_the_defaults() {
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    world.run().refused();
+    world.run().success();
     let raw = world
         .fake
         .requests_to("GET /repos/{owner}/{repo}/raw/{filepath}");
@@ -1263,7 +1275,7 @@ fn the_pr_head_cannot_relax_its_own_policy() {
     );
     world.label("tier:low");
     world.review("quinn", "APPROVED");
-    world.run().refused();
+    world.run().success();
     assert_eq!(
         world.statuses(&head())[0],
         s(
@@ -1384,7 +1396,7 @@ fn the_matrix_world_posts_success_without_faults() {
     // The control: without a fault the same world does record a success, so the matrix
     // below can fail.
     let world = matrix_world();
-    world.run().refused();
+    world.run().success();
     assert!(world.statuses(&head()).contains(&s(
         "success",
         QA,
@@ -1563,7 +1575,7 @@ fn a_change_request_without_a_reviewer_login_still_blocks() {
         world.review("quinn", "APPROVED");
         world.review("sam", "APPROVED");
         world.review_with("ghost", "REQUEST_CHANGES", json!({ "user": user }));
-        world.run().refused();
+        world.run().success();
         no_success_anywhere(&world);
         let rows = world.statuses(&head());
         for context in [QA, SEC] {
@@ -1588,13 +1600,13 @@ fn a_risk_label_in_another_case_still_demands_the_high_clause() {
     for login in ["mona", "erin", "quinn", "sam"] {
         world.review(login, "APPROVED");
     }
-    world.run().refused();
+    world.run().success();
     no_success_anywhere(&world);
     let rows = world.statuses(&head());
     for context in [QA, SEC] {
         assert!(
             rows.iter()
-                .any(|(st, c, d)| st == "failure" && c == context && d.contains("executive")),
+                .any(|(st, c, d)| st == "pending" && c == context && d.contains("executive")),
             "{context}: {rows:?}"
         );
     }

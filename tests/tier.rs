@@ -1129,6 +1129,28 @@ fn missing_token_cannot_verify_before_any_request() {
         out.stderr
     );
     assert!(fake.requests().is_empty());
+    assert!(
+        out.stderr
+            .contains("pass a token through the action's `token` input"),
+        "{}",
+        out.stderr
+    );
+    // Started by the action, the input was given but its secret is missing or empty: the
+    // hint names the input and the secret, not "pass a token".
+    let out = Test::new()
+        .args(&["tier", "--pr", "7"])
+        .forge(&fake)
+        .repo(REPO)
+        .env("SHIPGATE_VIA_ACTION", "1")
+        .unverified();
+    assert!(
+        out.stderr.contains(
+            "the action's `token` input reached shipgate empty: the secret the workflow passes to it is missing or empty"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(fake.requests().is_empty());
 }
 
 #[test]

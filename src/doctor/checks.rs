@@ -1226,6 +1226,66 @@ fn promote_via(facts: &Facts) -> &'static str {
     }
 }
 
+/// Review gate contexts among the contexts promote waits for, when nothing can ever post
+/// them on staging's head: review-fire posts them only on a pull request into one of
+/// `review.branches`, i.e. on the promotion PR, which `--via push` never opens. The
+/// contexts, why, and the fix.
+fn never_on_staging(
+    facts: &Facts,
+    config: &Config,
+    contexts: &[String],
+) -> Option<(Vec<String>, String, String)> {
+    let to = &config.promote.to;
+    let gates: Vec<String> = contexts
+        .iter()
+        .filter(|c| {
+            config
+                .review
+                .gates
+                .iter()
+                .any(|g| g.context.trim() == c.as_str())
+                || config
+                    .review
+                    .tier_check
+                    .as_ref()
+                    .is_some_and(|t| t.context.trim() == c.as_str())
+        })
+        .cloned()
+        .collect();
+    if gates.is_empty() {
+        return None;
+    }
+    if !config.review.branches.iter().any(|b| b == to) {
+        return Some((
+            gates,
+            format!("they are review-fire's gates, posted only on pull requests into `review.branches` ({}), and the promotion PR goes into `{to}`", config.review.branches.join(", ")),
+            format!("add `{to}` to `review.branches`, or drop the gate contexts from `{to}`'s required status checks"),
+        ));
+    }
+    let via_push = match &facts.workflows {
+        Seen::Yes(workflows) => workflows.iter().any(|w| {
+            workflow_shape(&w.text).is_ok_and(|shape| {
+                shape.steps.iter().any(|s| {
+                    s.mode == "promote"
+                        && s.args.as_deref().is_some_and(|a| {
+                            let words: Vec<&str> = a.split_whitespace().collect();
+                            words.windows(2).any(|w| w == ["--via", "push"])
+                                || words.contains(&"--via=push")
+                        })
+                })
+            })
+        }),
+        _ => false,
+    };
+    via_push.then(|| {
+        (
+            gates,
+            "they are review-fire's gates, posted on the promotion PR, and the promote workflow passes `--via push`, which opens none".to_owned(),
+            "promote through the pull request (drop `--via push`), or drop the gate contexts from the required status checks".to_owned(),
+        )
+    })
+}
+
 fn promote_contexts_check(facts: &Facts, config: &Config) -> Check {
     let id = "promote.contexts";
     let to = &config.promote.to;
@@ -1256,12 +1316,24 @@ fn promote_contexts_check(facts: &Facts, config: &Config) -> Check {
                     all.push(c.to_owned());
                 }
             }
+            let never = never_on_staging(facts, config, &all);
             if all.is_empty() {
                 check(
                     id,
                     "promote",
                     State::Fail,
                     format!("`promote.required_contexts` is empty and `{to}`'s protection requires no status check: promote cannot know what green means (exit 2)"),
+                    fix,
+                )
+            } else if let Some((contexts, why, fix)) = never {
+                check(
+                    id,
+                    "promote",
+                    State::Fail,
+                    format!(
+                        "promote waits for {} on staging's head, which can never appear there: {why}",
+                        ticks(&contexts)
+                    ),
                     fix,
                 )
             } else {
@@ -1409,7 +1481,7 @@ fn promote_checks(facts: &Facts, checks: &mut Vec<Check>) {
         "promote.token",
         "promote",
         &facts.read,
-        &[REPOSITORY, PUSH],
+        &[REPOSITORY, PUSH, CODE_WRITE],
         None,
         &[],
     ));
@@ -1423,6 +1495,23 @@ fn promote_checks(facts: &Facts, checks: &mut Vec<Check>) {
 struct Need {
     scope: &'static str,
     proof: &'static str,
+}
+
+/// Code write on the repository, from the account's own `permissions` (Gitea serves the
+/// receive-pack advertisement to a read-only account and refuses the push later, so the
+/// advertisement proves the scope, not the access).
+fn write_state(repo: &Seen<Permission>) -> (State, String) {
+    match repo {
+        Seen::Yes(p) if p.push => (State::Pass, String::new()),
+        Seen::Yes(p) => (
+            State::Fail,
+            format!(
+                "the account's permission is {}",
+                if p.pull { "read only" } else { "none" }
+            ),
+        ),
+        other => seen_state(other),
+    }
 }
 
 fn seen_state<T>(seen: &Seen<T>) -> (State, String) {
@@ -1461,17 +1550,22 @@ fn token_check(
             "read:issue" => seen_state(&token.labels),
             "read:organization" => seen_state(&token.teams),
             "write:repository" => seen_state(&token.push),
+            "code write" => write_state(&token.repo),
             _ => (State::Unknown, "no read proves it".to_owned()),
         };
         // A read that could not be made proves nothing; but when the server's own list of
         // the token's scopes lacks the scope, that is a verified ✗. (The list never makes a
         // ✓: a read also proves the account may see the resource.)
         let (state, why, proof) = match (state, &token.disclosed) {
-            (State::Unknown, Seen::Yes(scopes)) if !holds(scopes, need.scope) => (
-                State::Fail,
-                format!("the token's scopes are {}", scopes.join(",")),
-                DISCLOSED,
-            ),
+            (State::Unknown, Seen::Yes(scopes))
+                if need.scope != CODE_WRITE.scope && !holds(scopes, need.scope) =>
+            {
+                (
+                    State::Fail,
+                    format!("the token's scopes are {}", scopes.join(",")),
+                    DISCLOSED,
+                )
+            }
             (state, _) => (state, why, need.proof),
         };
         match state {
@@ -1508,10 +1602,20 @@ fn token_check(
             );
         }
     }
+    if failed.len() == 1 && failed[0].starts_with(CODE_WRITE.scope) {
+        return check(
+            id,
+            mode,
+            State::Fail,
+            format!("{who}; refused: {}", failed.join("; ")),
+            "give the token's account write access to the repository (a collaborator with Write, or a team with code write), or store a token of an account that has it",
+        );
+    }
     if !failed.is_empty() {
         let scopes: Vec<&str> = needs
             .iter()
             .map(|n| n.scope)
+            .filter(|s| *s != CODE_WRITE.scope)
             .chain(unprovable.iter().copied())
             .collect();
         return check(
@@ -1600,6 +1704,11 @@ const ORGANIZATION: Need = Need {
 const PUSH: Need = Need {
     scope: "write:repository",
     proof: "authenticated receive-pack advertisement",
+};
+/// Not a token scope: the account's access, which Gitea checks on every push and status.
+const CODE_WRITE: Need = Need {
+    scope: "code write",
+    proof: "GET /repos/{o}/{r} permissions.push",
 };
 
 fn distinct_check(facts: &Facts) -> Check {
@@ -1835,7 +1944,7 @@ fn sync_checks(facts: &Facts, checks: &mut Vec<Check>) {
         "sync.token",
         "sync",
         &facts.read,
-        &[USER, PUSH],
+        &[USER, PUSH, CODE_WRITE],
         config.sync.expect_login.as_deref(),
         &[],
     ));
@@ -1930,7 +2039,7 @@ fn review_checks(facts: &Facts, checks: &mut Vec<Check>) {
         "review-fire.status-token",
         "review-fire",
         &facts.status,
-        &[PUSH],
+        &[PUSH, CODE_WRITE],
         None,
         &[],
     ));

@@ -141,7 +141,7 @@ impl Error {
                 "create the branch first (e.g. `git push origin main:refs/heads/{branch}`), or fix `sync.from`/`sync.to`"
             ),
             Error::Local { .. } | Error::TempDir { .. } => "check the free space and permissions of the temporary directory (TMPDIR) or of --git-dir".into(),
-            Error::Merge { .. } => "merge by hand (see the recipe in the step summary) and report the failure with `shipgate sync -v` output".into(),
+            Error::Merge { .. } => "merge by hand (see the recipe in this job's log) and report the failure with `shipgate sync -v` output".into(),
             Error::History { .. } => "re-run the job; if it persists, pass --git-dir with a full clone of the repository".into(),
             Error::Worker { .. } => "re-run the job; report it if it persists".into(),
         }

@@ -34,6 +34,22 @@ impl Session<'_> {
         gathered: &Gathered,
     ) -> Result<Acted, Error> {
         if let Some(outcome) = self.verdict(plan, gathered)? {
+            if let (Plan::Waiting { .. }, Via::PullRequest) = (plan, self.via) {
+                // Open the promotion PR while waiting: checks and reviews that run on
+                // pull requests (review-fire's gates on S, the tier label) can only
+                // appear once it exists, and main's protection may require them.
+                return Ok(match self.open_pull(rows, gathered).await? {
+                    Ok((pr, opened)) => Acted::Done(Done::Decided(
+                        outcome.field("pr", pr.number).reason(format!(
+                            "{} the promotion pull request #{} so the checks and reviews that run on pull requests can reach `{}`",
+                            if opened { "opened" } else { "kept" },
+                            pr.number,
+                            short(&gathered.facts.from_tip)
+                        )),
+                    )),
+                    Err(why) => Acted::Raced(why),
+                });
+            }
             return Ok(Acted::Done(Done::Decided(outcome)));
         }
         let schedule = matches!(plan, Plan::Schedule { .. });
@@ -52,25 +68,9 @@ impl Session<'_> {
         schedule: bool,
     ) -> Result<Acted, Error> {
         let s = gathered.facts.from_tip.clone();
-        let pr = match &gathered.pr {
-            Some(pr) => pr.clone(),
-            None => {
-                let title = plan::title(&self.config.promote.title, &self.from, &self.to, &s);
-                let body = plan::body(&self.from, &self.to, &s, rows);
-                match self
-                    .client
-                    .create_pull(&self.repo, &self.from, &self.to, &title, &body)
-                    .await
-                {
-                    Ok(pr) => pr,
-                    Err(forge::Error::Conflict { message, .. }) => {
-                        return Ok(Acted::Raced(format!(
-                            "another promotion pull request appeared while opening one ({message})"
-                        )))
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+        let pr = match self.open_pull(rows, gathered).await? {
+            Ok((pr, _)) => pr,
+            Err(why) => return Ok(Acted::Raced(why)),
         };
         let options = MergeOptions {
             style: "fast-forward-only".into(),
@@ -138,6 +138,32 @@ impl Session<'_> {
                     pr: pr.number,
                 })))
             }
+        }
+    }
+
+    /// The open promotion PR, or a new one (`true`); `Err` with the reason when another
+    /// appeared while opening one (a race: gather again).
+    pub(super) async fn open_pull(
+        &self,
+        rows: &[Check],
+        gathered: &Gathered,
+    ) -> Result<Result<(forge::PullRequest, bool), String>, Error> {
+        if let Some(pr) = &gathered.pr {
+            return Ok(Ok((pr.clone(), false)));
+        }
+        let s = &gathered.facts.from_tip;
+        let title = plan::title(&self.config.promote.title, &self.from, &self.to, s);
+        let body = plan::body(&self.from, &self.to, s, rows);
+        match self
+            .client
+            .create_pull(&self.repo, &self.from, &self.to, &title, &body)
+            .await
+        {
+            Ok(pr) => Ok(Ok((pr, true))),
+            Err(forge::Error::Conflict { message, .. }) => Ok(Err(format!(
+                "another promotion pull request appeared while opening one ({message})"
+            ))),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -100,6 +100,19 @@ impl Session<'_> {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if !left.is_zero() {
                     polls += 1;
+                    if self.via == Via::PullRequest
+                        && !self.invocation.dry_run
+                        && gathered.pr.is_none()
+                    {
+                        // Open the promotion PR before waiting, so the checks and reviews
+                        // that run on pull requests can arrive during the wait.
+                        if let Ok((pr, _)) = self.open_pull(&rows, &gathered).await? {
+                            notes.push(format!(
+                                "opened the promotion pull request #{} before waiting",
+                                pr.number
+                            ));
+                        }
+                    }
                     let missing = match &plan {
                         Plan::Waiting { missing } | Plan::Schedule { missing } => {
                             missing.join(", ")

@@ -71,7 +71,10 @@ pub enum Error {
         "cannot verify the status token: SHIPGATE_STATUS_TOKEN is not set, and \
          `review.allow_single_token` is false: the read token is never used to post"
     )]
-    StatusTokenMissing,
+    StatusTokenMissing {
+        /// Started by the action: the `status-token` input reached it empty.
+        via_action: bool,
+    },
 
     #[error("cannot verify the status token: no client to post with")]
     NoStatusClient,
@@ -105,7 +108,7 @@ impl Error {
             }
             Error::StatusTokenIsReadToken
             | Error::StatusAccountIsReadAccount { .. }
-            | Error::StatusTokenMissing
+            | Error::StatusTokenMissing { .. }
             | Error::NoStatusClient => Code::ReviewStatusToken,
             Error::HeadMoving { .. } => Code::ReviewHeadMoving,
             Error::WorkflowUnreadable { .. } => Code::ReviewWorkflowUnreadable,
@@ -120,7 +123,7 @@ impl Error {
             Error::MembershipUnreadable { org, .. } => format!("team membership in {org}"),
             Error::StatusTokenIsReadToken
             | Error::StatusAccountIsReadAccount { .. }
-            | Error::StatusTokenMissing
+            | Error::StatusTokenMissing { .. }
             | Error::NoStatusClient => "the status token".into(),
             Error::HeadMoving { number, .. } => {
                 format!("a stable head for pull request #{number}")
@@ -177,7 +180,11 @@ impl Error {
             },
             Error::StatusTokenIsReadToken
             | Error::StatusAccountIsReadAccount { .. }
-            | Error::StatusTokenMissing => STATUS_TOKEN_HINT.into(),
+            | Error::StatusTokenMissing { via_action: false } => STATUS_TOKEN_HINT.into(),
+            Error::StatusTokenMissing { via_action: true } => format!(
+                "the action's `status-token` input reached shipgate empty: {}",
+                crate::error::EMPTY_SECRET
+            ),
             Error::NoStatusClient => "set SHIPGATE_STATUS_TOKEN".into(),
             Error::HeadMoving { .. } => "the push that moved it triggers its own run; re-run this \
                 job or comment a recheck command once pushes settle"
@@ -245,7 +252,7 @@ mod tests {
                 "the status token",
             ),
             (
-                Error::StatusTokenMissing,
+                Error::StatusTokenMissing { via_action: false },
                 "cannot verify the status token: SHIPGATE_STATUS_TOKEN is not set, and \
                  `review.allow_single_token` is false: the read token is never used to post",
                 "the status token",

@@ -141,7 +141,10 @@ fn write_client(invocation: &Invocation, config: &Config) -> Result<Client, crat
         }
         (Some(status), _) => invocation.client_with(status.clone()),
         (None, Some(token)) if allow => invocation.client_with(token.clone()),
-        (None, _) => Err(Error::StatusTokenMissing.into()),
+        (None, _) => Err(Error::StatusTokenMissing {
+            via_action: ctx.via_action,
+        }
+        .into()),
     }
 }
 
@@ -256,7 +259,7 @@ impl Session<'_> {
             if self.invocation.dry_run {
                 self.notes.push("dry run: nothing posted".into());
                 let posted = vec![false; decision.gates.len()];
-                return Ok(report::decided(&pr, &decision, &posted, &self.notes));
+                return Ok(report::decided(&pr, &decision, &posted, &self.notes, false));
             }
 
             // Never post to an old head: re-read it, re-evaluate once if it moved.
@@ -272,7 +275,7 @@ impl Session<'_> {
                     &mut self.notes,
                 )
                 .await?;
-                return Ok(report::decided(&pr, &decision, &posted, &self.notes));
+                return Ok(report::decided(&pr, &decision, &posted, &self.notes, true));
             }
             self.notes.push(format!(
                 "the head moved from `{}` to `{}` while deciding: re-evaluated",

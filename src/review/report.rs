@@ -95,13 +95,19 @@ fn details(decision: &Ruling, posted: &[bool]) -> String {
 }
 
 /// The decided gates, posted (`posted[i]`) or not, with the run's notes.
+///
+/// A run that put its verdict on the head (`posted` true: every gate's status is now the
+/// decided one) did its job: exit 0 whatever the gates say, because the statuses carry the
+/// verdict and a red job beside a green gate would only mislead. A dry run posted nothing,
+/// so its exit code is the verdict: 1 while a gate is not green.
 pub(super) fn decided(
     pr: &PullRequest,
     decision: &Ruling,
     posted: &[bool],
     notes: &[String],
+    on_head: bool,
 ) -> Outcome {
-    let verdict = if decision.all_pass() {
+    let verdict = if decision.all_pass() || on_head {
         Verdict::Ok
     } else {
         Verdict::No
@@ -149,6 +155,11 @@ pub(super) fn decided(
         .field("gates", Value::Array(gates))
         .output("head-sha", pr.head.sha.as_str())
         .output("tier", decision.tier.clone().unwrap_or_default());
+    if verdict == Verdict::Ok && !decision.all_pass() {
+        outcome = outcome.reason(
+            "the gates' statuses carry the verdict (not green yet); this run did its job: exit 0",
+        );
+    }
     if verdict == Verdict::No {
         let open: Vec<String> = decision
             .gates

@@ -549,7 +549,9 @@ fn gate_verdict(
         }
         (State::Pending, text)
     } else if !standing.unmet.is_empty() {
-        (State::Failure, standing.clauses_unmet_text())
+        // Waiting for the approvals the tier asks for: pending, like the floor. Only a
+        // block (a change request, no tier label, a missing team) is a red X.
+        (State::Pending, standing.clauses_unmet_text())
     } else if team_approvers.is_empty() {
         (
             State::Pending,
@@ -574,12 +576,12 @@ fn gate_verdict(
     }
 }
 
-/// The tier-check gate: blocked, a tier clause unmet, or green (it has no floor).
+/// The tier-check gate: blocked, waiting for a tier clause, or green (it has no floor).
 fn tier_check_verdict(standing: &Standing<'_>) -> (State, String) {
     if let Some(block) = &standing.block {
         (State::Failure, block.clone())
     } else if !standing.unmet.is_empty() {
-        (State::Failure, standing.clauses_unmet_text())
+        (State::Pending, standing.clauses_unmet_text())
     } else {
         (
             State::Success,
@@ -753,7 +755,8 @@ mod tests {
             &teams(&[("mia", &["managers"]), ("eve", &["engineers"])]),
         );
         for g in &d.gates {
-            assert_eq!(g.state, State::Failure, "{g:?}");
+            // Waiting for an approval is pending; failure is kept for a block.
+            assert_eq!(g.state, State::Pending, "{g:?}");
             assert_eq!(
                 g.description,
                 "tier:medium needs qa or security; approved by mia, eve"
@@ -877,7 +880,7 @@ mod tests {
             ("ed", &["executive", "security"]),
         ]);
         let d = run(&config, &["tier:high"], &approved(&["eve", "mia"]), &t);
-        assert!(d.gates.iter().all(|g| g.state == State::Failure));
+        assert!(d.gates.iter().all(|g| g.state == State::Pending));
         let d = run(&config, &["tier:high"], &approved(&["eve", "ed"]), &t);
         assert_eq!(d.gates[1].state, State::Success, "{d:?}");
         assert_eq!(d.gates[0].state, State::Pending, "{d:?}");
@@ -893,7 +896,7 @@ mod tests {
             &approved(&["eve", "carol"]),
             &t,
         );
-        assert!(d.gates.iter().all(|g| g.state == State::Failure
+        assert!(d.gates.iter().all(|g| g.state == State::Pending
             && g.description == "tier:low + risk:high needs executive; approved by eve, carol"));
     }
 
@@ -919,7 +922,7 @@ mod tests {
             states(&d),
             vec![(
                 "tier-check",
-                State::Failure,
+                State::Pending,
                 "tier:low needs engineers or managers or executive; approved by none yet"
             )]
         );
@@ -1016,6 +1019,40 @@ mod tests {
                         prop_assert_eq!(labels.len(), 1);
                         prop_assert!(n >= usize::try_from(required.max(1)).unwrap_or(0));
                     }
+                }
+            }
+
+            /// A red X means blocked (a change request or not exactly one tier label);
+            /// anything only waiting for approvals is pending, as the README says.
+            #[test]
+            fn failure_means_blocked(
+                n in 0usize..5,
+                roster in prop::sample::subsequence(vec!["engineers", "managers", "executive", "qa", "security"], 0..5),
+                blocked in any::<bool>(),
+                labels in prop::sample::subsequence(vec!["tier:low", "tier:medium", "tier:high"], 0..3),
+                required in 0u32..4,
+            ) {
+                let mut config = Config::default();
+                config.review.required_approvals = required;
+                let logins: Vec<String> = (0..n).map(|i| format!("u{i}")).collect();
+                let refs: Vec<&str> = logins.iter().map(String::as_str).collect();
+                let mut r = approved(&refs);
+                if blocked { r.blockers.push("z".into()); }
+                let mut t = teams(&[]);
+                for (i, l) in logins.iter().enumerate() {
+                    // Each approver in some of the teams, differently per approver.
+                    let set: BTreeSet<String> = roster
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| (i + j) % 2 == 0)
+                        .map(|(_, s)| (*s).to_owned())
+                        .collect();
+                    t.members.insert(l.clone(), set);
+                }
+                let d = run(&config, &labels, &r, &t);
+                for g in &d.gates {
+                    let is_blocked = blocked || labels.len() != 1;
+                    prop_assert_eq!(g.state == State::Failure, is_blocked, "{:?}", g);
                 }
             }
         }

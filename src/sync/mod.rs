@@ -32,7 +32,19 @@ pub async fn run(invocation: &Invocation, args: &SyncArgs) -> Result<Outcome, Er
                 .map_err(Error::from)
         })
         .await?;
-        return Ok(report::token_checked(user.as_ref(), &remote));
+        // Gitea serves the advertisement to a read-only account too (it refuses the push
+        // later, in its hook): the account's repository permission is what proves write.
+        let repo = invocation.ctx.require_repo()?;
+        let permissions = invocation
+            .client("sync --check-token reads the account's permission on the repository")?
+            .repository(repo)
+            .await?
+            .permissions
+            .ok_or_else(|| crate::forge::Error::Protocol {
+                request: format!("GET /repos/{repo}"),
+                detail: "the answer has no `permissions`: the token's access cannot be told".into(),
+            })?;
+        return Ok(report::token_checked(user.as_ref(), &remote, permissions));
     }
 
     let mut author = gather::Author::new(invocation, &config, user.clone(), &remote);

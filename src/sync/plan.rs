@@ -111,10 +111,10 @@ pub fn message(template: &str, from: &str, to: &str, from_sha: &str) -> String {
         .replace("{main_short}", crate::sha::short(from_sha))
 }
 
-/// Runbook A: the manual merge, as Markdown for the step summary.
+/// Runbook A: the manual merge, as Markdown for the log and the step summary.
 pub fn recipe(from: &str, to: &str, paths: &[String]) -> String {
     let mut text = format!(
-        "#### Manual sync (runbook A)\n\nThe merge of `{from}` into `{to}` conflicts, so nothing was pushed. Merge by hand:\n\n```sh\ngit fetch origin\ngit switch {to}   # or: git switch -c {to} origin/{to}\ngit pull --ff-only origin {to}\ngit merge --no-ff origin/{from}\n# resolve the conflicts, then:\ngit add -A && git commit\ngit push origin {to}\n```\n"
+        "#### Manual sync (runbook A)\n\nThe merge of `{from}` into `{to}` conflicts, so nothing was pushed. Merge by hand:\n\n```sh\ngit fetch origin\ngit switch {to}   # or: git switch -c {to} origin/{to}\ngit pull --ff-only origin {to}\ngit merge --no-ff origin/{from}\n# resolve the conflicts, then:\ngit add -A && git commit\ngit push origin {to}\n```\n\nThe push is accepted only from an account on `{to}`'s push allowlist (Settings → Branches; the sync account is on it): anyone else's is refused by the branch protection. Then the next sync finds `{to}` up to date.\n"
     );
     if !paths.is_empty() {
         text.push_str("\nConflicting paths:\n\n");
@@ -259,6 +259,10 @@ mod tests {
         let text = recipe("main", "staging", &["src/a.rs".into()]);
         assert!(text.contains("git merge --no-ff origin/main"), "{text}");
         assert!(text.contains("git push origin staging"), "{text}");
+        assert!(
+            text.contains("only from an account on `staging`'s push allowlist"),
+            "{text}"
+        );
         assert!(text.contains("- `src/a.rs`"), "{text}");
         assert!(!text.contains("--force"), "{text}");
     }

@@ -11,17 +11,51 @@ use super::{
     plan::{self, Plan, PushRefusal},
 };
 
-/// `--check-token`: the account, and the remote that accepted it.
-pub(super) fn token_checked(user: Option<&forge::User>, remote: &Remote) -> Outcome {
+/// `--check-token`: the account, the remote that accepted it, and whether the account may
+/// write the repository (the advertisement alone does not prove it: Gitea serves it to a
+/// read-only account and refuses the push later).
+pub(super) fn token_checked(
+    user: Option<&forge::User>,
+    remote: &Remote,
+    permissions: forge::Permission,
+) -> Outcome {
     let login = user.map_or("?", |u| u.login.as_str());
-    Outcome::new(Mode::Sync, Verdict::Ok)
-        .reason(format!("the token belongs to `{login}`"))
-        .reason(format!(
-            "`{}` accepted it for an authenticated receive-pack advertisement",
-            remote.url()
-        ))
-        .field("login", login)
-        .field("remote", remote.url())
+    let outcome = Outcome::new(
+        Mode::Sync,
+        if permissions.push {
+            Verdict::Ok
+        } else {
+            Verdict::No
+        },
+    )
+    .reason(format!("the token belongs to `{login}`"))
+    .reason(format!(
+        "`{}` accepted it for an authenticated receive-pack advertisement",
+        remote.url()
+    ))
+    .reason(format!(
+        "the account's permission on the repository: {}",
+        if permissions.admin {
+            "admin"
+        } else if permissions.push {
+            "write"
+        } else if permissions.pull {
+            "read only"
+        } else {
+            "none"
+        }
+    ))
+    .field("login", login)
+    .field("remote", remote.url())
+    .field("can_write", permissions.push);
+    if permissions.push {
+        return outcome;
+    }
+    outcome.failure(
+        Code::SyncTokenReadOnly,
+        format!("`{login}` may read the repository but not push to it: a sync with this token would be refused"),
+        "give the account write access to the repository (a collaborator with Write, or a team with code write), or use the sync account's token",
+    )
 }
 
 /// The act step's report as what the runner sees.
@@ -162,7 +196,7 @@ pub(super) fn outcome(
                         "merging `{from}` into `{to}` conflicts in {} path(s): {list}",
                         paths.len()
                     ),
-                    format!("runbook A: merge by hand and push `{to}` (the recipe is in the step summary); nothing was pushed"),
+                    format!("runbook A: merge by hand and push `{to}` (the recipe is printed below in this job's log, and in the step summary where the runner shows one; push as an account on `{to}`'s push allowlist); nothing was pushed"),
                 );
             outcome.details = plan::recipe(from, to, paths);
         }

@@ -150,6 +150,7 @@ impl GitServer {
         });
         let router = Router::new()
             .route("/api/v1/user", get(api_user))
+            .route("/api/v1/repos/{owner}/{name}", get(api_repo))
             .fallback(git)
             .layer(DefaultBodyLimit::disable())
             .with_state(shared.clone());
@@ -510,6 +511,49 @@ async fn cut(
         conn.cut_after(keep.min(bytes.len() - 1));
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `GET /api/v1/repos/{owner}/{name}`: the caller's `permissions` as Gitea gives them
+/// (`push` false for an account made [`GitServer::read_only`]), for `sync --check-token`.
+async fn api_repo(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path((owner, name)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    let full = format!("{owner}/{name}");
+    let response = match authenticate(&shared, &headers) {
+        Ok(Some(user)) if shared.root.join(format!("{full}.git")).is_dir() => {
+            let push = !shared
+                .read_only
+                .lock()
+                .expect("read_only")
+                .contains(&(full.clone(), user.login.clone()));
+            Json(serde_json::json!({
+                "full_name": full,
+                "default_branch": "main",
+                "permissions": {"admin": false, "push": push, "pull": true},
+            }))
+            .into_response()
+        }
+        Ok(Some(_)) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"message": "Not Found", "url": ""})),
+        )
+            .into_response(),
+        _ => unauthorized(),
+    };
+    shared.requests.lock().expect("requests").push(GitRequest {
+        method: "GET".into(),
+        path: format!("/api/v1/repos/{full}"),
+        query: String::new(),
+        login: None,
+        had_credentials: headers.contains_key("authorization"),
+        status: response.status().as_u16(),
+        seq,
+        fault: None,
+    });
+    response
 }
 
 fn user_answer(shared: &Shared, headers: &HeaderMap) -> Response {

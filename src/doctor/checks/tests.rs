@@ -925,3 +925,115 @@ fn approvals_need_gitea_to_count_them_and_to_protect_the_gate_files() {
     }
     assert!(not_passing(&facts, Scope::ReviewFire).is_empty());
 }
+
+/// Gitea serves the receive-pack advertisement to a read-only account (and refuses the push
+/// later), so write is proven by the account's own `permissions.push`: a read-only status,
+/// sync or promote account is ✗ with the access fix, whatever its token's scopes.
+#[test]
+fn write_is_proven_by_the_accounts_permission_not_the_advertisement() {
+    let read_only = Permission {
+        admin: false,
+        push: false,
+        pull: true,
+    };
+    let table: [(Scope, &str, bool); 3] = [
+        (Scope::ReviewFire, "review-fire.status-token", true),
+        (Scope::Sync, "sync.token", false),
+        (Scope::Promote, "promote.token", false),
+    ];
+    for (scope, id, status_token) in table {
+        let mut facts = good();
+        let token = if status_token {
+            &mut facts.status
+        } else {
+            &mut facts.read
+        };
+        token.repo = Seen::Yes(read_only);
+        assert_eq!(token.push, Seen::Yes(()), "the advertisement was served");
+        let c = only(&facts, scope);
+        assert_eq!((c.id.as_str(), c.state), (id, State::Fail), "{c:?}");
+        assert!(
+            c.found
+                .contains("code write (GET /repos/{o}/{r} permissions.push: the account's permission is read only)"),
+            "{}",
+            c.found
+        );
+        assert!(
+            c.fix.starts_with("give the token's account write access"),
+            "{}",
+            c.fix
+        );
+
+        // Write access without admin is enough.
+        let mut facts = good();
+        let token = if status_token {
+            &mut facts.status
+        } else {
+            &mut facts.read
+        };
+        token.repo = Seen::Yes(Permission {
+            admin: false,
+            push: true,
+            pull: true,
+        });
+        assert!(
+            not_passing(&facts, scope).iter().all(|c| c.id != id),
+            "{id} passes with write"
+        );
+    }
+}
+
+/// main's protection requires review-fire's gates, which only the promotion PR's own runs
+/// post on S: ✓ with the defaults (main is a review branch, promote opens the PR), ✗ when
+/// main is not in `review.branches` or the promote workflow pushes (`--via push`).
+#[test]
+fn promote_contexts_that_can_never_appear_on_staging_fail() {
+    const QA: &str = "qa-review / approved (pull_request_target)";
+    let with_gate = |facts: &mut Facts| {
+        branch_mut(facts, "main").status_check_contexts =
+            Some(vec!["ci / build (push)".to_owned(), QA.to_owned()]);
+    };
+    let mut facts = good();
+    with_gate(&mut facts);
+    assert!(
+        not_passing(&facts, Scope::Promote).is_empty(),
+        "the default setup reaches the gates through the promotion PR"
+    );
+
+    let mut config = Config::default();
+    config.review.branches = vec!["staging".into()];
+    facts.config = ConfigFact::Valid {
+        origin: "x".into(),
+        config: Box::new(config),
+    };
+    let c = only(&facts, Scope::Promote);
+    assert_eq!((c.id.as_str(), c.state), ("promote.contexts", State::Fail));
+    assert!(
+        c.found
+            .contains(&format!("`{QA}` on staging's head, which can never appear"))
+            && c.found.contains("`review.branches` (staging)"),
+        "{}",
+        c.found
+    );
+    assert!(
+        c.fix.starts_with("add `main` to `review.branches`"),
+        "{}",
+        c.fix
+    );
+
+    let mut facts = good();
+    with_gate(&mut facts);
+    if let Seen::Yes(workflows) = &mut facts.workflows {
+        for w in workflows.iter_mut() {
+            w.text = w
+                .text
+                .replace("args: --wait 20m", "args: --via push --wait 20m");
+        }
+    }
+    let c = decide(&facts, Scope::Promote)
+        .into_iter()
+        .find(|c| c.id == "promote.contexts")
+        .expect("contexts");
+    assert_eq!(c.state, State::Fail);
+    assert!(c.found.contains("passes `--via push`"), "{}", c.found);
+}
