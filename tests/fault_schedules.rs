@@ -706,8 +706,9 @@ fn review_answers() -> Vec<(&'static str, FaultKind)> {
             "GET /repos/{owner}/{repo}/raw/{filepath}",
             FaultKind::Malformed,
         ),
-        ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
-        ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
+        // A team's member list answering 404 credits nobody in that team (as a 404
+        // membership probe did); its body is JSON, so a garbled one is a fault.
+        ("GET /teams/{id}/members", FaultKind::Status(404)),
     ]
 }
 

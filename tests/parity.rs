@@ -162,6 +162,31 @@ fn requests(repo: &str, sha: &str, qa: i64) -> Vec<(String, &'static str, String
             "gate-reader",
         ),
         r(
+            "team members",
+            format!("/teams/{qa}/members?limit=50&page=1"),
+            "gate-reader",
+        ),
+        r(
+            "team members paged",
+            format!("/teams/{qa}/members?limit=1&page=2"),
+            "gate-reader",
+        ),
+        r(
+            "team members past the end",
+            format!("/teams/{qa}/members?limit=50&page=2"),
+            "gate-reader",
+        ),
+        r(
+            "team members by an org member outside the team",
+            format!("/teams/{qa}/members?limit=50&page=1"),
+            "outside-reader",
+        ),
+        r(
+            "team members of a missing team",
+            "/teams/999999/members?limit=50&page=1".into(),
+            "gate-reader",
+        ),
+        r(
             "probe member",
             format!("/teams/{qa}/members/carol"),
             "gate-reader",
@@ -357,6 +382,8 @@ fn fixture(g: &RealGitea) -> Fixture<'_> {
     );
     if g.version.as_str() >= "1.27" {
         fake.hide_private_teams();
+    } else {
+        fake.team_members_without_link();
     }
     Fixture {
         repo,

@@ -324,12 +324,12 @@ fn scenario_24_an_approval_of_an_older_commit_is_ignored() {
 }
 
 #[test]
-fn scenario_25_one_forbidden_membership_probe_is_cannot_verify() {
+fn scenario_25_one_forbidden_member_list_is_cannot_verify() {
     let world = World::new();
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    world.fault(Fault::new("GET /teams/{id}/members/{username}", FaultKind::Status(403)).times(1));
+    world.fault(Fault::new(MEMBERS, FaultKind::Status(403)).times(1));
     let out = world.run().unverified();
     let text = "shipgate could not verify team membership in acme; see the review-fire job log";
     assert_eq!(
@@ -342,7 +342,7 @@ fn scenario_25_one_forbidden_membership_probe_is_cannot_verify() {
 }
 
 #[test]
-fn scenario_26_a_404_probe_is_a_verified_non_member_not_cannot_verify() {
+fn scenario_26_an_approver_no_member_list_names_is_a_verified_non_member_not_cannot_verify() {
     let world = World::new();
     world.config("review:\n  required_approvals: 1\n");
     world.label("tier:high");
@@ -354,13 +354,11 @@ fn scenario_26_a_404_probe_is_a_verified_non_member_not_cannot_verify() {
         world.statuses(&head()),
         vec![s("pending", QA, text), s("pending", SEC, text)]
     );
-    let probes = world.fake.requests_to("GET /teams/{id}/members/{username}");
-    assert!(
-        probes
-            .iter()
-            .any(|r| r.path.ends_with("/members/olga") && r.status == 404),
-        "olga's probes answered 404"
-    );
+    // Each needed team listed once, whole; nobody probed one by one.
+    let lists = world.fake.requests_to(MEMBERS);
+    assert_eq!(lists.len(), 5, "{lists:?}");
+    assert!(lists.iter().all(|r| r.status == 200), "{lists:?}");
+    assert!(world.fake.requests_to(PROBE).is_empty());
     let olga = approval(&out, "olga");
     assert_eq!(olga["counted"], false);
     assert_eq!(
@@ -515,11 +513,9 @@ fn scenario_30_forged_dismissed_stale_unofficial_or_headless_approvals_do_not_co
         assert_eq!(row["counted"], false, "{login}");
         assert_eq!(row["why"], why, "{login}");
     }
-    // Nobody was genuine, so nobody was probed.
-    assert!(world
-        .fake
-        .requests_to("GET /teams/{id}/members/{username}")
-        .is_empty());
+    // Nobody was genuine, so no team's members were read.
+    assert!(world.fake.requests_to(MEMBERS).is_empty());
+    assert!(world.fake.requests_to(PROBE).is_empty());
 }
 
 #[test]
@@ -767,20 +763,20 @@ fn scenario_38_another_users_pending_review_is_hidden_and_never_counts() {
 }
 
 #[test]
-fn scenario_39_every_probe_forbidden_names_token_provisioning() {
+fn scenario_39_every_member_list_forbidden_names_token_provisioning() {
     let world = World::new();
     world.label("tier:low");
     world.review("erin", "APPROVED");
     world.review("quinn", "APPROVED");
-    world.fault(Fault::new(
-        "GET /teams/{id}/members/{username}",
-        FaultKind::Status(403),
-    ));
+    world.fault(Fault::new(MEMBERS, FaultKind::Status(403)));
     let out = world.run().unverified();
     assert_eq!(out.annotations().len(), 1);
     assert!(out.stderr.contains("token provisioning"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("erin:engineers (403)"),
+        out.stderr.contains(
+            "the member list of 5 team(s) could not be read: engineers (403), managers (403), \
+             executive (403), qa (403), security (403)"
+        ),
         "{}",
         out.stderr
     );
@@ -1294,6 +1290,7 @@ const RAW: &str = "GET /repos/{owner}/{repo}/raw/{filepath}";
 const REVIEWS: &str = "GET /repos/{owner}/{repo}/pulls/{index}/reviews";
 const LABELS: &str = "GET /repos/{owner}/{repo}/issues/{index}/labels";
 const TEAMS: &str = "GET /orgs/{org}/teams";
+const MEMBERS: &str = "GET /teams/{id}/members";
 const PROBE: &str = "GET /teams/{id}/members/{username}";
 const STATUSES: &str = "GET /repos/{owner}/{repo}/statuses/{sha}";
 const POST_STATUS: &str = "POST /repos/{owner}/{repo}/statuses/{sha}";
@@ -1356,7 +1353,8 @@ fn matrix_world() -> World {
 
 /// The cells that must end in exit 2. Left out, each for a stated reason:
 /// - `GET raw` 404: a missing `.gitea/shipgate.yml` means the defaults (tested above);
-/// - probe 404: a verified non-member, a finding (scenario 26);
+/// - member list 404: nobody in that team is verified, as a 404 membership probe read
+///   before (a finding, `a_member_list_answering_404_credits_nobody_in_that_team`);
 /// - labels truncated: Gitea does not paginate issue labels, so there is no total to
 ///   check a short list against;
 /// - reviews truncated: the real Gitea itself serves short review pages (other users'
@@ -1378,7 +1376,10 @@ fn matrix() -> Vec<(&'static str, Vec<Cell>)> {
             TEAMS,
             vec![S401, S403, S404, S500, Timeout, Malformed, Truncated],
         ),
-        (PROBE, vec![S401, S403, S500, Timeout, Malformed]),
+        (
+            MEMBERS,
+            vec![S401, S403, S500, Timeout, Malformed, Truncated],
+        ),
         (
             STATUSES,
             vec![S401, S403, S404, S500, Timeout, Malformed, Truncated],
@@ -1457,7 +1458,7 @@ fn fault_matrix_every_read_and_write_fails_closed() {
             }
         }
     }
-    assert_eq!(cells, 59, "the matrix changed size");
+    assert_eq!(cells, 60, "the matrix changed size");
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",
@@ -1508,8 +1509,44 @@ fn all_success_with_a_garbled_post_ends_in_error_not_success() {
 
 // ---- API call budget -------------------------------------------------------------------
 
-/// A PR with 10 reviews (4 genuine approvers, comments, a PENDING row, a non-roster
-/// approver) and the 2 default gates.
+/// Issue 21's PR: 10 reviews from 6 users (5 approvers, each in a roster team), tier:low,
+/// the 2 default gates.
+fn issue_21_world() -> World {
+    let world = World::new();
+    world.label("tier:low");
+    world.review("erin", "APPROVED");
+    world.review_with("quinn", "COMMENT", json!({"body": "question"}));
+    world.review("quinn", "APPROVED");
+    world.review("sam", "APPROVED");
+    world.review("mona", "APPROVED");
+    world.review_with("ed", "COMMENT", json!({"body": "fyi"}));
+    world.review("carol", "APPROVED");
+    world.review_with("erin", "COMMENT", json!({"body": "thanks"}));
+    world.review_with("mona", "COMMENT", json!({"body": "nit"}));
+    world.review_with("sam", "COMMENT", json!({"body": "ok"}));
+    world
+}
+
+/// A dry run of issue 21's PR (how the issue measured 31 calls, 25 of them probes) makes
+/// 11: the PR, the config, `GET /user`, the reviews, the labels, the org's teams and one
+/// member list per roster team. No probe per (approver, team).
+#[test]
+fn a_dry_run_for_ten_reviews_from_six_users_and_two_gates_makes_at_most_12_calls() {
+    let world = issue_21_world();
+    world.run().arg("--dry-run").success();
+    let requests = world.fake.requests();
+    let mut keys: Vec<String> = requests.iter().map(|r| r.key()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![TEAMS, LABELS, PULL, REVIEWS, RAW, MEMBERS, MEMBERS, MEMBERS, MEMBERS, MEMBERS, USER,]
+    );
+    assert!(requests.len() <= 12, "{} calls", requests.len());
+}
+
+/// A posting run of a PR with 10 reviews (4 genuine approvers, comments, a PENDING row,
+/// a non-roster approver) and the 2 default gates; then more approvers: the count grows
+/// with the teams, not with approvers × teams.
 #[test]
 fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     let world = World::new();
@@ -1533,8 +1570,8 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     let count = |key: &str| requests.iter().filter(|r| r.key() == key).count();
     // 1 PR + 1 config + 2 users (read, status) + 2 reviews (carol's PENDING review is counted but hidden,
     // so the short page is checked: the server's page size, then the page past the end)
-    // + 1 settings + 1 labels + 1 teams + 4 approvers × 5 teams + 1 head re-read
-    // + 1 statuses + 2 posts.
+    // + 1 settings + 1 labels + 1 teams + 5 member lists (one per roster team) + 1 head
+    // re-read + 1 statuses + 2 posts.
     assert_eq!(count(PULL), 2);
     assert_eq!(count(RAW), 1);
     // GET /user: the read token and the status token (two accounts, checked).
@@ -1543,23 +1580,146 @@ fn api_calls_for_ten_reviews_and_two_gates_stay_within_budget() {
     assert_eq!(count("GET /settings/api"), 1);
     assert_eq!(count(LABELS), 1);
     assert_eq!(count(TEAMS), 1);
-    assert_eq!(count(PROBE), 20);
+    assert_eq!(count(MEMBERS), 5);
+    assert_eq!(count(PROBE), 0);
     assert_eq!(count(STATUSES), 1);
     assert_eq!(count(POST_STATUS), 2);
-    assert!(
-        requests.len() <= 33,
-        "API calls for 10 reviews and 2 gates: {} (budget 33)",
-        requests.len()
-    );
-    eprintln!(
-        "review-fire API calls for 10 reviews and 2 gates: {}",
-        requests.len()
-    );
+    assert_eq!(requests.len(), 18, "API calls for 10 reviews and 2 gates");
     // A second, unchanged run reads the same (the status token's account included) and
     // posts nothing.
     world.fake.clear_requests();
     world.run().success();
-    assert_eq!(world.fake.requests().len(), 31);
+    assert_eq!(world.fake.requests().len(), 16);
+
+    // Three more approvers (mona, ed, carol, each in a roster team): the same teams are
+    // read, so the same count; only the statuses' descriptions change (2 posts).
+    world.review("mona", "APPROVED");
+    world.review("ed", "APPROVED");
+    world.review("carol", "APPROVED");
+    world.fake.clear_requests();
+    world.run().success();
+    assert_eq!(world.fake.requests_to(MEMBERS).len(), 5);
+    assert_eq!(world.fake.requests().len(), 18);
+}
+
+/// Gitea pages a team's members at its `MAX_RESPONSE_ITEMS`: every page is read, and an
+/// approver on a later page counts.
+#[test]
+fn member_lists_are_read_to_the_last_page() {
+    let world = World::new();
+    world.fake.set_max_items(1);
+    world.label("tier:low");
+    world.review("erin", "APPROVED");
+    world.review("carol", "APPROVED");
+    world.review("sam", "APPROVED");
+    let out = world.run().success();
+    assert_eq!(
+        gate(&out, QA)["description"],
+        "approved by erin, carol, sam (3/2); qa: carol"
+    );
+    // engineers 2 pages, managers 1, executive 1, qa 2, security 1.
+    let lists = world.fake.requests_to(MEMBERS);
+    assert_eq!(lists.len(), 7, "{lists:?}");
+}
+
+/// A team whose member list answers 404 (deleted after the org's teams were listed) has no
+/// verified member, as a 404 membership probe read before: its gate waits (exit 1), it is
+/// not cannot-verify, and it is never success.
+#[test]
+fn a_member_list_answering_404_credits_nobody_in_that_team() {
+    let world = World::new();
+    world.label("tier:low");
+    world.review("erin", "APPROVED");
+    world.review("quinn", "APPROVED");
+    world.review("sam", "APPROVED");
+    world.fake.after_hit(
+        TEAMS,
+        1,
+        Action::DeleteTeam {
+            org: "acme".into(),
+            name: "security".into(),
+        },
+    );
+    world.run().refused();
+    let missing: Vec<u16> = world
+        .fake
+        .requests_to(MEMBERS)
+        .iter()
+        .map(|r| r.status)
+        .filter(|status| *status != 200)
+        .collect();
+    assert_eq!(missing, vec![404], "security's list answered 404");
+    assert_eq!(
+        world.statuses(&head()),
+        vec![
+            s(
+                "pending",
+                SEC,
+                "waiting for a security approval; approved by erin, quinn, sam (2/2)"
+            ),
+            s(
+                "success",
+                QA,
+                "approved by erin, quinn, sam (2/2); qa: quinn"
+            ),
+        ]
+    );
+}
+
+/// The read token's account sees the teams but is not in `security` (Gitea: 403 "Must be
+/// a team member" on its member list): cannot verify, exit 2, `error` on both gates and an
+/// annotation naming the team and both fixes; never "not a member".
+#[test]
+fn a_member_list_refused_with_403_is_red_and_names_the_team() {
+    let fake = FakeGitea::start();
+    fake.add_user("reader", "tok-reader");
+    fake.add_user("writer", "tok-writer");
+    fake.add_repo(REPO);
+    fake.add_pr(REPO, fixture::pr());
+    fake.add_team("acme", "engineers", &["erin", "carol", "reader"]);
+    fake.add_team("acme", "managers", &["mona", "reader"]);
+    fake.add_team("acme", "executive", &["ed", "reader"]);
+    fake.add_team("acme", "qa", &["quinn", "carol", "reader"]);
+    let security = fake.add_team("acme", "security", &["sam"]);
+    let label = fake.add_repo_label(REPO, "tier:low", "00aa00");
+    fake.add_issue_label(REPO, PR, label, "mona");
+    for login in ["erin", "quinn", "sam"] {
+        fake.add_review(
+            REPO,
+            PR,
+            json!({"user": {"login": login}, "state": "APPROVED", "body": "", "commit_id": head(),
+                   "official": true, "stale": false, "dismissed": false}),
+        );
+    }
+    let out = Test::new()
+        .args(&["review-fire", "--pr", "7", "--format", "json"])
+        .forge(&fake)
+        .repo(REPO)
+        .token("tok-reader")
+        .status_token("tok-writer")
+        .unverified();
+    let annotations = out.annotations().join("\n");
+    assert_eq!(
+        annotations.replace(&fake.url(), "{fake}"),
+        format!(
+            "::error title=shipgate review-fire%3A team membership unverifiable \
+             [review-membership-unreadable]::cannot verify team membership in `acme`: the \
+             member list of 1 team(s) could not be read: security (403); first: `GET \
+             {{fake}}/api/v1/teams/{security}/members` was refused with 403 Forbidden: Must be a \
+             team member — hint: token provisioning: Gitea lets only a team's members, an owner \
+             of `acme` or a site admin see who is in a team (it answers 403 \"Must be a team \
+             member\"): add the read token's account `reader` to the team(s) `security` of \
+             `acme`, or make `reader` an owner of `acme`; org membership is never credited \
+             instead"
+        )
+    );
+    let text = "shipgate could not verify team membership in acme; see the review-fire job log";
+    let posted: Vec<(String, String, String)> = fake
+        .statuses(REPO, &head())
+        .into_iter()
+        .map(|r| (r.state, r.context, r.description))
+        .collect();
+    assert_eq!(posted, vec![s("error", QA, text), s("error", SEC, text)]);
 }
 
 // ---- audit: fail-open paths ------------------------------------------------------------

@@ -680,6 +680,11 @@ fn every_response_body_matches_the_spec() {
         probe("GET", "/orgs/{org}/teams", "/orgs/nobody/teams"),
         probe(
             "GET",
+            "/teams/{id}/members",
+            format!("/teams/{team}/members?limit=50&page=1"),
+        ),
+        probe(
+            "GET",
             "/teams/{id}/members/{username}",
             format!("/teams/{team}/members/carol"),
         ),
@@ -970,6 +975,7 @@ const EXERCISED: &[&str] = &[
     "statuses",
     "create_status",
     "org_teams",
+    "team_members",
     "is_team_member",
     "file_at",
     "dispatch_workflow",
@@ -1069,6 +1075,8 @@ fn client_session_conforms() {
         );
         let teams = client.org_teams("acme").await.expect("teams");
         assert_eq!(teams.iter().map(|t| t.id).next(), Some(team));
+        let members = client.team_members(team).await.expect("members");
+        assert!(members.iter().any(|m| m.login == "carol"));
         assert!(client.is_team_member(team, "carol").await.expect("probe"));
         assert!(!client.is_team_member(team, "bob").await.expect("probe"));
         assert!(client

@@ -563,6 +563,17 @@ impl Client {
             .await
     }
 
+    /// `GET /teams/{id}/members`: every member of the team, every page, proven complete
+    /// against `X-Total-Count` (Gitea sends the team's member count). Gitea lets only a
+    /// team's members, an org owner or a site admin list them (1.27: also whoever the
+    /// team's visibility admits); another org member gets 403 "Must be a team member", a
+    /// caller outside the org or an unknown team 404. Errors come back typed; what a 404
+    /// means is the caller's to say.
+    pub async fn team_members(&self, team_id: i64) -> Result<Vec<User>, Error> {
+        self.get_all(&format!("/teams/{team_id}/members"), &[])
+            .await
+    }
+
     /// `GET /teams/{id}/members/{login}`: 200/204 member, 404 verified non-member,
     /// anything else an error.
     /// A 200 must carry the member as a `User` with that login; anything else is a

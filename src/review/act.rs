@@ -43,22 +43,22 @@ pub(super) fn order(gates: &[GateRuling], skip: &[bool]) -> Vec<usize> {
     indexes
 }
 
-/// Post every changed status to the head, non-success first; dispatch gate workflows
+/// Post every changed status to the head (`existing`: the statuses already on it),
+/// non-success first; dispatch gate workflows
 /// whose floor holds and whose status changes. Returns, per gate, whether it was posted.
 /// `posted` collects each context as its write succeeds and `notes` each skip and
 /// dispatch, so a failure part-way still reports what is already there.
 pub(super) async fn post(
-    read: &Client,
     write: Option<&Client>,
     repo: &RepoRef,
     pr: &PullRequest,
     decision: &Ruling,
+    existing: &[CommitStatus],
     posted: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<bool>, Error> {
     let head = &pr.head.sha;
-    let existing = read.statuses(repo, head).await?;
-    let newest = forge::newest_by_context(&existing);
+    let newest = forge::newest_by_context(existing);
     let skip: Vec<bool> = decision
         .gates
         .iter()

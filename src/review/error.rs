@@ -4,7 +4,7 @@
 
 use crate::code::Code;
 
-/// Why the membership probes could not be trusted; it decides the next step.
+/// Why the teams' member lists could not be trusted; it decides the next step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeRefusal {
     /// Gitea named a scope the read token lacks.
@@ -32,11 +32,12 @@ pub enum Error {
         visible: String,
     },
 
-    #[error("cannot verify team membership: a membership probe did not finish: {why}")]
+    #[error("cannot verify team membership: a team's member list did not finish: {why}")]
     ProbeUnfinished { why: String },
 
     #[error(
-        "cannot verify team membership in `{org}`: {} probe(s) failed: {}; first: {first}",
+        "cannot verify team membership in `{org}`: the member list of {} team(s) could not \
+         be read: {}; first: {first}",
         failed.len(),
         failed.join(", ")
     )]
@@ -44,7 +45,7 @@ pub enum Error {
         org: String,
         /// The read token's account.
         reader: String,
-        /// `login:team (status)` for each failed probe.
+        /// `team (status)` for each team whose member list could not be read.
         failed: Vec<String>,
         first: String,
         refusal: ProbeRefusal,
@@ -173,9 +174,9 @@ impl Error {
                     team it checks (Gitea answers 403 \"Must be a team member\" otherwise); org \
                     membership is never credited instead"
                     .into(),
-                ProbeRefusal::Untrusted => "the membership probes did not get an answer shipgate \
-                    can trust; check the server and re-run; org membership is never credited \
-                    instead"
+                ProbeRefusal::Untrusted => "the teams' member lists did not get an answer \
+                    shipgate can trust; check the server and re-run; org membership is never \
+                    credited instead"
                     .into(),
             },
             Error::StatusTokenIsReadToken
@@ -220,19 +221,19 @@ mod tests {
             ),
             (
                 Error::ProbeUnfinished { why: "cancelled".into() },
-                "cannot verify team membership: a membership probe did not finish: cancelled",
+                "cannot verify team membership: a team's member list did not finish: cancelled",
                 "team membership",
             ),
             (
                 Error::MembershipUnreadable {
                     org: "acme".into(),
                     reader: "reader".into(),
-                    failed: vec!["carol:qa (403)".into(), "dave:qa (500)".into()],
+                    failed: vec!["qa (403)".into(), "security (500)".into()],
                     first: "boom".into(),
                     refusal: ProbeRefusal::Untrusted,
                 },
-                "cannot verify team membership in `acme`: 2 probe(s) failed: carol:qa (403), \
-                 dave:qa (500); first: boom",
+                "cannot verify team membership in `acme`: the member list of 2 team(s) could not \
+                 be read: qa (403), security (500); first: boom",
                 "team membership in acme",
             ),
             (
@@ -287,14 +288,14 @@ mod tests {
         }
     }
 
-    /// The next step follows why the probes failed.
+    /// The next step follows why the member lists could not be read.
     #[test]
     fn the_membership_hint_follows_the_refusal() {
         let hint = |refusal| {
             Error::MembershipUnreadable {
                 org: "acme".into(),
                 reader: "reader".into(),
-                failed: vec!["carol:qa (403)".into()],
+                failed: vec!["qa (403)".into()],
                 first: "403".into(),
                 refusal,
             }
@@ -317,6 +318,6 @@ mod tests {
         assert!(hint(ProbeRefusal::Forbidden)
             .contains("needs the read:organization scope, and its owner must be a member"));
         assert!(hint(ProbeRefusal::Untrusted)
-            .starts_with("the membership probes did not get an answer"));
+            .starts_with("the teams' member lists did not get an answer"));
     }
 }

@@ -1,13 +1,12 @@
-//! Reads for a decision: reviews, labels, the token's login, the org's teams and one
-//! membership probe per (approver, team). Any read that fails ends the run as
-//! cannot-verify before anything is written; a 404 probe alone is a finding.
-
-use std::collections::BTreeMap;
+//! Reads for a decision: reviews, labels, the token's login, the org's teams, then, when
+//! someone approved, one member list per needed team (never one probe per approver and
+//! team). Any read that fails ends the run as cannot-verify before anything is written;
+//! a 404 member list alone is a finding (nobody in that team is verified).
 
 use crate::{
     config::{Config, Gate},
     context::RepoRef,
-    forge::{self, Client, PullRequest, Team, User},
+    forge::{self, Client, Label, PullRequest, Review, Team, User},
     Error,
 };
 
@@ -47,32 +46,59 @@ pub fn short_error(error: &forge::Error) -> String {
     }
 }
 
-/// Read reviews, labels and teams, reduce, and probe every needed membership. `reader` is
-/// the read token's login when this run already asked `GET /user` for it.
+/// The reads that need only the PR and the policy: the reviews, the labels and the org's
+/// teams, made together ([`read`]).
+#[derive(Debug)]
+pub struct Reads {
+    reviews: Vec<Review>,
+    labels: Vec<Label>,
+    org: String,
+    org_teams: Vec<Team>,
+}
+
+/// Read the reviews, the labels and the org's teams at once; the caller asks the read
+/// token's account beside them.
+pub async fn read(
+    read: &Client,
+    repo: &RepoRef,
+    pr: &PullRequest,
+    config: &Config,
+) -> Result<Reads, Error> {
+    let org = config
+        .review
+        .org
+        .clone()
+        .unwrap_or_else(|| repo.owner.clone());
+    let (reviews, labels, org_teams) = tokio::try_join!(
+        read.pull_reviews(repo, pr.number),
+        read.issue_labels(repo, pr.number),
+        read.org_teams(&org),
+    )?;
+    Ok(Reads {
+        reviews,
+        labels,
+        org,
+        org_teams,
+    })
+}
+
+/// From what [`read`] got and the read token's account `user`: reduce the reviews, check
+/// every needed team is visible, and list every needed team's members.
 pub async fn gather(
     read: &Client,
     repo: &RepoRef,
     pr: &PullRequest,
     config: &Config,
     gates: &[Gate],
-    reader: Option<&User>,
+    reads: Reads,
+    user: &User,
 ) -> Result<Gathered, Error> {
-    let org = config
-        .review
-        .org
-        .clone()
-        .unwrap_or_else(|| repo.owner.clone());
-    let (user, reviews, labels, org_teams) = tokio::try_join!(
-        async {
-            match reader {
-                Some(known) => Ok(known.clone()),
-                None => read.current_user().await,
-            }
-        },
-        read.pull_reviews(repo, pr.number),
-        read.issue_labels(repo, pr.number),
-        read.org_teams(&org),
-    )?;
+    let Reads {
+        reviews,
+        labels,
+        org,
+        org_teams,
+    } = reads;
     let mut ids: Vec<i64> = reviews.iter().map(|r| r.id).collect();
     ids.sort_unstable();
     if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -124,7 +150,7 @@ pub async fn gather(
         }
         .into());
     }
-    let teams = probe(
+    let teams = memberships(
         read,
         &user.login,
         &org,
@@ -140,9 +166,11 @@ pub async fn gather(
     })
 }
 
-/// One probe per (approver, needed team that exists). 200/204 member, 404 verified
-/// non-member, anything else fails the whole run, listing every failed pair.
-pub async fn probe(
+/// One member list per needed team, read only when someone approved: `GET
+/// /teams/{id}/members`, every page, all teams at once. A 404 leaves that team with no
+/// verified member (as a 404 membership probe did: a verified non-member); any other
+/// failure fails the whole run, listing every team that could not be read.
+pub async fn memberships(
     read: &Client,
     reader: &str,
     org: &str,
@@ -150,70 +178,68 @@ pub async fn probe(
     needed: &[String],
     approvers: &[String],
 ) -> Result<Teams, Error> {
-    let mut teams = Teams {
-        org: org.to_owned(),
-        visible: org_teams.iter().map(|t| t.name.clone()).collect(),
-        members: BTreeMap::new(),
-    };
-    let mut pairs: Vec<(String, String, i64)> = Vec::new();
-    for login in approvers {
-        for name in needed {
-            if let Some(team) = org_teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
-                pairs.push((login.clone(), team.name.to_ascii_lowercase(), team.id));
+    let visible: Vec<String> = org_teams.iter().map(|t| t.name.clone()).collect();
+    if approvers.is_empty() {
+        return Ok(Teams::from_lists(org, visible, approvers, &[]));
+    }
+    let mut listed: Vec<(String, i64)> = Vec::new();
+    for name in needed {
+        if let Some(team) = org_teams.iter().find(|t| t.name.eq_ignore_ascii_case(name)) {
+            if !listed.iter().any(|(_, id)| *id == team.id) {
+                listed.push((team.name.to_ascii_lowercase(), team.id));
             }
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, (login, _, id)) in pairs.iter().enumerate() {
+    for (index, (_, id)) in listed.iter().enumerate() {
         let client = read.clone();
-        let login = login.clone();
         let id = *id;
-        tasks.spawn(async move { (index, client.is_team_member(id, &login).await) });
+        tasks.spawn(async move { (index, client.team_members(id).await) });
     }
-    let mut results: Vec<(usize, Result<bool, forge::Error>)> = Vec::with_capacity(pairs.len());
+    let mut results: Vec<(usize, Result<Vec<User>, forge::Error>)> =
+        Vec::with_capacity(listed.len());
     while let Some(joined) = tasks.join_next().await {
         let (index, result) =
             joined.map_err(|e| ReviewError::ProbeUnfinished { why: e.to_string() })?;
         results.push((index, result));
     }
     results.sort_by_key(|(index, _)| *index);
-    let mut failed: Vec<String> = Vec::new();
+    let mut lists: Vec<(String, Vec<String>)> = Vec::with_capacity(listed.len());
+    let mut failures: Vec<(String, forge::Error)> = Vec::new();
+    for (index, result) in results {
+        let team = listed[index].0.clone();
+        match result {
+            Ok(users) => lists.push((team, users.into_iter().map(|u| u.login).collect())),
+            Err(forge::Error::NotFound { .. }) => lists.push((team, Vec::new())),
+            Err(e) => failures.push((team, e)),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(Teams::from_lists(org, visible, approvers, &lists));
+    }
+    Err(unreadable(org, reader, &failures).into())
+}
+
+/// Why the member lists that failed cannot be trusted, and what to do: a missing scope,
+/// 403 "Must be a team member" (the account may not see those teams' members), another
+/// 401/403, or no answer to trust.
+fn unreadable(org: &str, reader: &str, failures: &[(String, forge::Error)]) -> ReviewError {
     let mut forbidden = false;
     let mut missing_scope = false;
     let mut unreadable_teams: Vec<String> = Vec::new();
-    let mut first_error: Option<String> = None;
-    for (index, result) in results {
-        let (login, team, _) = &pairs[index];
-        match result {
-            Ok(true) => {
-                teams
-                    .members
-                    .entry(login.to_ascii_lowercase())
-                    .or_default()
-                    .insert(team.clone());
-            }
-            Ok(false) => {}
-            Err(e) => {
-                forbidden |= matches!(
-                    e,
-                    forge::Error::Forbidden { .. } | forge::Error::Unauthorized { .. }
-                );
-                missing_scope |= e.is_missing_scope();
-                if matches!(e, forge::Error::Forbidden { .. })
-                    && !e.is_missing_scope()
-                    && !unreadable_teams.contains(team)
-                {
-                    unreadable_teams.push(team.clone());
-                }
-                failed.push(format!("{login}:{team} ({})", short_error(&e)));
-                first_error.get_or_insert_with(|| e.to_string());
-            }
+    for (team, e) in failures {
+        forbidden |= matches!(
+            e,
+            forge::Error::Forbidden { .. } | forge::Error::Unauthorized { .. }
+        );
+        missing_scope |= e.is_missing_scope();
+        if matches!(e, forge::Error::Forbidden { .. })
+            && !e.is_missing_scope()
+            && !unreadable_teams.contains(team)
+        {
+            unreadable_teams.push(team.clone());
         }
     }
-    // `first_error` is set with the first entry of `failed`: none means every probe answered.
-    let Some(first) = first_error else {
-        return Ok(teams);
-    };
     let refusal = if missing_scope {
         ProbeRefusal::MissingScope
     } else if !unreadable_teams.is_empty() {
@@ -225,12 +251,17 @@ pub async fn probe(
     } else {
         ProbeRefusal::Untrusted
     };
-    Err(ReviewError::MembershipUnreadable {
+    ReviewError::MembershipUnreadable {
         org: org.to_owned(),
         reader: reader.to_owned(),
-        failed,
-        first,
+        failed: failures
+            .iter()
+            .map(|(team, e)| format!("{team} ({})", short_error(e)))
+            .collect(),
+        first: failures
+            .first()
+            .map(|(_, e)| e.to_string())
+            .unwrap_or_default(),
         refusal,
     }
-    .into())
 }

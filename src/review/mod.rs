@@ -3,8 +3,8 @@
 //! - gather ([`gather`]): the PR, the base branch's policy, reviews, labels, teams and
 //!   memberships, all fresh from the API, never from the event;
 //! - decide ([`verdict::decide`], through the one [`approval::genuine`] predicate);
-//! - act ([`act`]): re-read the head, skip unchanged statuses, dispatch, post with the
-//!   separate status token;
+//! - act ([`act`]): with the head re-read (and its statuses read beside it), skip
+//!   unchanged statuses, dispatch, post with the separate status token;
 //! - report ([`report`]).
 //!
 //! Any read that fails is cannot-verify: the run tries to post `error` to the gates'
@@ -226,23 +226,34 @@ impl Session<'_> {
                 html_url: pr.html_url.clone(),
                 contexts,
             });
-            if !self.invocation.dry_run && self.write.is_none() {
-                let write = write_client(self.invocation, &config)?;
-                if !config.review.allow_single_token {
-                    self.reader = Some(distinct_accounts(&self.read, &write).await?);
+            let write = if !self.invocation.dry_run && self.write.is_none() {
+                Some(write_client(self.invocation, &config)?)
+            } else {
+                None
+            };
+            // The read token's account (with two tokens: and that the status token is
+            // another account's) is asked beside the reviews, labels and teams.
+            let check = write.is_some() && !config.review.allow_single_token;
+            let account = async {
+                match (&self.reader, &write) {
+                    (Some(known), _) => Ok::<User, crate::Error>(known.clone()),
+                    (None, Some(write)) if check => distinct_accounts(&self.read, write).await,
+                    (None, _) => Ok(self.read.current_user().await?),
+                }
+            };
+            let (account, reads) =
+                tokio::join!(account, gather::read(&self.read, &self.repo, &pr, &config));
+            // The accounts decide first: a refused status token posts nothing, whatever
+            // else failed; once they pass, a failed read posts `error`.
+            let user = account?;
+            if let Some(write) = write {
+                if check {
+                    self.reader = Some(user.clone());
                 }
                 self.write = Some(write);
             }
-
-            let gathered = gather::gather(
-                &self.read,
-                &self.repo,
-                &pr,
-                &config,
-                &gates,
-                self.reader.as_ref(),
-            )
-            .await?;
+            let gathered =
+                gather::gather(&self.read, &self.repo, &pr, &config, &gates, reads?, &user).await?;
             let mut decision = verdict::decide(&verdict::Input {
                 config: &config,
                 gates: &gates,
@@ -262,15 +273,20 @@ impl Session<'_> {
                 return Ok(report::decided(&pr, &decision, &posted, &self.notes, false));
             }
 
-            // Never post to an old head: re-read it, re-evaluate once if it moved.
-            let now = self.read.pull(&self.repo, self.number).await?;
+            // Never post to an old head: re-read it, re-evaluate once if it moved. The
+            // head's statuses are read beside it (they are dropped if it moved).
+            let (now, existing) = tokio::join!(
+                self.read.pull(&self.repo, self.number),
+                self.read.statuses(&self.repo, &pr.head.sha)
+            );
+            let now = now?;
             if now.head.sha == pr.head.sha {
                 let posted = act::post(
-                    &self.read,
                     self.write.as_ref(),
                     &self.repo,
                     &pr,
                     &decision,
+                    &existing?,
                     &mut self.posted,
                     &mut self.notes,
                 )

@@ -56,6 +56,34 @@ pub struct Teams {
 }
 
 impl Teams {
+    /// The memberships of `approvers`, as the needed teams' member lists say. `lists` pairs
+    /// each listed team's name with the logins of all its members, so an approver a list
+    /// leaves out is a verified non-member of that team; a team not in `lists` credits
+    /// nobody. Only approvers are kept: no one else's membership is decided on.
+    pub fn from_lists(
+        org: &str,
+        visible: Vec<String>,
+        approvers: &[String],
+        lists: &[(String, Vec<String>)],
+    ) -> Teams {
+        let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for login in approvers {
+            for (team, logins) in lists {
+                if logins.iter().any(|m| m.eq_ignore_ascii_case(login)) {
+                    members
+                        .entry(login.to_ascii_lowercase())
+                        .or_default()
+                        .insert(team.to_ascii_lowercase());
+                }
+            }
+        }
+        Teams {
+            org: org.to_owned(),
+            visible,
+            members,
+        }
+    }
+
     pub fn exists(&self, team: &str) -> bool {
         self.visible.iter().any(|t| t.eq_ignore_ascii_case(team))
     }
@@ -964,6 +992,44 @@ mod tests {
                 State::Success,
                 "tier:low approvals met by alice"
             )
+        );
+    }
+
+    /// A member list credits the approvers it names (any case), and only them; a team
+    /// with no list credits nobody.
+    #[test]
+    fn memberships_come_from_the_lists_for_approvers_only() {
+        let approvers = vec!["Carol".to_owned(), "erin".to_owned(), "olga".to_owned()];
+        let lists = vec![
+            (
+                "QA".to_owned(),
+                vec!["carol".to_owned(), "quinn".to_owned()],
+            ),
+            (
+                "engineers".to_owned(),
+                vec!["ERIN".to_owned(), "carol".to_owned()],
+            ),
+            ("security".to_owned(), Vec::new()),
+        ];
+        let teams = Teams::from_lists("acme", vec!["qa".into()], &approvers, &lists);
+        assert_eq!(teams.org, "acme");
+        assert_eq!(teams.visible, vec!["qa"]);
+        let set = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let expected: BTreeMap<String, BTreeSet<String>> = [
+            ("carol".to_owned(), set(&["engineers", "qa"])),
+            ("erin".to_owned(), set(&["engineers"])),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            teams.members, expected,
+            "quinn is no approver, olga is in no list"
+        );
+        assert!(teams.is_member("carol", "qa"));
+        assert!(!teams.is_member("olga", "qa"));
+        assert!(
+            !teams.is_member("erin", "managers"),
+            "not listed: nobody credited"
         );
     }
 

@@ -418,16 +418,18 @@ pub(super) fn get_org_teams(state: &mut StateData, call: &Call) -> Reply {
     paginate(state, call, items, false)
 }
 
-pub(super) fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
+/// The team a `/teams/{id}/…` call names, if the caller may read its members: Gitea
+/// (`reqTeamMembership`; 1.27 `reqTeamReadAccess`, whose visibility tiers the fake does not
+/// model: its teams are private) lets an org owner or a member of the team look; another
+/// org member gets 403 "Must be a team member"; a caller outside the org, or an unknown
+/// team, 404.
+fn readable_team<'a>(state: &'a StateData, call: &Call) -> Result<&'a TeamRow, Reply> {
     let Ok(id) = call.param("id").parse::<i64>() else {
-        return not_found(state);
+        return Err(not_found(state));
     };
-    let username = call.param("username");
     let Some(team) = state.teams.iter().find(|t| t.id == id) else {
-        return not_found(state);
+        return Err(not_found(state));
     };
-    // Gitea (`reqTeamMembership`): an org owner or a member of the team may look; another
-    // org member gets 403 "Must be a team member"; a caller outside the org gets 404.
     let caller = call.login.clone().unwrap_or_default();
     let owner = state
         .owners
@@ -439,12 +441,53 @@ pub(super) fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
         .iter()
         .any(|t| t.org == team.org && t.members.contains(&caller));
     if !owner && !in_team {
-        return if in_org {
+        return Err(if in_org {
             error(state, 403, "Must be a team member")
         } else {
             not_found(state)
-        };
+        });
     }
+    Ok(team)
+}
+
+/// `GET /teams/{id}/members` (`GetTeamMembers`, 1.22 → 1.27): the members ordered by full
+/// name, then name, paged in SQL at the capped limit; `X-Total-Count` is the team's
+/// member count. 1.27 adds `Link`; 1.22 sends none ([`FakeGitea::team_members_without_link`]).
+pub(super) fn get_team_members(state: &mut StateData, call: &Call) -> Reply {
+    let team = match readable_team(state, call) {
+        Ok(team) => team,
+        Err(reply) => return reply,
+    };
+    let mut members: Vec<(String, String)> = team
+        .members
+        .iter()
+        .map(|login| {
+            let full_name = state
+                .details
+                .get(login)
+                .map(|(name, _)| name.clone())
+                .unwrap_or_default();
+            (full_name, login.clone())
+        })
+        .collect();
+    members.sort();
+    let items = members
+        .iter()
+        .map(|(_, login)| state.user_json(login))
+        .collect();
+    let mut reply = paginate(state, call, items, false);
+    if state.team_members_without_link {
+        reply.remove_header("Link");
+    }
+    reply
+}
+
+pub(super) fn get_team_member(state: &mut StateData, call: &Call) -> Reply {
+    let team = match readable_team(state, call) {
+        Ok(team) => team,
+        Err(reply) => return reply,
+    };
+    let username = call.param("username");
     if team.members.iter().any(|m| m == username) {
         Reply::json(200, state.user_json(username))
     } else {

@@ -213,6 +213,8 @@ pub enum Action {
         label_id: i64,
         by: String,
     },
+    /// Delete a team of an org (an owner did): its id answers 404 from then on.
+    DeleteTeam { org: String, name: String },
 }
 
 /// What an injected fault does.
@@ -511,6 +513,12 @@ impl FakeGitea {
     /// in them nor owners (`GET /orgs/{org}/teams`); the Owners team stays visible.
     pub fn hide_private_teams(&self) {
         self.state().hide_private_teams = true;
+    }
+
+    /// Gitea 1.22: `GET /teams/{id}/members` pages without a `Link` header (1.27 added
+    /// `SetLinkHeader` to `GetTeamMembers`); `X-Total-Count` is sent by both.
+    pub fn team_members_without_link(&self) {
+        self.state().team_members_without_link = true;
     }
 
     /// A repository label; returns its id. Duplicate names are allowed, as in Gitea.

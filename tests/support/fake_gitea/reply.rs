@@ -160,14 +160,18 @@ pub(super) fn paginate(
             .collect();
         format!("<{}{}?{}>", state.base, call.path, query.join("&"))
     };
+    // Gitea's paginator clamps the current page to the last one before it links, so a
+    // page past the end links like the last page (1.22 → 1.27, seen on `GET
+    // /teams/{id}/members`).
+    let current = page.min(last);
     let mut links = Vec::new();
-    if page < last {
-        links.push(format!("{}; rel=\"next\"", link(page + 1)));
+    if current < last {
+        links.push(format!("{}; rel=\"next\"", link(current + 1)));
         links.push(format!("{}; rel=\"last\"", link(last)));
     }
-    if page > 1 {
+    if current > 1 {
         links.push(format!("{}; rel=\"first\"", link(1)));
-        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
+        links.push(format!("{}; rel=\"prev\"", link(current - 1)));
     }
     if !links.is_empty() {
         reply.set_header("Link", links.join(","));

@@ -38,6 +38,7 @@ pub static ROUTES: &[Route] = &[
     api("GET", "/repos/{owner}/{repo}/statuses/{sha}", get_statuses),
     api("POST", "/repos/{owner}/{repo}/statuses/{sha}", post_status),
     api("GET", "/orgs/{org}/teams", get_org_teams),
+    api("GET", "/teams/{id}/members", get_team_members),
     api("GET", "/teams/{id}/members/{username}", get_team_member),
     api("GET", "/settings/api", get_api_settings),
     api("GET", "/version", get_version),

@@ -82,6 +82,8 @@ pub struct StateData {
     /// `org → owners` (Gitea's Owners team): they may see every team's members.
     pub(super) owners: BTreeMap<String, BTreeSet<String>>,
     pub(super) hide_private_teams: bool,
+    /// Gitea 1.22: `GET /teams/{id}/members` sends no `Link` header (1.27 does).
+    pub(super) team_members_without_link: bool,
     pub(super) contents: HashMap<(String, String, String), Vec<u8>>,
     pub(super) statuses: Vec<StatusRecord>,
     pub(super) releases: Vec<ReleaseRow>,
@@ -133,6 +135,7 @@ impl StateData {
             teams: Vec::new(),
             owners: BTreeMap::new(),
             hide_private_teams: false,
+            team_members_without_link: false,
             contents: HashMap::new(),
             statuses: Vec::new(),
             repo_admins: BTreeSet::new(),
@@ -408,6 +411,9 @@ impl StateData {
                 );
                 self.user_id(by);
                 self.attach_label(repo, *number, *label_id, by);
+            }
+            Action::DeleteTeam { org, name } => {
+                self.teams.retain(|t| !(t.org == *org && t.name == *name));
             }
         }
     }
