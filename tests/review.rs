@@ -1640,7 +1640,7 @@ fn a_member_list_answering_404_credits_nobody_in_that_team() {
             name: "security".into(),
         },
     );
-    world.run().refused();
+    world.run().success();
     let missing: Vec<u16> = world
         .fake
         .requests_to(MEMBERS)
