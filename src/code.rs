@@ -158,6 +158,8 @@ codes! {
     ReviewHeadMoving = "review-head-moving" / "head kept moving",
     /// A workflow file at the head could not be read.
     ReviewWorkflowUnreadable = "review-workflow-unreadable" / "workflow unreadable",
+    /// Every gate is green, but Gitea refused the merge `review.merge` asks for.
+    ReviewMergeRefused = "review-merge-refused" / "merge refused",
 
     // ---- promote ----
     /// Staging does not contain main.

@@ -16,32 +16,13 @@ use std::time::Duration;
 
 use crate::real_gitea_tests;
 use crate::support::{
-    real_gitea::{Change, RealGitea, Repo},
+    real_gitea::{secure_main_rule, Change, RealGitea, Repo},
     runner::Runner,
+    test::Test,
 };
 
 const QA: &str = "qa-review / approved (pull_request_target)";
 const SEC: &str = "security-review / approved (pull_request_target)";
-
-/// The rule for main that holds against a code writer (README: Trust model (measured)):
-/// the gate contexts required, two approvals of the gate teams counted by Gitea itself,
-/// stale approvals dismissed, rejected reviews blocking, the workflows and the config
-/// protected.
-pub fn secure_main_rule() -> Value {
-    json!({
-        "branch_name": "main",
-        "rule_name": "main",
-        "enable_push": false,
-        "enable_status_check": true,
-        "status_check_contexts": [QA, SEC],
-        "required_approvals": 2,
-        "enable_approvals_whitelist": true,
-        "approvals_whitelist_teams": ["engineers", "managers", "executive", "qa", "security"],
-        "dismiss_stale_approvals": true,
-        "block_on_rejected_reviews": true,
-        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
-    })
-}
 
 /// Which protection a repository gets.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -340,7 +321,72 @@ fn the_secure_setup_merges_an_honestly_approved_pr(g: &RealGitea) {
     assert_ne!(repo.tip("main"), repo.tip("staging"), "main moved");
 }
 
+/// The seed's flow, closed: with `review.merge` in main's config, the review-fire run after
+/// the second genuine approval posts both gates and merges the approved head itself, under
+/// the secure rule. Gitea keeps the last word: a rule asking for more approvals than the
+/// config refuses the merge (exit 1 `review-merge-refused`), and main does not move.
+fn review_fire_merges_what_it_approved_and_gitea_has_the_last_word(g: &RealGitea) {
+    for (prefix, gitea_approvals, merges) in [("rf-merge", 2, true), ("rf-merge-more", 3, false)] {
+        let repo = g.repo(prefix);
+        repo.put_file("main", ".gitea/shipgate.yml", "review:\n  merge: merge\n");
+        let mut rule = secure_main_rule();
+        rule["required_approvals"] = json!(gitea_approvals);
+        repo.protect(rule);
+        let main = repo.tip("main");
+        let number = alice_pr(&repo, &[Change::Create("docs/ok.md", "# ok\n")]);
+        Test::new()
+            .args(&["tier", "--pr", &number.to_string(), "--format", "json"])
+            .server(&g.url)
+            .repo(&repo.full)
+            .token(g.token("tier-bot"))
+            .success();
+        approve(&repo, "carol", number);
+        approve(&repo, "sam", number);
+        let head = repo.pr_head(number);
+        let out = Test::new()
+            .args(&[
+                "review-fire",
+                "--pr",
+                &number.to_string(),
+                "--format",
+                "json",
+                "-v",
+            ])
+            .server(&g.url)
+            .repo(&repo.full)
+            .token(g.token("gate-reader"))
+            .status_token(g.token("status-bot"))
+            .run();
+        let json = out.json();
+        let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+        if merges {
+            assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+            assert_eq!(json["merged"], true, "{json}");
+            assert_eq!(pr["merged"], true, "{pr}");
+            assert_eq!(pr["merged_by"]["login"], "status-bot", "{pr}");
+            assert_eq!(
+                pr["head"]["sha"],
+                head.as_str(),
+                "the approved head was merged"
+            );
+        } else {
+            assert_eq!(out.status, 1, "{}\n{}", out.stdout, out.stderr);
+            assert_eq!(json["error"]["code"], "review-merge-refused", "{json}");
+            assert_eq!(pr["merged"], false, "{pr}");
+            assert_eq!(repo.tip("main"), main);
+            let gates = repo.latest_statuses(&head);
+            assert_eq!(
+                (gates[QA].0.as_str(), gates[SEC].0.as_str()),
+                ("success", "success"),
+                "the gates stay as earned"
+            );
+            eprintln!("{prefix}: Gitea answered: {}", json["error"]["message"]);
+        }
+    }
+}
+
 real_gitea_tests!(
+    review_fire_merges_what_it_approved_and_gitea_has_the_last_word,
     a_the_author_posts_the_gates_herself_and_merges,
     b_a_pr_heads_workflow_posts_the_gates_with_the_status_secret,
     c_the_author_merges_with_no_genuine_approval,

@@ -1295,6 +1295,7 @@ const PROBE: &str = "GET /teams/{id}/members/{username}";
 const STATUSES: &str = "GET /repos/{owner}/{repo}/statuses/{sha}";
 const POST_STATUS: &str = "POST /repos/{owner}/{repo}/statuses/{sha}";
 const DISPATCH: &str = "POST /repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches";
+const MERGE: &str = "POST /repos/{owner}/{repo}/pulls/{index}/merge";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cell {
@@ -1804,4 +1805,126 @@ fn duplicate_review_ids_are_cannot_verify() {
     let out = world.run().unverified();
     assert_eq!(out.json()["result"], "cannot-verify");
     no_success_anywhere(&world);
+}
+
+/// `review.merge`: once every gate is green on the head, review-fire merges the PR with the
+/// status token, pinned to that head; while a gate waits it asks nothing.
+#[test]
+fn review_merge_merges_once_every_gate_is_green_and_never_before() {
+    let world = World::new();
+    world.config("review:\n  merge: squash\n");
+    world.label("tier:low");
+    world.review("erin", "APPROVED");
+    world.review("quinn", "APPROVED");
+    let out = world.run().success();
+    assert_eq!(out.json()["merged"], Value::Null, "{}", out.stdout);
+    assert!(
+        world.fake.requests_to(MERGE).is_empty(),
+        "no merge while security waits"
+    );
+
+    world.review("sam", "APPROVED");
+    let out = world.run().success();
+    assert_eq!(out.json()["merged"], true, "{}", out.stdout);
+    let merges = world.fake.requests_to(MERGE);
+    assert_eq!(merges.len(), 1);
+    assert_eq!(
+        merges[0].login.as_deref(),
+        Some("writer"),
+        "merged with the status token"
+    );
+    assert_eq!(
+        merges[0].json()["head_commit_id"],
+        head(),
+        "pinned to the decided head"
+    );
+    assert_eq!(merges[0].json()["Do"], "squash");
+    assert!(world
+        .fake
+        .pulls(REPO)
+        .iter()
+        .any(|(n, _, _, state, merged)| *n == PR && state == "closed" && *merged));
+    assert!(
+        reasons(&out).contains(&format!(
+            "merged pull request #{PR} into `main` at `{}` (squash)",
+            &head()[..8]
+        )),
+        "{:?}",
+        reasons(&out)
+    );
+}
+
+/// Gitea's protection has the last word: a merge it refuses is exit 1 `review-merge-refused`
+/// with its message, the gates stay green, nothing is forced; a head that moved is left to
+/// the new head's run (exit 0).
+#[test]
+fn review_merge_refused_by_gitea_is_a_verified_no_and_a_moved_head_is_left_alone() {
+    let world = World::new();
+    world.config("review:\n  merge: merge\n");
+    world.label("tier:low");
+    for login in ["erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world
+        .fake
+        .protect_branch(REPO, "main", &["ci / build (push)"]);
+    let out = world.run().refused();
+    let json = out.json();
+    assert_eq!(
+        json["error"]["code"], "review-merge-refused",
+        "{}",
+        out.stdout
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Not all required status checks successful (HTTP 405)")),
+        "{json}"
+    );
+    assert_eq!(json["merged"], false);
+    assert_eq!(
+        world
+            .statuses(&head())
+            .iter()
+            .filter(|(st, _, _)| st == "success")
+            .count(),
+        2,
+        "the gates stay green"
+    );
+    let merge = &world.fake.requests_to(MERGE)[0];
+    assert_eq!(merge.json().get("force_merge"), None, "never forced");
+    assert_eq!(out.annotations().len(), 1, "{}", out.stderr);
+
+    // Gitea's 409: the head moved after it was decided. Not this run's to merge.
+    let world = World::new();
+    world.config("review:\n  merge: merge\n");
+    world.label("tier:low");
+    for login in ["erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world.fault(Fault::new(MERGE, FaultKind::Status(409)));
+    let out = world.run().success();
+    assert_eq!(out.json()["merged"], false, "{}", out.stdout);
+    assert!(
+        reasons(&out)
+            .iter()
+            .any(|r| r.starts_with("not merged: the head moved after")),
+        "{:?}",
+        reasons(&out)
+    );
+    // A merge that cannot be made (403) is exit 2, and the green gates are not overwritten.
+    let world = World::new();
+    world.config("review:\n  merge: merge\n");
+    world.label("tier:low");
+    for login in ["erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world.fault(Fault::new(MERGE, FaultKind::Status(403)));
+    let out = world.run().unverified();
+    assert_eq!(out.json()["merged"], false, "{}", out.stdout);
+    assert_eq!(out.json()["error"]["code"], "forge-forbidden");
+    assert!(world
+        .statuses(&head())
+        .iter()
+        .all(|(state, _, _)| state == "success"));
 }

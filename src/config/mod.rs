@@ -241,6 +241,33 @@ pub struct ReviewConfig {
     pub allow_single_token: bool,
     /// Organisation that owns the teams; default: the repository owner.
     pub org: Option<String>,
+    /// Merge the pull request, in this style, once every gate is `success` on its head
+    /// (`None`: never).
+    pub merge: Option<MergeStyle>,
+}
+
+/// How review-fire merges a pull request whose gates are all green (Gitea's `Do`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeStyle {
+    Merge,
+    Rebase,
+    RebaseMerge,
+    Squash,
+    FastForwardOnly,
+}
+
+impl MergeStyle {
+    /// Gitea's name of the style (`MergePullRequestOption.Do`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeStyle::Merge => "merge",
+            MergeStyle::Rebase => "rebase",
+            MergeStyle::RebaseMerge => "rebase-merge",
+            MergeStyle::Squash => "squash",
+            MergeStyle::FastForwardOnly => "fast-forward-only",
+        }
+    }
 }
 
 impl Default for ReviewConfig {
@@ -272,6 +299,7 @@ impl Default for ReviewConfig {
             tier_check: None,
             allow_single_token: false,
             org: None,
+            merge: None,
         }
     }
 }

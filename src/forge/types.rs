@@ -231,6 +231,31 @@ pub struct MergeOptions {
     pub merge_when_checks_succeed: bool,
 }
 
+/// What a refused merge (`POST …/pulls/{n}/merge`, 405 or 409) means: one reading of
+/// Gitea's answers for promote and review-fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeRefusal {
+    /// The head or the base moved (409): gather again and re-plan.
+    Moved,
+    /// Gitea has not computed mergeability yet (405 "try again later"): retry shortly.
+    NotReady,
+    /// Anything else (protection not met, style disabled, no permission): refused.
+    Refused,
+}
+
+impl MergeRefusal {
+    /// Classify a 405/409 answer by its status and message.
+    pub fn classify(status: u16, message: &str) -> MergeRefusal {
+        let message = message.to_ascii_lowercase();
+        match status {
+            409 if message.contains("already scheduled") => MergeRefusal::Refused,
+            409 => MergeRefusal::Moved,
+            405 if message.contains("try again later") => MergeRefusal::NotReady,
+            _ => MergeRefusal::Refused,
+        }
+    }
+}
+
 /// What a merge request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Merged {

@@ -283,26 +283,11 @@ pub fn body(from: &str, to: &str, sha: &str, rows: &[Check]) -> String {
     text
 }
 
-/// What a refused merge means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The head or the base moved (409): gather again and re-plan.
-    Moved,
-    /// Gitea has not computed mergeability yet (405 "try again later"): retry shortly.
-    NotReady,
-    /// Anything else (protection not met, style disabled, no permission): refused.
-    Refused,
-}
+pub use crate::forge::MergeRefusal as Refusal;
 
 /// Classify a 405/409 answer to the merge request by status and message.
 pub fn classify_refusal(status: u16, message: &str) -> Refusal {
-    let message = message.to_ascii_lowercase();
-    match status {
-        409 if message.contains("already scheduled") => Refusal::Refused,
-        409 => Refusal::Moved,
-        405 if message.contains("try again later") => Refusal::NotReady,
-        _ => Refusal::Refused,
-    }
+    Refusal::classify(status, message)
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::{
+    config::MergeStyle,
     context::RepoRef,
-    forge::{self, Client, CommitStatus, CreateStatus, PullRequest},
+    forge::{self, Client, CommitStatus, CreateStatus, MergeOptions, MergeRefusal, PullRequest},
     sha::short,
     Error,
 };
@@ -108,6 +109,62 @@ pub(super) async fn post(
         gates[index] = true;
     }
     Ok(gates)
+}
+
+/// Retries of a merge Gitea answers "try again later" (mergeability not computed yet).
+const NOT_READY_RETRIES: u32 = 5;
+
+/// What review-fire's merge (`review.merge`) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Merge {
+    /// Merged: the base branch now holds the head the gates were decided on.
+    Merged,
+    /// The head moved since it was decided (409): the run for the new head decides.
+    HeadMoved(String),
+    /// Gitea refused for good (its protection disagrees, a style it does not allow…).
+    Refused { status: u16, message: String },
+}
+
+/// Merge `pr` at the head the gates were decided on (`head_commit_id`), in `style`, as the
+/// status token's account. Gitea's own protection decides; nothing is forced or scheduled.
+pub(super) async fn merge(
+    write: &Client,
+    repo: &RepoRef,
+    pr: &PullRequest,
+    style: MergeStyle,
+) -> Result<Merge, Error> {
+    let options = MergeOptions {
+        style: style.as_str().into(),
+        head_commit_id: pr.head.sha.clone(),
+        merge_when_checks_succeed: false,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (status, message) = match write.merge_pull(repo, pr.number, &options).await {
+            Ok(forge::Merged::Now) => return Ok(Merge::Merged),
+            Ok(forge::Merged::Scheduled) => {
+                return Err(forge::Error::Protocol {
+                    request: format!("POST /repos/{repo}/pulls/{}/merge", pr.number),
+                    detail: "Gitea scheduled a merge that was asked for now (201)".into(),
+                }
+                .into())
+            }
+            Err(forge::Error::NotAllowed { message, .. }) => (405, message),
+            Err(forge::Error::Conflict { message, .. }) => (409, message),
+            Err(e) => return Err(e.into()),
+        };
+        match MergeRefusal::classify(status, &message) {
+            MergeRefusal::Moved => return Ok(Merge::HeadMoved(message)),
+            MergeRefusal::NotReady if tries <= NOT_READY_RETRIES => {
+                tracing::debug!(tries, "mergeability not computed yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(300 * u64::from(tries))).await;
+            }
+            MergeRefusal::NotReady | MergeRefusal::Refused => {
+                return Ok(Merge::Refused { status, message })
+            }
+        }
+    }
 }
 
 /// One context's `error` status after a failed run.

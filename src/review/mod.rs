@@ -291,7 +291,16 @@ impl Session<'_> {
                     &mut self.notes,
                 )
                 .await?;
-                return Ok(report::decided(&pr, &decision, &posted, &self.notes, true));
+                let outcome = report::decided(&pr, &decision, &posted, &self.notes, true);
+                let (Some(style), true) = (config.review.merge, decision.all_pass()) else {
+                    return Ok(outcome);
+                };
+                let write = self.write.as_ref().ok_or(Error::NoStatusClient)?;
+                // The gates are posted and stay as they are, whatever the merge does.
+                return Ok(match act::merge(write, &self.repo, &pr, style).await {
+                    Ok(merge) => report::merged(outcome, &pr, style, &merge),
+                    Err(error) => report::merge_failed(outcome, &error),
+                });
             }
             self.notes.push(format!(
                 "the head moved from `{}` to `{}` while deciding: re-evaluated",

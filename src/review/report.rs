@@ -5,10 +5,12 @@
 use serde_json::{json, Value};
 
 use crate::code::Code;
-use crate::{forge::PullRequest, report::Mode, sha::short, Error, Outcome, Verdict};
+use crate::{
+    config::MergeStyle, forge::PullRequest, report::Mode, sha::short, Error, Outcome, Verdict,
+};
 
 use super::{
-    act::{ErrorPost, Target},
+    act::{ErrorPost, Merge, Target},
     verdict::{self, GateRuling, Ruling, State},
 };
 
@@ -177,6 +179,60 @@ pub(super) fn decided(
         outcome = outcome.failure(Code::ReviewGatesNotPassed, open.join("; "), hint);
     }
     outcome
+}
+
+/// The decided outcome with what `review.merge` did: merged, left to the new head's run,
+/// or refused by Gitea (exit 1, the gates stay green: Gitea's protection disagrees).
+pub(super) fn merged(
+    outcome: Outcome,
+    pr: &PullRequest,
+    style: MergeStyle,
+    merge: &Merge,
+) -> Outcome {
+    let head = short(&pr.head.sha);
+    match merge {
+        Merge::Merged => outcome
+            .reason(format!(
+                "merged pull request #{} into `{}` at `{head}` ({})",
+                pr.number,
+                pr.base.git_ref,
+                style.as_str()
+            ))
+            .field("merged", true),
+        Merge::HeadMoved(message) => outcome
+            .reason(format!(
+                "not merged: the head moved after `{head}` was decided (Gitea: {message}); the run for the new head decides"
+            ))
+            .field("merged", false),
+        Merge::Refused { status, message } => {
+            let mut outcome = outcome.field("merged", false);
+            outcome.verdict = Verdict::No;
+            outcome
+                .reason(format!("Gitea refused to merge at `{head}`: {message} (HTTP {status})"))
+                .failure(
+                    Code::ReviewMergeRefused,
+                    format!(
+                        "every gate is green on `{head}`, but Gitea refused to merge pull request #{}: {message} (HTTP {status})",
+                        pr.number
+                    ),
+                    "Gitea's branch protection disagrees with the gates: check its required approvals (from the approvals allowlist), its required contexts and its merge allowlist (which must name the status token's account); nothing was forced",
+                )
+        }
+    }
+}
+
+/// The merge could not be made (a 401/403, an unreachable server…): cannot verify, with
+/// everything the decided run said; the posted gates stay as they are.
+pub(super) fn merge_failed(decided: Outcome, error: &Error) -> Outcome {
+    let mut failed = Outcome::from_error(Mode::ReviewFire, error);
+    let mut reasons = decided.reasons;
+    reasons.append(&mut failed.reasons);
+    failed.reasons = reasons;
+    failed.fields = decided.fields;
+    failed.details = decided.details;
+    failed
+        .reason("the gates stay as posted; the merge was not made")
+        .field("merged", false)
 }
 
 /// Why no `error` status was written, when none could be.

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, sync::Mutex};
 
 use super::*;
 use crate::support::{
-    real_gitea::{Change, RealGitea, Repo},
+    real_gitea::{secure_main_rule, Change, RealGitea, Repo},
     runner::{Ran, Runner},
 };
 
@@ -561,7 +561,98 @@ fn review_fire_and_auto_tier_examples_follow_the_pull_request(g: &'static RealGi
     );
 }
 
+/// The seed's flow, closed, under Gitea's scheduler and the secure rule: the examples
+/// installed, `review.merge: merge` in main's config; a same-repository PR is labelled and
+/// pending; after the second genuine approval the review-fire run Gitea starts posts both
+/// gates and merges the approved head, with no hand step after the PR was opened. Prints the
+/// time from the second approval to the merge (no timing assertion).
+fn the_seed_flow_ends_with_the_pr_merged_on_main(g: &'static RealGitea) {
+    let repo = g.repo("sched-seed");
+    for tier in ["tier:low", "tier:medium", "tier:high"] {
+        repo.create_label(tier);
+    }
+    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
+    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
+    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
+    let runner = Runner::register(&repo);
+    for name in ["auto-tier.yml", "review-fire.yml"] {
+        repo.put_file(
+            "main",
+            &format!(".gitea/workflows/{name}"),
+            &installed(g, name),
+        );
+    }
+    repo.put_file("main", ".gitea/shipgate.yml", "review:\n  merge: merge\n");
+    repo.protect(secure_main_rule());
+    runner.assert_idle(Duration::from_secs(2));
+
+    let number = repo.pr_from_new_branch(
+        "alice",
+        "feature",
+        "a small change",
+        &[Change::Create("docs/seed.md", "# seed\n")],
+    );
+    let ran = drain(&runner, Duration::from_secs(4));
+    for r in ran.iter().filter(|r| !r.cancelled) {
+        r.succeeded();
+    }
+    assert_eq!(repo.labels(number), ["tier:low"], "{:?}", runs(&ran));
+    let head = repo.pr_head(number);
+
+    repo.review("carol", number, "APPROVED", &[]);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+    assert_eq!(
+        pr["merged"],
+        false,
+        "one approval merges nothing: {:?}",
+        runs(&ran)
+    );
+
+    let second = Instant::now();
+    repo.review("sam", number, "APPROVED", &[]);
+    let mut merged_after = None;
+    let mut names = Vec::new();
+    while let Some(task) = runner.try_next(Duration::from_secs(4)) {
+        let ran = runner.run(task);
+        names.push(format!(
+            "{}/{}",
+            ran.task.workflow_file(),
+            ran.task.event_name()
+        ));
+        let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+        if pr["merged"] == true {
+            merged_after = Some(second.elapsed());
+            ran.succeeded();
+            assert!(ran.log.contains("merged pull request"), "{}", ran.log);
+            assert_eq!(ran.task.event_name(), "pull_request_review");
+            break;
+        }
+    }
+    let merged_after = merged_after.unwrap_or_else(|| {
+        panic!(
+            "the PR was not merged after the second approval; runs: {names:?}\n{}",
+            g.log_tail()
+        )
+    });
+    let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+    assert_eq!(pr["merged_by"]["login"], "status-bot", "{pr}");
+    assert_eq!(
+        pr["head"]["sha"],
+        head.as_str(),
+        "the approved head was merged"
+    );
+    let (qa, security) = gates(&repo, &head);
+    assert_eq!((state(&qa), state(&security)), ("success", "success"));
+    eprintln!(
+        "{}: second genuine approval → merged on main in {:.1} s (runs: {names:?})",
+        g.version,
+        merged_after.as_secs_f64()
+    );
+}
+
 crate::real_gitea_tests!(
+    the_seed_flow_ends_with_the_pr_merged_on_main,
     auto_sync_keeps_staging_a_superset_of_main,
     gitea_picks_the_workflow_copy_and_the_secrets_per_event,
     review_fire_and_auto_tier_examples_follow_the_pull_request,

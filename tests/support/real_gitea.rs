@@ -1129,6 +1129,29 @@ macro_rules! real_gitea_tests {
     };
 }
 
+/// The rule for main that holds against a code writer (README: Trust model (measured)):
+/// the gate contexts required, two approvals of the gate teams counted by Gitea itself,
+/// stale approvals dismissed, rejected reviews blocking, the workflows and the config
+/// protected.
+pub fn secure_main_rule() -> Value {
+    json!({
+        "branch_name": "main",
+        "rule_name": "main",
+        "enable_push": false,
+        "enable_status_check": true,
+        "status_check_contexts": [
+            "qa-review / approved (pull_request_target)",
+            "security-review / approved (pull_request_target)",
+        ],
+        "required_approvals": 2,
+        "enable_approvals_whitelist": true,
+        "approvals_whitelist_teams": ["engineers", "managers", "executive", "qa", "security"],
+        "dismiss_stale_approvals": true,
+        "block_on_rejected_reviews": true,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
+    })
+}
+
 // ---- helpers for `shipgate doctor` (added at the end to keep merges simple) ------------
 
 impl Repo<'_> {
