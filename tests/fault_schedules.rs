@@ -84,10 +84,12 @@ fn error_answer(r: &Recorded) -> bool {
 }
 
 /// The first read that failed for good: an error answer to a GET that no later request
-/// for the same path and query answered cleanly (a retry that worked).
+/// for the same path and query answered cleanly (a retry that worked). A pull request's
+/// `.diff` is not one: tier reads the paged files list instead when it fails.
 fn failed_read(requests: &[Recorded]) -> Option<usize> {
     requests.iter().enumerate().position(|(i, r)| {
         r.method == "GET"
+            && !r.path.ends_with(".diff")
             && error_answer(r)
             && !requests[i + 1..].iter().any(|later| {
                 later.method == r.method
