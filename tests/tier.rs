@@ -1577,3 +1577,82 @@ fn a_file_name_with_newlines_cannot_inject_workflow_commands() {
     }
     assert_eq!(out.outputs.get("tier").map(String::as_str), Some("high"));
 }
+
+// ---- the diff and the pages agree ---------------------------------------------------------
+
+mod diff_equals_pages {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A path of 1–3 parts: plain, with spaces, with characters git quotes (tab, quote,
+    /// backslash), non-ASCII; under high, docs, test and code directories.
+    fn path() -> impl Strategy<Value = String> {
+        let dir = prop_oneof![
+            Just("auth"),
+            Just("docs"),
+            Just("tests"),
+            Just("src"),
+            Just("my dir"),
+            Just(".gitea/workflows"),
+        ];
+        let name = prop_oneof![
+            "[a-z]{1,6}\\.(rs|md|lock)",
+            "[a-z]{1,3} [a-z]{1,3}\\.md",
+            "[a-z]{1,3}[\t\"\\\\][a-z]{1,3}",
+            "[éü ]{1,3}[a-z]{1,2}",
+            Just("b".to_owned()),
+        ];
+        (dir, name).prop_map(|(dir, name)| format!("{dir}/{name}"))
+    }
+
+    fn file() -> impl Strategy<Value = FileSpec> {
+        (path(), path(), 0u8..6, 0u64..400, 0u64..40).prop_map(|(path, old, kind, a, d)| match kind
+        {
+            0 => FileSpec::new(&path, "added", a, 0),
+            1 => FileSpec::new(&path, "deleted", 0, d),
+            2 if old != path => FileSpec::renamed(&old, &path, a % 3, d % 3),
+            3 => FileSpec::new(&path, "unchanged", 0, 0),
+            _ if a + d == 0 => FileSpec::new(&path, "unchanged", 0, 0),
+            _ => FileSpec::new(&path, "changed", a, d),
+        })
+    }
+
+    /// Gitea lists each path once.
+    fn files() -> impl Strategy<Value = Vec<FileSpec>> {
+        proptest::collection::vec(file(), 0..70).prop_map(|mut files| {
+            let mut seen = std::collections::BTreeSet::new();
+            files.retain(|f| seen.insert(f.filename.clone()));
+            files
+        })
+    }
+
+    fn without(mut json: Value) -> Value {
+        for key in ["files_from", "files_fallback"] {
+            json.as_object_mut().map(|o| o.remove(key));
+        }
+        json
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The same pull request read from its diff and from its paged files list gives the
+        /// same tier, rules, files and counts; the diff run reads no page.
+        #[test]
+        fn the_diff_and_the_pages_give_the_same_result(files in files()) {
+            let from_diff = fake_with(files.clone());
+            let diff = tier(&from_diff, &["--format", "json", "--dry-run"]).success().json();
+            prop_assert_eq!(&diff["files_from"], "diff", "{}", diff);
+            let pages_read = from_diff
+                .requests_to("GET /repos/{owner}/{repo}/pulls/{index}/files")
+                .len();
+            prop_assert_eq!(pages_read, 0);
+            let from_pages = fake_with(files);
+            without_diff(&from_pages);
+            let pages = tier(&from_pages, &["--format", "json", "--dry-run"]).success().json();
+            prop_assert_eq!(&pages["files_from"], "pages", "{}", pages);
+            prop_assert_eq!(without(diff), without(pages));
+        }
+    }
+}

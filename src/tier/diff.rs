@@ -34,6 +34,8 @@ pub const MAX_DIFF_BYTES: usize = 16 << 20;
 /// Why the diff was not used; the paged list is read instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unproven {
+    /// The diff was not asked for (`--files-from pages`).
+    NotAsked,
     /// The diff could not be read (an error answer, a cut connection, over the cap).
     Unread(String),
     /// The diff is not git's unified diff as expected.
@@ -53,6 +55,7 @@ pub enum Unproven {
 impl std::fmt::Display for Unproven {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Unproven::NotAsked => f.write_str("`--files-from pages`"),
             Unproven::Unread(why) => write!(f, "the diff could not be read: {why}"),
             Unproven::Malformed { line, why } => {
                 write!(f, "the diff is malformed at line {line}: {why}")

@@ -12,7 +12,7 @@ use super::{
     Error as TierError,
 };
 use crate::{
-    arguments::TierArgs,
+    arguments::{FilesFrom, TierArgs},
     config::Config,
     context::RepoRef,
     forge::{self, Client, Label, PullRequest},
@@ -114,6 +114,11 @@ pub async fn pr_facts(
         }
         let files = facts.files.clone();
         (files, Source::Git(Box::new(facts)))
+    } else if args.files_from == FilesFrom::Pages {
+        (
+            paged_files(client, repo, number).await?,
+            Source::Api(Via::Pages(Unproven::NotAsked)),
+        )
     } else {
         match diff_files(client, repo, &pull).await {
             Ok(files) => (files, Source::Api(Via::Diff)),
