@@ -3,7 +3,11 @@
 //! 1. Paging: `Client::pull_files` on a 3,000-file pull request (60 pages of 50) from a
 //!    small self-contained server that waits 20 ms before every answer, with
 //!    `page_concurrency` 8 against the sequential baseline (1). Goal: ratio ≤ 0.3.
-//! 2. Local mode: `tier::local::gather` (merge base, tree diff with renames, per-file line
+//! 2. The diff: `Client::pull_diff` plus `tier::diff::parse` on the same 3,000 files as
+//!    one `.diff` answer with the same 20 ms wait, against the concurrent paging above
+//!    (on a real Gitea each page costs a whole diff; here every answer costs the same, so
+//!    the ratio is the floor of the gain). Goal: ratio ≤ 0.2.
+//! 3. Local mode: `tier::local::gather` (merge base, tree diff with renames, per-file line
 //!    counts) on a real 3,000-file diff built with the git CLI, next to
 //!    `git diff --numstat` on the same commits as a reference.
 //!
@@ -27,7 +31,10 @@ use serde_json::{json, Value};
 use shipgate::{
     context::{RepoRef, Secret},
     forge::{Client, Options},
-    tier::local::{self, Read},
+    tier::{
+        diff,
+        local::{self, Read},
+    },
 };
 
 const FILES: usize = 3_000;
@@ -73,9 +80,25 @@ async fn files(State(server): State<Server>, Query(q): Query<Page>) -> (HeaderMa
     (headers, Json(Value::Array(items)))
 }
 
+/// The same files as one `git diff -p`: each `changed` with one hunk of 1 deleted and 3
+/// added lines.
+async fn diff(State(server): State<Server>) -> String {
+    tokio::time::sleep(server.latency).await;
+    (0..server.files)
+        .map(|i| {
+            let path = format!("src/module{}/file{i}.rs", i % 40);
+            format!(
+                "diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n\
+                 +++ b/{path}\n@@ -1,2 +1,4 @@\n fn x() {{}}\n-old\n+new\n+new\n+new\n"
+            )
+        })
+        .collect()
+}
+
 fn start_server(runtime: &tokio::runtime::Runtime) -> SocketAddr {
     let app = Router::new()
         .route("/api/v1/repos/acme/app/pulls/7/files", get(files))
+        .route("/api/v1/repos/acme/app/pulls/7.diff", get(diff))
         .with_state(Server {
             latency: LATENCY,
             files: FILES,
@@ -119,6 +142,34 @@ fn time_paging(
             .expect("pull_files");
         samples.push(start.elapsed());
         assert_eq!(files.len(), FILES);
+    }
+    median(samples)
+}
+
+fn time_diff(runtime: &tokio::runtime::Runtime, addr: SocketAddr) -> Duration {
+    let client = Client::new(
+        &format!("http://{addr}/api/v1"),
+        Secret::new("bench-token"),
+        Options {
+            attempts: 1,
+            ..Options::default()
+        },
+    )
+    .expect("client");
+    let repo = RepoRef::parse("acme/app").expect("repo");
+    let mut samples = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let body = runtime
+            .block_on(client.pull_diff(&repo, 7, (diff::MAX_DIFF_BYTES, "MAX_DIFF_BYTES")))
+            .expect("pull_diff");
+        let files = diff::parse(&body).expect("the diff parses");
+        samples.push(start.elapsed());
+        assert_eq!(files.len(), FILES);
+        assert_eq!(
+            files.iter().map(|f| f.additions).sum::<u64>(),
+            3 * FILES as u64
+        );
     }
     median(samples)
 }
@@ -206,6 +257,15 @@ fn main() {
         concurrent.as_secs_f64() * 1e3
     );
     println!("  ratio concurrent/sequential:     {ratio:>8.3} (goal <= 0.3)");
+    let one_diff = time_diff(&runtime, addr);
+    println!(
+        "  one .diff, read and parsed:       {:>8.1} ms",
+        one_diff.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio diff/concurrent pages:      {:>8.3} (goal <= 0.2)",
+        one_diff.as_secs_f64() / concurrent.as_secs_f64()
+    );
 
     let temp = tempfile::tempdir().expect("tempdir");
     let dir = temp.path();

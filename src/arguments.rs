@@ -259,6 +259,28 @@ pub struct TierArgs {
     /// The git repository for --local/--from-git
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub repo_dir: PathBuf,
+
+    /// Where the API gives the changed files: `auto` reads the PR's diff in one request
+    /// and falls back to the paged files list when it cannot prove the diff whole;
+    /// `pages` reads the paged list only
+    #[arg(
+        long,
+        env = "SHIPGATE_TIER_FILES_FROM",
+        value_enum,
+        default_value_t = FilesFrom::Auto,
+        value_name = "HOW"
+    )]
+    pub files_from: FilesFrom,
+}
+
+/// How tier reads a pull request's changed files through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FilesFrom {
+    /// `GET …/pulls/{n}.diff`, proven whole, else the paged list.
+    #[default]
+    Auto,
+    /// `GET …/pulls/{n}/files`, every page.
+    Pages,
 }
 
 #[derive(Debug, Args)]

@@ -84,10 +84,22 @@ fn error_answer(r: &Recorded) -> bool {
 }
 
 /// The first read that failed for good: an error answer to a GET that no later request
-/// for the same path and query answered cleanly (a retry that worked).
+/// for the same path and query answered cleanly (a retry that worked). tier's diff
+/// attempt is not one: the pull request's `.diff`, and the pull request read again right
+/// after it (and its retries), which when they fail make tier read the paged files list.
 fn failed_read(requests: &[Recorded]) -> Option<usize> {
+    let diff_attempt = |i: usize| {
+        let r = &requests[i];
+        r.path.ends_with(".diff")
+            || requests[..i]
+                .iter()
+                .rev()
+                .find(|before| before.path != r.path)
+                .is_some_and(|before| before.path == format!("{}.diff", r.path))
+    };
     requests.iter().enumerate().position(|(i, r)| {
         r.method == "GET"
+            && !diff_attempt(i)
             && error_answer(r)
             && !requests[i + 1..].iter().any(|later| {
                 later.method == r.method

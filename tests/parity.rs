@@ -12,6 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
+use shipgate::tier::{
+    diff::parse,
+    policy::{ChangeKind, FileChange},
+};
 
 use crate::real_gitea_tests;
 use crate::support::{
@@ -119,6 +123,12 @@ fn requests(repo: &str, sha: &str, qa: i64) -> Vec<(String, &'static str, String
         r(
             "files",
             format!("/repos/{repo}/pulls/1/files?limit=50&page=1"),
+            "gate-reader",
+        ),
+        r("diff", format!("/repos/{repo}/pulls/1.diff"), "gate-reader"),
+        r(
+            "diff missing",
+            format!("/repos/{repo}/pulls/999.diff"),
             "gate-reader",
         ),
         r(
@@ -535,6 +545,126 @@ fn a_tier_run_makes_the_same_requests_on_both(g: &RealGitea) {
     assert_eq!(repo.labels(1), vec!["tier:low"], "nothing written");
 }
 
+/// A pull request with renames (with spaces, and out of `auth/` with a change), a
+/// deletion, a change and a new file named with spaces, on the real server; the fake is
+/// given the real paged files list. Both serve the `.diff` as `text/plain`, and both diffs
+/// read as that list; the pull requests agree on the counts tier proves the diff with.
+fn the_fake_serves_the_diff_as_the_real_server(g: &RealGitea) {
+    let repo = g.repo("parity-diff");
+    repo.commit(
+        "alice",
+        "main",
+        None,
+        "base",
+        &[
+            Change::Create("auth/login.rs", "a\nb\nc\n"),
+            Change::Create("docs/old name.md", "# old\n"),
+            Change::Create("gone.txt", "gone\nbye\n"),
+            Change::Create("src/lib.rs", "one\ntwo\n"),
+        ],
+    );
+    repo.create_branch("feature", "main");
+    repo.commit(
+        "alice",
+        "feature",
+        None,
+        "work",
+        &[
+            Change::Rename("auth/login.rs", "src/login.rs", "a\nb\nc\nd\n"),
+            Change::Rename("docs/old name.md", "docs/new name.md", "# old\n"),
+            Change::Delete("gone.txt"),
+            Change::Update("src/lib.rs", "one\n2\nthree\n"),
+            Change::Create("my file.md", "spaces\n"),
+        ],
+    );
+    let pr = repo.open_pr("alice", "feature", "main", "diff parity");
+    let token = g.token("gate-reader").to_owned();
+    let listed = g.ok(
+        "GET",
+        &repo.path(&format!("/pulls/{pr}/files?limit=50")),
+        &token,
+        None,
+    );
+    let specs: Vec<FileSpec> = listed
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            let mut spec = FileSpec::new(
+                &text("filename"),
+                &text("status"),
+                f["additions"].as_u64().unwrap_or_default(),
+                f["deletions"].as_u64().unwrap_or_default(),
+            );
+            spec.previous_filename = Some(text("previous_filename")).filter(|p| !p.is_empty());
+            spec
+        })
+        .collect();
+    assert_eq!(specs.len(), 5, "{listed}");
+    let real_pull = g.ok("GET", &repo.path(&format!("/pulls/{pr}")), &token, None);
+
+    let fake = FakeGitea::start();
+    fake.add_user("gate-reader", "tok-gate-reader");
+    fake.add_user("alice", "tok-alice");
+    fake.add_repo(&repo.full);
+    fake.add_pr(
+        &repo.full,
+        PrSpec {
+            number: pr,
+            head_sha: real_pull["head"]["sha"].as_str().unwrap_or_default().into(),
+            base_sha: real_pull["merge_base"].as_str().unwrap_or_default().into(),
+            ..PrSpec::default()
+        },
+    );
+    fake.set_files(&repo.full, pr, specs.clone());
+    let fake_pull = fake_get(
+        &fake,
+        &repo.path(&format!("/pulls/{pr}")),
+        Some("tok-gate-reader"),
+    )
+    .2;
+    for key in ["changed_files", "additions", "deletions", "merge_base"] {
+        assert_eq!(
+            fake_pull[key], real_pull[key],
+            "`{key}` of the pull request"
+        );
+    }
+
+    let want: Vec<FileChange> = specs
+        .iter()
+        .map(|f| FileChange {
+            path: f.filename.clone(),
+            previous: f.previous_filename.clone(),
+            status: ChangeKind::parse(&f.status),
+            additions: f.additions,
+            deletions: f.deletions,
+        })
+        .collect();
+    let diff_path = repo.path(&format!("/pulls/{pr}.diff"));
+    let (status, headers, real_body) = g.call("GET", &diff_path, Some(&token), None);
+    assert_eq!(status, 200, "{real_body}");
+    let (fake_status, fake_headers, fake_body) =
+        fake_get(&fake, &diff_path, Some("tok-gate-reader"));
+    assert_eq!(fake_status, 200, "{fake_body}");
+    for (who, headers) in [("real", &headers), ("fake", &fake_headers)] {
+        assert!(
+            headers
+                .get("content-type")
+                .is_some_and(|t| t.starts_with("text/plain")),
+            "{who}: {headers:?}"
+        );
+    }
+    let read = |body: &Value| parse(body.as_str().unwrap_or_default().as_bytes());
+    assert_eq!(
+        read(&real_body),
+        Ok(want.clone()),
+        "the real diff:\n{real_body}"
+    );
+    assert_eq!(read(&fake_body), Ok(want), "the fake diff:\n{fake_body}");
+}
+
 #[test]
 fn differences_name_every_kind_of_divergence() {
     let base = Shape {
@@ -565,6 +695,7 @@ fn differences_name_every_kind_of_divergence() {
 }
 
 real_gitea_tests!(
+    the_fake_serves_the_diff_as_the_real_server,
     a_review_fire_run_makes_the_same_requests_on_both,
     a_tier_run_makes_the_same_requests_on_both,
     the_fake_answers_like_the_real_server,

@@ -3,9 +3,13 @@
 //!
 //! Each test asserts the exit code and the labels the server holds afterwards.
 
+use std::path::Path;
+
+use serde_json::Value;
+
 use crate::real_gitea_tests;
 use crate::support::{
-    real_gitea::{Change, RealGitea, Repo},
+    real_gitea::{git, Change, RealGitea, Repo},
     test::{Output, Test},
 };
 
@@ -220,7 +224,141 @@ fn a_token_without_write_issue_cannot_label(g: &RealGitea) {
     assert!(repo.labels(pr).is_empty(), "no label without the scope");
 }
 
+/// One commit on `branch` (from `from`, or the branch itself when it exists), made with
+/// git in a clone and sent in one push, whatever the number of files: `build` edits the
+/// work tree. Returns what `git diff --name-status` says the commit changed.
+fn push_commit(
+    repo: &Repo<'_>,
+    login: &str,
+    branch: &str,
+    from: &str,
+    build: impl FnOnce(&Path),
+) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = repo.gitea.token(login);
+    let url = repo
+        .clone_url()
+        .replacen("://", &format!("://{login}:{token}@"), 1);
+    git(dir.path(), &["clone", "-q", "-b", from, &url, "w"]);
+    let work = dir.path().join("w");
+    if branch != from {
+        git(&work, &["checkout", "-q", "-b", branch]);
+    }
+    build(&work);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "generated"]);
+    git(&work, &["push", "-q", "origin", branch]);
+    git(&work, &["diff", "--name-status", "HEAD~1", "HEAD"])
+}
+
+fn write(dir: &Path, path: &str, bytes: &[u8]) {
+    let path = dir.join(path);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// `tier --dry-run` reading the files as `how` says (`auto`: the diff; `pages`); its JSON
+/// and the number of API requests it sent (its `-v` log names each one).
+fn dry_run(repo: &Repo<'_>, pr: u64, how: &str) -> (Value, usize) {
+    let output = tier(repo, pr, "tier-bot")
+        .args(&["--dry-run", "--files-from", how])
+        .success();
+    let requests = output.stderr.matches("forge request").count();
+    (output.json(), requests)
+}
+
+/// The diff's result without the two fields that say where the files came from.
+fn result(mut json: Value) -> Value {
+    for key in ["files_from", "files_fallback"] {
+        json.as_object_mut().map(|o| o.remove(key));
+    }
+    json
+}
+
+/// 3,000 changed files: one diff and a handful of requests instead of 60 pages, the same
+/// result as the pages.
+fn a_3000_file_pr_is_read_from_one_diff(g: &RealGitea) {
+    let repo = g.repo("tier-3000");
+    push_commit(&repo, "alice", "feature", "main", |w| {
+        for i in 0..3000 {
+            let dir = ["docs", "src", "tests", "auth"][i % 4];
+            write(
+                w,
+                &format!("{dir}/m{}/f{i}.txt", i % 13),
+                format!("line {i}\n").as_bytes(),
+            );
+        }
+    });
+    let pr = repo.open_pr("alice", "feature", "main", "3000 files");
+    let (diff, diff_requests) = dry_run(&repo, pr, "auto");
+    assert_eq!(diff["files_from"], "diff", "{diff}");
+    assert_eq!(diff["files_total"], 3000, "{diff}");
+    assert_eq!(diff["tier"], "high", "{diff}");
+    let (pages, page_requests) = dry_run(&repo, pr, "pages");
+    assert_eq!(pages["files_from"], "pages", "{pages}");
+    assert_eq!(result(diff), result(pages));
+    // The pull request twice, the config and .gitattributes at the base, the diff, the
+    // labels, the repository's labels.
+    assert!(diff_requests <= 8, "{diff_requests} requests with the diff");
+    assert!(
+        page_requests >= 60 + 5,
+        "{page_requests} requests with the pages"
+    );
+}
+
+/// Renames (one with spaces on both sides, one out of `auth/` with a change, an empty
+/// file), a binary file changed, a mode change, a deletion, new files named with spaces
+/// and quotes, an empty new file: the diff reads as the pages do.
+fn renames_binary_modes_and_odd_names_read_as_the_pages(g: &RealGitea) {
+    let repo = g.repo("tier-odd");
+    push_commit(&repo, "alice", "main", "main", |w| {
+        write(w, "auth/login.rs", b"a\nb\nc\n");
+        write(w, "docs/old name.md", b"# old\n");
+        write(w, "logo.png", b"\x89PNG\x00\x01\x02");
+        write(w, "script.sh", b"echo hi\n");
+        write(w, "gone.txt", b"gone\nbye\n");
+        write(w, "empty-old", b"");
+    });
+    let changed = push_commit(&repo, "alice", "feature", "main", |w| {
+        std::fs::create_dir_all(w.join("src")).expect("mkdir src");
+        git(w, &["mv", "auth/login.rs", "src/login.rs"]);
+        write(w, "src/login.rs", b"a\nb\nc\nd\n");
+        git(w, &["mv", "docs/old name.md", "docs/new name.md"]);
+        git(w, &["mv", "empty-old", "new empty.txt"]);
+        write(w, "logo.png", b"\x89PNG\x00\x03\x04\x05");
+        let script = w.join("script.sh");
+        let mut mode = std::fs::metadata(&script).expect("stat").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+        std::fs::set_permissions(&script, mode).expect("chmod");
+        git(w, &["rm", "-q", "gone.txt"]);
+        write(w, "my file.md", b"spaces\n");
+        write(w, "say \"hi\".md", b"quotes\n");
+        write(w, "caf\u{e9} men\u{fc}.md", b"non-ASCII\n");
+        write(w, "empty.txt", b"");
+    });
+    let pr = repo.open_pr("alice", "feature", "main", "odd files");
+    let (diff, _) = dry_run(&repo, pr, "auto");
+    assert_eq!(diff["files_from"], "diff", "{diff}");
+    let (pages, _) = dry_run(&repo, pr, "pages");
+    assert_eq!(result(diff.clone()), result(pages), "{diff}");
+    // git's own view of the commit: three renames (git pairs the deleted empty file with
+    // one of the new empty ones), the binary change, the mode change, a deletion, four
+    // new files.
+    assert_eq!(diff["files_total"], changed.lines().count(), "{changed}");
+    assert_eq!(
+        changed.lines().filter(|l| l.starts_with('R')).count(),
+        3,
+        "{changed}"
+    );
+    assert_eq!(diff["files_total"], 10, "{changed}");
+    assert_eq!(diff["tier"], "high", "{diff}");
+}
+
 real_gitea_tests!(
+    a_3000_file_pr_is_read_from_one_diff,
+    renames_binary_modes_and_odd_names_read_as_the_pages,
     new_pr_is_labeled_and_a_second_run_writes_nothing,
     pr_with_120_files_is_read_completely,
     rename_out_of_auth_is_high,

@@ -583,6 +583,11 @@ fn every_response_body_matches_the_spec() {
         ),
         probe(
             "GET",
+            "/repos/{owner}/{repo}/pulls/{index}.{diffType}",
+            "/repos/acme/app/pulls/7.diff",
+        ),
+        probe(
+            "GET",
             "/repos/{owner}/{repo}/pulls/{index}/files",
             "/repos/acme/app/pulls/7/files?page=2&limit=2",
         ),
@@ -831,6 +836,19 @@ fn every_response_body_matches_the_spec() {
             }
             continue;
         };
+        // A text answer (`text/plain`: the pull request's diff).
+        if schema.get("type").and_then(Value::as_str) == Some("string")
+            && answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/plain"))
+        {
+            if std::str::from_utf8(&answer.bytes).is_err() {
+                problems.push(format!("{name}: text that is not UTF-8"));
+            }
+            continue;
+        }
         if schema.get("type").and_then(Value::as_str) == Some("file") {
             if answer.bytes.is_empty() {
                 problems.push(format!("{name}: empty file"));
@@ -965,6 +983,7 @@ const EXERCISED: &[&str] = &[
     "pull",
     "issue",
     "pull_files",
+    "pull_diff",
     "pull_reviews",
     "issue_labels",
     "add_issue_labels",
@@ -1038,6 +1057,14 @@ fn client_session_conforms() {
             .is_some());
         let files = client.pull_files(&repo, 7).await.expect("files");
         assert_eq!(files[2].previous_filename.as_deref(), Some("old.rs"));
+        let diff = client
+            .pull_diff(&repo, 7, (1 << 20, "a test cap"))
+            .await
+            .expect("diff");
+        assert_eq!(
+            shipgate::tier::diff::parse(&diff).map(|f| f.len()),
+            Ok(files.len())
+        );
         let reviews = client.pull_reviews(&repo, 7).await.expect("reviews");
         assert_eq!(reviews.len(), 2);
         assert_eq!(reviews[0].official, json!(true));

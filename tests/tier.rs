@@ -643,11 +643,54 @@ fn label_id(fake: &FakeGitea, name: &str) -> i64 {
     fake.add_repo_label(REPO, name, "ededed")
 }
 
+/// The route of the pull request's diff.
+const DIFF: &str = "GET /repos/{owner}/{repo}/pulls/{index}.{diffType}";
+
+/// The diff answers 404 (as a server without the route would): tier reads the pages.
+fn without_diff(fake: &FakeGitea) {
+    fake.fault(Fault::new(DIFF, FaultKind::Status(404)));
+}
+
 #[test]
-fn pr_with_3000_files_is_read_in_60_pages_and_labeled_high() {
+fn pr_with_3000_files_is_read_from_one_diff() {
     let fake = fake_with(code_files(3000));
+    let json = tier(&fake, &["--format", "json", "--dry-run"])
+        .success()
+        .json();
+    assert_eq!(json["files_from"], "diff", "{json}");
+    assert_eq!(json["files_fallback"], Value::Null);
+    assert_eq!(json["tier"], "high");
+    assert_eq!(json["files_counted"], 3000);
+    assert_eq!(json["lines_counted"], 12000);
+    assert_eq!(rule_names(&json), ["too-many-lines", "too-many-files"]);
+    assert_eq!(fake.requests_to(DIFF).len(), 1);
+    assert!(fake
+        .requests_to("GET /repos/{owner}/{repo}/pulls/{index}/files")
+        .is_empty());
+    // The pull request before and after the diff, the two base files, the diff, the
+    // labels, the repository's labels (dry run: would add).
+    let routes: Vec<String> = fake.requests().iter().map(|r| r.key()).collect();
+    assert_eq!(routes.len(), 7, "{routes:#?}");
+    assert_eq!(
+        fake.requests_to("GET /repos/{owner}/{repo}/pulls/{index}")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn pr_with_3000_files_is_read_in_60_pages_and_labeled_high_without_the_diff() {
+    let fake = fake_with(code_files(3000));
+    without_diff(&fake);
     let out = tier(&fake, &["--format", "json"]).success();
     let json = out.json();
+    assert_eq!(json["files_from"], "pages");
+    assert!(
+        json["files_fallback"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("the diff could not be read: ")),
+        "{json}"
+    );
     assert_eq!(json["tier"], "high");
     assert_eq!(json["computed_tier"], "high");
     assert_eq!(json["label_action"], "added");
@@ -874,6 +917,8 @@ fn a_rename_without_its_old_path_cannot_verify() {
     let mut file = FileSpec::renamed("auth/session.go", "pkg/session.go", 0, 0);
     file.previous_filename = Some(String::new());
     let fake = fake_with(vec![file]);
+    // The diff says the old path; this is the paged list's check.
+    without_diff(&fake);
     let out = tier(&fake, &["--format", "json"]).unverified();
     let annotation = out.annotations().join("\n");
     assert!(
@@ -1253,6 +1298,10 @@ fn scenario(s: Scenario) -> FakeGitea {
 /// Whether a fault on this route makes its answer different at all (a count on a list
 /// without `X-Total-Count` changes nothing, a 404 on some routes is a finding).
 fn applies(route: &str, kind: &FaultKind) -> bool {
+    // A failed diff is not exit 2: tier reads the pages instead (its own test below).
+    if route == DIFF {
+        return false;
+    }
     // The timeline is not here: Gitea's `X-Total-Count` there is the size of the page it
     // served, so the client walks pages to two empty ones and reads no count, and a page
     // short by a row is what the real server sends when it drops code comments.
@@ -1378,9 +1427,87 @@ fn every_fault_while_replacing_shipgates_own_label_is_exit_2() {
     every_fault(Scenario::Replace, "added");
 }
 
+/// Every fault on the diff, and a diff cut cleanly at a file boundary, reads the paged
+/// list instead, with the same result as the diff.
+#[test]
+fn every_fault_on_the_diff_falls_back_to_the_same_result() {
+    let strip = |mut json: Value| {
+        for key in ["files_from", "files_fallback"] {
+            json.as_object_mut().map(|o| o.remove(key));
+        }
+        json
+    };
+    let files = vec![
+        FileSpec::new("src/lib.rs", "changed", 3, 1),
+        FileSpec::renamed("auth/old name.rs", "src/new\tname.rs", 1, 0),
+        FileSpec::new("docs/gone.md", "deleted", 0, 4),
+        FileSpec::new("logo.png", "unchanged", 0, 0),
+    ];
+    let clean = tier(
+        &fake_with(files.clone()),
+        &["--format", "json", "--dry-run"],
+    )
+    .success()
+    .json();
+    assert_eq!(clean["files_from"], "diff", "{clean}");
+    assert_eq!(clean["tier"], "high", "{clean}");
+    for (kind, why) in [
+        (FaultKind::Status(401), "could not be read"),
+        (FaultKind::Status(403), "could not be read"),
+        (FaultKind::Status(404), "could not be read"),
+        (FaultKind::Status(500), "could not be read"),
+        (FaultKind::Status(502), "could not be read"),
+        (
+            FaultKind::Delay(Duration::from_millis(2500)),
+            "could not be read",
+        ),
+        (FaultKind::Reset, "could not be read"),
+        (FaultKind::CutBody, "could not be read"),
+        (FaultKind::Malformed, "the diff is malformed at line 1"),
+        (
+            FaultKind::TruncatePage,
+            "the diff has 3 files, the pull request says 4",
+        ),
+    ] {
+        let fake = fake_with(files.clone());
+        fake.fault(Fault::new(DIFF, kind.clone()));
+        let json = tier_with_timeout(&fake, "1", &["--format", "json", "--dry-run"])
+            .success()
+            .json();
+        assert_eq!(json["files_from"], "pages", "{kind:?}: {json}");
+        let fallback = json["files_fallback"].as_str().unwrap_or_default();
+        assert!(fallback.contains(why), "{kind:?}: {fallback}");
+        assert_eq!(strip(json), strip(clean.clone()), "{kind:?}");
+    }
+}
+
+/// The pull request moving while the diff is read is not proof: the pages are read.
+#[test]
+fn a_head_that_moves_during_the_diff_reads_the_pages() {
+    let fake = fake_with(code_files(3));
+    fake.after_hit(
+        DIFF,
+        1,
+        Action::SetPrHead {
+            repo: REPO.into(),
+            number: PR,
+            sha: "9".repeat(40),
+        },
+    );
+    let json = tier(&fake, &["--format", "json", "--dry-run"])
+        .success()
+        .json();
+    assert_eq!(json["files_from"], "pages", "{json}");
+    assert_eq!(
+        json["files_fallback"],
+        "the pull request's head changed while the diff was read"
+    );
+}
+
 #[test]
 fn a_transient_500_is_retried() {
     let fake = fake_with(code_files(120));
+    without_diff(&fake);
     fake.fault(
         Fault::new(
             "GET /repos/{owner}/{repo}/pulls/{index}/files",
@@ -1471,4 +1598,83 @@ fn a_file_name_with_newlines_cannot_inject_workflow_commands() {
         }
     }
     assert_eq!(out.outputs.get("tier").map(String::as_str), Some("high"));
+}
+
+// ---- the diff and the pages agree ---------------------------------------------------------
+
+mod diff_equals_pages {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A path of 1–3 parts: plain, with spaces, with characters git quotes (tab, quote,
+    /// backslash), non-ASCII; under high, docs, test and code directories.
+    fn path() -> impl Strategy<Value = String> {
+        let dir = prop_oneof![
+            Just("auth"),
+            Just("docs"),
+            Just("tests"),
+            Just("src"),
+            Just("my dir"),
+            Just(".gitea/workflows"),
+        ];
+        let name = prop_oneof![
+            "[a-z]{1,6}\\.(rs|md|lock)",
+            "[a-z]{1,3} [a-z]{1,3}\\.md",
+            "[a-z]{1,3}[\t\"\\\\][a-z]{1,3}",
+            "[éü ]{1,3}[a-z]{1,2}",
+            Just("b".to_owned()),
+        ];
+        (dir, name).prop_map(|(dir, name)| format!("{dir}/{name}"))
+    }
+
+    fn file() -> impl Strategy<Value = FileSpec> {
+        (path(), path(), 0u8..6, 0u64..400, 0u64..40).prop_map(|(path, old, kind, a, d)| match kind
+        {
+            0 => FileSpec::new(&path, "added", a, 0),
+            1 => FileSpec::new(&path, "deleted", 0, d),
+            2 if old != path => FileSpec::renamed(&old, &path, a % 3, d % 3),
+            3 => FileSpec::new(&path, "unchanged", 0, 0),
+            _ if a + d == 0 => FileSpec::new(&path, "unchanged", 0, 0),
+            _ => FileSpec::new(&path, "changed", a, d),
+        })
+    }
+
+    /// Gitea lists each path once.
+    fn files() -> impl Strategy<Value = Vec<FileSpec>> {
+        proptest::collection::vec(file(), 0..70).prop_map(|mut files| {
+            let mut seen = std::collections::BTreeSet::new();
+            files.retain(|f| seen.insert(f.filename.clone()));
+            files
+        })
+    }
+
+    fn without(mut json: Value) -> Value {
+        for key in ["files_from", "files_fallback"] {
+            json.as_object_mut().map(|o| o.remove(key));
+        }
+        json
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The same pull request read from its diff and from its paged files list gives the
+        /// same tier, rules, files and counts; the diff run reads no page.
+        #[test]
+        fn the_diff_and_the_pages_give_the_same_result(files in files()) {
+            let from_diff = fake_with(files.clone());
+            let diff = tier(&from_diff, &["--format", "json", "--dry-run"]).success().json();
+            prop_assert_eq!(&diff["files_from"], "diff", "{}", diff);
+            let pages_read = from_diff
+                .requests_to("GET /repos/{owner}/{repo}/pulls/{index}/files")
+                .len();
+            prop_assert_eq!(pages_read, 0);
+            let from_pages = fake_with(files);
+            without_diff(&from_pages);
+            let pages = tier(&from_pages, &["--format", "json", "--dry-run"]).success().json();
+            prop_assert_eq!(&pages["files_from"], "pages", "{}", pages);
+            prop_assert_eq!(without(diff), without(pages));
+        }
+    }
 }

@@ -129,6 +129,27 @@ impl Client {
         body: Option<&Value>,
         idempotent: bool,
     ) -> Result<Response, Error> {
+        self.send_capped(
+            method,
+            path,
+            query,
+            body,
+            idempotent,
+            (MAX_RESPONSE_BYTES, "MAX_RESPONSE_BYTES"),
+        )
+        .await
+    }
+
+    /// [`Client::send`] with its own cap on the body (`cap`: bytes and the cap's name).
+    async fn send_capped(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotent: bool,
+        cap: (usize, &'static str),
+    ) -> Result<Response, Error> {
         let url = self.url(path);
         let request_name = format!("{method} {url}");
         let options = &self.inner.options;
@@ -152,7 +173,7 @@ impl Client {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    match read_body(response, MAX_RESPONSE_BYTES).await {
+                    match read_body(response, cap.0).await {
                         Ok(body) => Ok(Response {
                             status,
                             headers,
@@ -165,7 +186,8 @@ impl Client {
                                 request: request_name,
                                 detail: format!(
                                     "the response body is larger than {limit} bytes \
-                                     (MAX_RESPONSE_BYTES), so it was not read"
+                                     ({}), so it was not read",
+                                    cap.1
                                 ),
                             });
                         }
@@ -386,6 +408,31 @@ impl Client {
     pub async fn pull_files(&self, repo: &RepoRef, index: u64) -> Result<Vec<ChangedFile>, Error> {
         self.get_all(&format!("/repos/{repo}/pulls/{index}/files"), &[])
             .await
+    }
+
+    /// `GET /repos/{o}/{r}/pulls/{index}.diff`: the pull request's whole unified diff
+    /// (`git diff -p <merge_base>...refs/pull/{index}/head`), at most `cap` bytes (a
+    /// larger body is a protocol error naming `cap_name`, not read to its end).
+    pub async fn pull_diff(
+        &self,
+        repo: &RepoRef,
+        index: u64,
+        cap: (usize, &'static str),
+    ) -> Result<Vec<u8>, Error> {
+        let path = format!("/repos/{repo}/pulls/{index}.diff");
+        let response = self
+            .send_capped(Method::GET, &path, &[], None, true, cap)
+            .await?;
+        if response.status != StatusCode::OK {
+            return Err(Error::Protocol {
+                request: format!("GET {}", self.url(&path)),
+                detail: format!(
+                    "HTTP {} where 200 and the diff were expected",
+                    response.status.as_u16()
+                ),
+            });
+        }
+        Ok(response.body)
     }
 
     /// `GET /repos/{o}/{r}/pulls/{index}/reviews`, every page.

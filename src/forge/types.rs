@@ -41,6 +41,17 @@ pub struct PullRequest {
     pub title: String,
     #[serde(default)]
     pub html_url: String,
+    /// The commit the diff starts from (Gitea's stored merge base of head and base).
+    #[serde(default)]
+    pub merge_base: Option<String>,
+    /// `git diff --shortstat <merge_base> <head>`: files, added and deleted lines. Absent
+    /// in lists and when Gitea could not compute them.
+    #[serde(default)]
+    pub changed_files: Option<u64>,
+    #[serde(default)]
+    pub additions: Option<u64>,
+    #[serde(default)]
+    pub deletions: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -95,6 +95,10 @@ mod tests {
             labels: Vec::new(),
             title: String::new(),
             html_url: String::new(),
+            merge_base: None,
+            changed_files: None,
+            additions: None,
+            deletions: None,
         }
     }
 

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 
 use super::{
+    diff::{self, Unproven},
     labels::{Adder, TierLabel},
     local::{self, LocalFacts, Read},
     policy::{ChangeKind, FileChange},
     Error as TierError,
 };
 use crate::{
-    arguments::TierArgs,
+    arguments::{FilesFrom, TierArgs},
     config::Config,
     context::RepoRef,
     forge::{self, Client, Label, PullRequest},
@@ -21,10 +22,19 @@ use crate::{
 /// Where the changed files came from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// `GET /pulls/{index}/files`, every page.
-    Api,
+    /// The API: the pull request's diff, or its files list.
+    Api(Via),
     /// The local checkout (`--from-git`).
     Git(Box<LocalFacts>),
+}
+
+/// How the API gave the changed files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// `GET /pulls/{index}.diff`, proven whole ([`diff::prove`]).
+    Diff,
+    /// `GET /pulls/{index}/files`, every page, because the diff was not proven.
+    Pages(Unproven),
 }
 
 /// Everything read about a pull request.
@@ -104,39 +114,22 @@ pub async fn pr_facts(
         }
         let files = facts.files.clone();
         (files, Source::Git(Box::new(facts)))
+    } else if args.files_from == FilesFrom::Pages {
+        (
+            paged_files(client, repo, number).await?,
+            Source::Api(Via::Pages(Unproven::NotAsked)),
+        )
     } else {
-        let listed = client.pull_files(repo, number).await?;
-        if listed.iter().any(|f| f.filename.trim().is_empty()) {
-            return Err(Error::Forge(forge::Error::Protocol {
-                request: format!("GET /repos/{repo}/pulls/{number}/files"),
-                detail: "a changed file has an empty `filename`".into(),
-            }));
-        }
-        // Gitea before 1.22.3 sends renames with an empty `previous_filename` (a typo,
-        // go-gitea/gitea#32017): the old path, which the high-path rules must see, is lost.
-        if let Some(f) = listed.iter().find(|f| {
-            f.status == "renamed"
-                && f.previous_filename
-                    .as_deref()
-                    .is_none_or(|p| p.trim().is_empty())
-        }) {
-            return Err(TierError::RenameWithoutOldPath {
-                number,
-                file: f.filename.clone(),
+        match diff_files(client, repo, &pull).await {
+            Ok(files) => (files, Source::Api(Via::Diff)),
+            Err(why) => {
+                tracing::info!("reading the changed files of {repo}#{number} page by page: {why}");
+                (
+                    paged_files(client, repo, number).await?,
+                    Source::Api(Via::Pages(why)),
+                )
             }
-            .into());
         }
-        let files = listed
-            .into_iter()
-            .map(|f| FileChange {
-                status: ChangeKind::parse(&f.status),
-                path: f.filename,
-                previous: f.previous_filename.filter(|p| !p.is_empty()),
-                additions: f.additions,
-                deletions: f.deletions,
-            })
-            .collect();
-        (files, Source::Api)
     };
     let labels = client.issue_labels(repo, number).await?;
     check_labels_agree(repo, number, &labels, &pull.labels)?;
@@ -150,6 +143,62 @@ pub async fn pr_facts(
         source,
         labels,
     })
+}
+
+/// The changed files from the pull request's diff, proven whole and the pull request's
+/// ([`diff::prove`]): the diff, then the pull request read again. Any failure is the
+/// reason to read the paged list instead, never a shorter list.
+async fn diff_files(
+    client: &Client,
+    repo: &RepoRef,
+    pull: &PullRequest,
+) -> Result<Vec<FileChange>, Unproven> {
+    let unread = |e: forge::Error| Unproven::Unread(e.to_string());
+    let body = client
+        .pull_diff(repo, pull.number, (diff::MAX_DIFF_BYTES, "MAX_DIFF_BYTES"))
+        .await
+        .map_err(unread)?;
+    let again = client.pull(repo, pull.number).await.map_err(unread)?;
+    diff::prove(&body, pull, &again)
+}
+
+/// The changed files from `GET …/pulls/{n}/files`, every page.
+async fn paged_files(
+    client: &Client,
+    repo: &RepoRef,
+    number: u64,
+) -> Result<Vec<FileChange>, Error> {
+    let listed = client.pull_files(repo, number).await?;
+    if listed.iter().any(|f| f.filename.trim().is_empty()) {
+        return Err(Error::Forge(forge::Error::Protocol {
+            request: format!("GET /repos/{repo}/pulls/{number}/files"),
+            detail: "a changed file has an empty `filename`".into(),
+        }));
+    }
+    // Gitea before 1.22.3 sends renames with an empty `previous_filename` (a typo,
+    // go-gitea/gitea#32017): the old path, which the high-path rules must see, is lost.
+    if let Some(f) = listed.iter().find(|f| {
+        f.status == "renamed"
+            && f.previous_filename
+                .as_deref()
+                .is_none_or(|p| p.trim().is_empty())
+    }) {
+        return Err(TierError::RenameWithoutOldPath {
+            number,
+            file: f.filename.clone(),
+        }
+        .into());
+    }
+    Ok(listed
+        .into_iter()
+        .map(|f| FileChange {
+            status: ChangeKind::parse(&f.status),
+            path: f.filename,
+            previous: f.previous_filename.filter(|p| !p.is_empty()),
+            additions: f.additions,
+            deletions: f.deletions,
+        })
+        .collect())
 }
 
 /// `GET …/issues/{n}/labels` is not paginated and carries no count, so it is checked

@@ -14,6 +14,7 @@
 
 mod act;
 pub mod attributes;
+pub mod diff;
 mod error;
 pub mod gather;
 pub mod labels;

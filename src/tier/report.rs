@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{
     act::Applied,
-    gather::{PrFacts, Source},
+    gather::{PrFacts, Source, Via},
     labels::{Action, Refusal, TierLabel},
     local::LocalFacts,
     policy::{self, Assessment, Tier},
@@ -108,9 +108,10 @@ pub(super) fn pr_outcome(
             "computed tier `{computed}` for {repo}#{number}; the tier label is refused"
         ),
     };
-    let source = match &facts.source {
-        Source::Api => "api",
-        Source::Git(_) => "git",
+    let (source, files_from, fallback) = match &facts.source {
+        Source::Api(Via::Diff) => ("api", "diff", None),
+        Source::Api(Via::Pages(why)) => ("api", "pages", Some(why.to_string())),
+        Source::Git(_) => ("git", "git", None),
     };
     let mut outcome = Outcome::new(Mode::Tier, verdict)
         .reason(headline)
@@ -123,6 +124,8 @@ pub(super) fn pr_outcome(
         .field("head_sha", facts.pull.head.sha.as_str())
         .field("base_sha", facts.pull.base.sha.as_str())
         .field("source", source)
+        .field("files_from", files_from)
+        .field("files_fallback", fallback)
         .field(
             "current_labels",
             current.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),

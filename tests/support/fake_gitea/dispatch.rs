@@ -8,6 +8,20 @@ pub(super) fn match_template(template: &str, path: &str) -> Option<HashMap<&'sta
     let got: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut params = HashMap::new();
     for (i, segment) in want.iter().enumerate() {
+        // `{index}.{diffType}`: two parameters in one segment, split at its last dot.
+        if let Some((first, second)) = segment
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .and_then(|s| s.split_once("}.{"))
+        {
+            let (a, b) = got.get(i)?.rsplit_once('.')?;
+            if a.is_empty() || b.is_empty() {
+                return None;
+            }
+            params.insert(static_name(first), decode(a));
+            params.insert(static_name(second), decode(b));
+            continue;
+        }
         let name = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
         match name {
             // The raw file path spans every remaining segment.
@@ -54,6 +68,7 @@ pub(super) fn static_name(name: &str) -> &'static str {
         "name",
         "branch",
         "basehead",
+        "diffType",
     ];
     NAMES
         .iter()
@@ -337,11 +352,20 @@ pub(super) fn apply_body_fault(reply: &mut Reply, kind: &FaultKind) {
                 "application/json;charset=utf-8",
             );
         }
-        FaultKind::TruncatePage => {
-            if let ReplyBody::Json(Value::Array(items)) = &mut reply.body {
+        FaultKind::TruncatePage => match &mut reply.body {
+            ReplyBody::Json(Value::Array(items)) => {
                 items.pop();
             }
-        }
+            // A diff that ends early, cleanly, at a file boundary: its last file is gone.
+            ReplyBody::Bytes(bytes, "text/plain; charset=utf-8") => {
+                let keep = bytes
+                    .windows(12)
+                    .rposition(|w| w == b"\ndiff --git ")
+                    .map_or(0, |at| at + 1);
+                bytes.truncate(keep);
+            }
+            _ => {}
+        },
         FaultKind::WrongTotal(delta) => {
             if let Some(total) = reply
                 .header("X-Total-Count")

@@ -24,6 +24,7 @@ pub(super) type Handler = fn(&mut StateData, &Call) -> Reply;
 #[rustfmt::skip]
 pub static ROUTES: &[Route] = &[
     api("GET", "/user", get_user),
+    api("GET", "/repos/{owner}/{repo}/pulls/{index}.{diffType}", get_pull_diff),
     api("GET", "/repos/{owner}/{repo}/pulls/{index}", get_pull),
     api("GET", "/repos/{owner}/{repo}/issues/{index}", get_issue),
     api("GET", "/repos/{owner}/{repo}/pulls/{index}/files", get_pull_files),
