@@ -829,3 +829,19 @@ mod invariant {
         }
     }
 }
+
+/// With `--wait`, a plan Gitea can finish (the protection requires every context) is
+/// scheduled at once, not polled for: the job ends and frees its runner.
+#[test]
+fn a_scheduled_merge_is_not_polled_for() {
+    let world = World::new();
+    world.fake.protect_branch(REPO, "main", &[CI]);
+    world.status(&world.staging, CI, "pending");
+    let output = world.promote(&["--wait", "20m", "--poll", "10ms"], 0);
+    assert_eq!(output.json()["plan"], "scheduled", "{}", output.stdout);
+    assert!(
+        !output.stderr.contains("shipgate promote: poll "),
+        "{}",
+        output.stderr
+    );
+}

@@ -96,7 +96,10 @@ impl Session<'_> {
             attempt += 1;
             let gathered = self.gather().await?;
             let (plan, rows) = plan::decide(&gathered.facts);
-            if matches!(plan, Plan::Waiting { .. } | Plan::Schedule { .. }) {
+            // Only a plan that must wait polls: a scheduled merge leaves the waiting to
+            // Gitea at once (its protection requires every context promote needs), so
+            // the job ends instead of holding a runner for `--wait`.
+            if matches!(plan, Plan::Waiting { .. }) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if !left.is_zero() {
                     polls += 1;
@@ -114,9 +117,7 @@ impl Session<'_> {
                         }
                     }
                     let missing = match &plan {
-                        Plan::Waiting { missing } | Plan::Schedule { missing } => {
-                            missing.join(", ")
-                        }
+                        Plan::Waiting { missing } => missing.join(", "),
                         _ => String::new(),
                     };
                     crate::report::progress(

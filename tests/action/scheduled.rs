@@ -651,6 +651,123 @@ fn the_seed_flow_ends_with_the_pr_merged_on_main(g: &'static RealGitea) {
     );
 }
 
+/// promote under Gitea's scheduler, with the documented protection: main requires staging's
+/// CI and both review gates, two approvals of the gate teams (the secure rule). A dispatch
+/// of the auto-promote example finds the gates missing on staging's head S, opens the
+/// promotion PR and schedules its merge; Gitea starts auto-tier and review-fire on that PR
+/// (the PR's own checks); two genuine approvals turn both gates green on S, and Gitea's
+/// scheduled merge moves main to S: no hand step after the dispatch.
+///
+/// 1.27.3 only: the dispatch API (`POST …/actions/workflows/{file}/dispatches`) arrived
+/// after 1.22, whose scheduler would start the example only from its cron (every 15 min).
+fn promote_example_moves_main_once_staging_and_its_promotion_pr_are_green(g: &'static RealGitea) {
+    const CI: &str = "ci / build (push)";
+    let repo = g.repo("sched-promote");
+    for tier in ["tier:low", "tier:medium", "tier:high"] {
+        repo.create_label(tier);
+    }
+    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
+    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
+    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
+    secret(&repo, "SHIPGATE_PROMOTE_TOKEN", g.token("devops-engineer"));
+    let runner = Runner::register(&repo);
+    for name in ["auto-tier.yml", "review-fire.yml", "auto-promote.yml"] {
+        repo.put_file(
+            "main",
+            &format!(".gitea/workflows/{name}"),
+            &installed(g, name),
+        );
+    }
+    let mut rule = secure_main_rule();
+    rule["status_check_contexts"] = json!([CI, QA, SECURITY]);
+    repo.protect(rule);
+    // staging = main + one commit S, green in CI.
+    g.admin("DELETE", &repo.path("/branches/staging"), None);
+    // Gitea's queued processing of the deletion closes PRs whose head is staging: let it
+    // run before staging comes back (real_promote saw it close a fresh promotion PR).
+    std::thread::sleep(Duration::from_secs(2));
+    repo.create_branch("staging", "main");
+    let s = repo.commit(
+        "devops-engineer",
+        "staging",
+        None,
+        "docs on staging",
+        &[Change::Create("docs/promoted.md", "# promoted\n")],
+    );
+    repo.gitea.ok(
+        "POST",
+        &repo.path(&format!("/statuses/{s}")),
+        g.token("status-bot"),
+        Some(json!({"state": "success", "context": CI, "description": "ci"})),
+    );
+    runner.assert_idle(Duration::from_secs(2));
+    let main = repo.tip("main");
+
+    g.admin(
+        "POST",
+        &repo.path("/actions/workflows/auto-promote.yml/dispatches"),
+        Some(json!({"ref": "main"})),
+    );
+    let ran = drain(&runner, Duration::from_secs(4));
+    let names = runs(&ran);
+    let promoted = ran
+        .iter()
+        .find(|r| r.task.workflow_file() == "auto-promote.yml")
+        .unwrap_or_else(|| panic!("no auto-promote run: {names:?}"));
+    assert_eq!(promoted.task.event_name(), "workflow_dispatch");
+    promoted.succeeded();
+    assert!(
+        promoted.log.contains("scheduled"),
+        "missing gates on S are scheduled on the promotion PR:\n{}",
+        promoted.log
+    );
+    assert_eq!(repo.tip("main"), main, "nothing merged yet");
+    let prs = g.admin("GET", &repo.path("/pulls?state=open"), None);
+    let number = prs
+        .as_array()
+        .and_then(|list| list.first())
+        .and_then(|pr| pr["number"].as_u64())
+        .unwrap_or_else(|| panic!("the promotion PR: {prs}"));
+    // The promotion PR's own checks ran, from main's copy, on S.
+    assert!(
+        names.contains(&"review-fire.yml/pull_request_target".to_owned()),
+        "{names:?}"
+    );
+    assert_eq!(repo.labels(number), ["tier:low"], "{names:?}");
+    let (qa, security) = gates(&repo, &s);
+    assert_eq!((state(&qa), state(&security)), ("pending", "pending"));
+
+    repo.review("carol", number, "APPROVED", &[]);
+    repo.review("sam", number, "APPROVED", &[]);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let (qa, security) = gates(&repo, &s);
+    assert_eq!(
+        (state(&qa), state(&security)),
+        ("success", "success"),
+        "{:?}\n{}",
+        runs(&ran),
+        logs(&ran)
+    );
+    let started = Instant::now();
+    while repo.tip("main") != s {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Gitea never merged the scheduled promotion\n{}",
+            g.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+mod gitea_1_27_3_only {
+    #[test]
+    fn promote_example_moves_main_once_staging_and_its_promotion_pr_are_green() {
+        super::promote_example_moves_main_once_staging_and_its_promotion_pr_are_green(
+            crate::support::real_gitea::gitea("gitea-1.27.3"),
+        );
+    }
+}
+
 crate::real_gitea_tests!(
     the_seed_flow_ends_with_the_pr_merged_on_main,
     auto_sync_keeps_staging_a_superset_of_main,
