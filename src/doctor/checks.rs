@@ -258,6 +258,44 @@ pub struct Step {
     pub version: Option<String>,
     /// The step's `args` input.
     pub args: Option<String>,
+    /// The step's `token` input, as written (`${{ secrets.NAME }}`).
+    pub token: Option<String>,
+    /// The step's `status-token` input, as written.
+    pub status_token: Option<String>,
+}
+
+/// `NAME` of a `${{ secrets.NAME }}` input (Gitea's secret names are case-insensitive:
+/// upper-cased); `None` for anything else.
+pub fn secret_name(input: &str) -> Option<String> {
+    let inner = input.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
+    let (scope, name) = inner.split_once('.')?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (scope.eq_ignore_ascii_case("secrets") && valid).then(|| name.to_ascii_uppercase())
+}
+
+/// The step's `args` name this mode (`--mode M` or `--mode=M`): a doctor step's scope.
+fn args_mode(step: &Step) -> Option<String> {
+    let args = step.args.as_deref()?;
+    let words: Vec<&str> = args.split_whitespace().collect();
+    words
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| match w.strip_prefix("--mode=") {
+            Some(mode) => Some(mode.to_owned()),
+            None if *w == "--mode" => words.get(i + 1).map(|m| (*m).to_owned()),
+            None => None,
+        })
+}
+
+/// How a step's token input reads in a finding: `secrets.NAME`, the expression as written,
+/// or `nothing`.
+fn token_text(input: Option<&str>) -> String {
+    match input.map(str::trim).filter(|t| !t.is_empty()) {
+        None => "nothing".into(),
+        Some(text) => {
+            secret_name(text).map_or_else(|| format!("`{text}`"), |n| format!("`secrets.{n}`"))
+        }
+    }
 }
 
 /// `https://host[:port]/owner/name[/path]@ref` → `(https://host[:port], owner/name, ref)`.
@@ -512,6 +550,8 @@ pub fn workflow_shape(text: &str) -> Result<WorkflowShape, String> {
                 mode,
                 version: input("version"),
                 args: input("args"),
+                token: input("token"),
+                status_token: input("status-token"),
             });
         }
     }
@@ -570,6 +610,7 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
     let mut fixes = Vec::new();
     let mut unknown = Vec::new();
     let mut pinned = Vec::new();
+    let mut passes = Vec::new();
     for (path, shape) in &matching {
         let has = |t: &str| shape.triggers.iter().any(|x| x == t);
         match mode {
@@ -615,6 +656,15 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
             }
         }
         for step in shape.steps.iter().filter(|step| step.mode == m) {
+            secrets_of(
+                facts,
+                mode,
+                path,
+                step,
+                &mut problems,
+                &mut fixes,
+                &mut passes,
+            );
             let uses = &step.uses;
             let Some((_, action_repo, git_ref)) = parse_uses(uses) else {
                 problems.push(format!(
@@ -676,13 +726,94 @@ fn workflow_check(facts: &Facts, mode: Scope) -> Check {
             m,
             State::Pass,
             format!(
-                "{} on `{branch}` runs `mode: {m}` with the right triggers, a full-URL `uses:` and a pin whose `dist/SHA256SUMS` lists it ({})",
+                "{} on `{branch}` runs `mode: {m}` with the right triggers, a full-URL `uses:` and a pin whose `dist/SHA256SUMS` lists it ({}); {}",
                 ticks(&paths),
-                pinned.join(", ")
+                pinned.join(", "),
+                passes.join("; ")
             ),
             "",
         )
     }
+}
+
+/// The secrets a gate step passes: a token input it cannot run without is ✗ (the step
+/// exits 2 `token-missing`), and a doctor step that checks this mode with another secret
+/// than the gate's own proves a token the gate does not use (✗). Names what each passes.
+fn secrets_of(
+    facts: &Facts,
+    mode: Scope,
+    path: &str,
+    step: &Step,
+    problems: &mut Vec<String>,
+    fixes: &mut Vec<String>,
+    passes: &mut Vec<String>,
+) {
+    let m = mode.as_str();
+    let role = match mode {
+        Scope::Sync => "SYNC",
+        Scope::Tier => "TIER",
+        Scope::ReviewFire | Scope::All => "READ",
+        Scope::Promote => "PROMOTE",
+    };
+    let mut inputs = vec![("token", step.token.as_deref(), role)];
+    let single = facts.config().is_some_and(|c| c.review.allow_single_token);
+    if mode == Scope::ReviewFire && !single {
+        inputs.push(("status-token", step.status_token.as_deref(), "STATUS"));
+    }
+    for (input, value, role) in inputs {
+        let given = value.map(str::trim).filter(|t| !t.is_empty());
+        if given.is_none() {
+            problems.push(format!(
+                "`{path}` passes no `{input}` to its `mode: {m}` step: it exits 2 `token-missing`"
+            ));
+            fixes.push(format!(
+                "add `{input}: ${{{{ secrets.SHIPGATE_{role}_TOKEN }}}}` under the step's `with:` in `{path}`, and store that secret"
+            ));
+            continue;
+        }
+        passes.push(format!(
+            "`{path}` passes {} as `{input}`",
+            token_text(given)
+        ));
+        let Some(gate) = given.and_then(secret_name) else {
+            continue;
+        };
+        for (doctor_path, doctor) in doctor_steps(facts, m) {
+            let value = if input == "token" {
+                doctor.token.as_deref()
+            } else {
+                doctor.status_token.as_deref()
+            };
+            let checked = value.and_then(secret_name);
+            if checked.as_deref().is_some_and(|c| c != gate) {
+                problems.push(format!(
+                    "`{doctor_path}` checks `{m}` with {} as `{input}`, but `{path}` passes `secrets.{gate}`: doctor proves a token the gate does not use",
+                    token_text(value)
+                ));
+                fixes.push(format!(
+                    "pass `${{{{ secrets.{gate} }}}}` as `{input}` to the `--mode {m}` step of `{doctor_path}` (one secret per role, the same in every workflow)"
+                ));
+            }
+        }
+    }
+}
+
+/// `(path, step)` of every doctor step on the default branch that checks `mode`.
+fn doctor_steps<'a>(facts: &'a Facts, mode: &str) -> Vec<(&'a str, Step)> {
+    let Seen::Yes(workflows) = &facts.workflows else {
+        return Vec::new();
+    };
+    workflows
+        .iter()
+        .filter_map(|w| workflow_shape(&w.text).ok().map(|s| (w.path.as_str(), s)))
+        .flat_map(|(path, shape)| {
+            shape
+                .steps
+                .into_iter()
+                .filter(|s| s.mode == "doctor" && args_mode(s).as_deref() == Some(mode))
+                .map(move |s| (path, s))
+        })
+        .collect()
 }
 
 // ---- protection -----------------------------------------------------------------------

@@ -6,10 +6,10 @@ use super::*;
 const QA: &str = "qa-review / approved (pull_request_target)";
 const SEC: &str = "security-review / approved (pull_request_target)";
 
-const TIER_WF: &str = "on:\n  pull_request_target:\n    types: [opened]\njobs:\n  tier:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: tier\n";
-const REVIEW_WF: &str = "on:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\n    types: [created]\njobs:\n  fire:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: review-fire\n";
-const PROMOTE_WF: &str = "on:\n  schedule:\n    - cron: \"*/15 * * * *\"\n  workflow_dispatch:\njobs:\n  promote:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: promote\n          args: --wait 20m\n";
-const SYNC_WF: &str = "on:\n  push:\n    branches: [main]\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: sync\n";
+const TIER_WF: &str = "on:\n  pull_request_target:\n    types: [opened]\njobs:\n  tier:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: tier\n          token: ${{ secrets.SHIPGATE_TIER_TOKEN }}\n";
+const REVIEW_WF: &str = "on:\n  pull_request_target:\n  pull_request_review:\n  issue_comment:\n    types: [created]\njobs:\n  fire:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: review-fire\n          token: ${{ secrets.SHIPGATE_READ_TOKEN }}\n          status-token: ${{ secrets.SHIPGATE_STATUS_TOKEN }}\n";
+const PROMOTE_WF: &str = "on:\n  schedule:\n    - cron: \"*/15 * * * *\"\n  workflow_dispatch:\njobs:\n  promote:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: promote\n          args: --wait 20m\n          token: ${{ secrets.SHIPGATE_PROMOTE_TOKEN }}\n";
+const SYNC_WF: &str = "on:\n  push:\n    branches: [main]\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: sync\n          token: ${{ secrets.SHIPGATE_SYNC_TOKEN }}\n";
 
 fn team(name: &str) -> Team {
     Team {
@@ -1036,4 +1036,97 @@ fn promote_contexts_that_can_never_appear_on_staging_fail() {
         .expect("contexts");
     assert_eq!(c.state, State::Fail);
     assert!(c.found.contains("passes `--via push`"), "{}", c.found);
+}
+
+#[test]
+fn secret_names_read_from_the_expression() {
+    let table = [
+        (
+            "${{ secrets.SHIPGATE_TIER_TOKEN }}",
+            Some("SHIPGATE_TIER_TOKEN"),
+        ),
+        (
+            "${{secrets.shipgate_tier_token}}",
+            Some("SHIPGATE_TIER_TOKEN"),
+        ),
+        ("  ${{ Secrets.X1 }} ", Some("X1")),
+        ("${{ github.token }}", None),
+        ("${{ secrets.A-B }}", None),
+        ("${{ secrets. }}", None),
+        ("plain", None),
+        ("", None),
+    ];
+    for (input, want) in table {
+        assert_eq!(secret_name(input).as_deref(), want, "{input:?}");
+    }
+}
+
+/// The measured failure: auto-tier passed `SHIPGATE_TOKEN` while doctor's example checked
+/// `SHIPGATE_TIER_TOKEN`, so doctor was ✓ while tier failed. The workflow check names the
+/// secret each gate passes, fails a step without its token input, and fails a doctor step
+/// that checks the mode with another secret than the gate's.
+#[test]
+fn workflows_name_their_secrets_and_doctor_must_check_the_same_one() {
+    let facts = good();
+    let c = decide(&facts, Scope::Tier)
+        .into_iter()
+        .find(|c| c.id == "tier.workflow")
+        .expect("tier.workflow");
+    assert_eq!(c.state, State::Pass);
+    assert!(
+        c.found
+            .contains("passes `secrets.SHIPGATE_TIER_TOKEN` as `token`"),
+        "{}",
+        c.found
+    );
+
+    // The gate step passes no status token.
+    let mut facts = good();
+    if let Seen::Yes(workflows) = &mut facts.workflows {
+        for w in workflows.iter_mut() {
+            w.text = w.text.replace(
+                "          status-token: ${{ secrets.SHIPGATE_STATUS_TOKEN }}\n",
+                "",
+            );
+        }
+    }
+    let c = only(&facts, Scope::ReviewFire);
+    assert_eq!(
+        (c.id.as_str(), c.state),
+        ("review-fire.workflow", State::Fail)
+    );
+    assert!(
+        c.found.contains(
+            "passes no `status-token` to its `mode: review-fire` step: it exits 2 `token-missing`"
+        ),
+        "{}",
+        c.found
+    );
+    assert!(
+        c.fix
+            .contains("add `status-token: ${{ secrets.SHIPGATE_STATUS_TOKEN }}`"),
+        "{}",
+        c.fix
+    );
+
+    // doctor's example checks tier with SHIPGATE_TIER_TOKEN, the gate passes SHIPGATE_TOKEN.
+    let mut facts = good();
+    if let Seen::Yes(workflows) = &mut facts.workflows {
+        for w in workflows.iter_mut() {
+            w.text = w
+                .text
+                .replace("secrets.SHIPGATE_TIER_TOKEN", "secrets.SHIPGATE_TOKEN");
+        }
+        workflows.push(Workflow {
+            path: ".gitea/workflows/doctor.yml".into(),
+            text: "on:\n  workflow_dispatch:\njobs:\n  doctor:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://git.example/acme/shipgate@v1\n        with:\n          mode: doctor\n          args: --mode tier\n          token: ${{ secrets.SHIPGATE_TIER_TOKEN }}\n".into(),
+        });
+    }
+    let c = only(&facts, Scope::Tier);
+    assert_eq!((c.id.as_str(), c.state), ("tier.workflow", State::Fail));
+    assert!(
+        c.found.contains("`.gitea/workflows/doctor.yml` checks `tier` with `secrets.SHIPGATE_TIER_TOKEN` as `token`, but `.gitea/workflows/auto-tier.yml` passes `secrets.SHIPGATE_TOKEN`"),
+        "{}",
+        c.found
+    );
 }
