@@ -394,7 +394,7 @@ fn tier_answers() -> Vec<(&'static str, FaultKind)> {
         ("GET /teams/{id}/members/{username}", FaultKind::Status(404)),
         ("GET /teams/{id}/members/{username}", FaultKind::Malformed),
         (
-            "DELETE /repos/{owner}/{repo}/issues/{index}/labels/{identifier}",
+            "DELETE /repos/{owner}/{repo}/issues/{index}/labels/{id}",
             FaultKind::Malformed,
         ),
     ]

@@ -526,7 +526,7 @@ fn dispatch_is_not_retried_on_502() {
         ".gitea/workflows/qa.yml",
         "on: workflow_dispatch\n",
     );
-    let key = "POST /repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches";
+    let key = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches";
     fake.fault(Fault::new(key, FaultKind::Status(502)));
     let error = block_on(client(&fake, TOKEN).dispatch_workflow(
         &repo(),

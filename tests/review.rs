@@ -1294,7 +1294,7 @@ const MEMBERS: &str = "GET /teams/{id}/members";
 const PROBE: &str = "GET /teams/{id}/members/{username}";
 const STATUSES: &str = "GET /repos/{owner}/{repo}/statuses/{sha}";
 const POST_STATUS: &str = "POST /repos/{owner}/{repo}/statuses/{sha}";
-const DISPATCH: &str = "POST /repos/{owner}/{repo}/actions/workflows/{workflowfilename}/dispatches";
+const DISPATCH: &str = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches";
 const MERGE: &str = "POST /repos/{owner}/{repo}/pulls/{index}/merge";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1082,8 +1082,7 @@ fn lower_label_added_by_shipgate_for_an_older_head_is_replaced() {
     assert_eq!(json["label_action"], "added");
     assert_eq!(json["tier"], "high");
     assert_eq!(fake.issue_label_names(REPO, PR), ["tier:high"]);
-    let deleted =
-        fake.requests_to("DELETE /repos/{owner}/{repo}/issues/{index}/labels/{identifier}");
+    let deleted = fake.requests_to("DELETE /repos/{owner}/{repo}/issues/{index}/labels/{id}");
     assert_eq!(deleted.len(), 1);
     assert!(
         deleted[0].path.ends_with(&format!("/labels/{low}")),

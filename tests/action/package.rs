@@ -67,7 +67,7 @@ pub(super) fn build_package() -> Result<Package, String> {
     if !result.status.success() {
         return Err(format!(
             "dist/package.sh --out {} --target {target} failed ({}):\n{}\n\
-             hint: run `.ci/run`, or install musl-tools and `rustup target add {target}`",
+             hint: run `bash .ci/setup && . .ci/env`, or install musl-tools and `rustup target add {target}`",
             out.display(),
             result.status,
             String::from_utf8_lossy(&result.stderr)

@@ -13,7 +13,7 @@ pub(super) struct ReleaseCall {
 /// A stub of Gitea's release API (the fake Gitea serves only release reads): GET
 /// `releases/tags/{tag}` answers `existing` (404 when `None`), POST `releases` creates id 12,
 /// POST `releases/{id}/assets` accepts an upload. Every route is checked against the
-/// Forgejo swagger spec in `../shared/gitea-api`.
+/// swagger spec of every tested Gitea version (`tests/support/swagger.rs`).
 pub(super) struct ReleaseApi {
     pub(super) url: String,
     pub(super) calls: std::sync::Arc<std::sync::Mutex<Vec<ReleaseCall>>>,
@@ -110,25 +110,6 @@ pub(super) fn release_script(api: &ReleaseApi, tag: &str) -> std::process::Outpu
         .expect("run dist/release.sh")
 }
 
-/// `(METHOD, template)` pairs of the Forgejo swagger spec beside the repository.
-pub(super) fn swagger_routes() -> Vec<(String, String)> {
-    let path = Path::new(ROOT).join("../shared/gitea-api/forgejo-swagger.v1.json");
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {} (shared/ beside the clone): {e}", path.display()));
-    let spec: Value = serde_json::from_str(&text).expect("swagger JSON");
-    spec["paths"]
-        .as_object()
-        .expect("paths")
-        .iter()
-        .flat_map(|(template, ops)| {
-            ops.as_object()
-                .expect("operations")
-                .keys()
-                .map(move |m| (m.to_ascii_uppercase(), template.clone()))
-        })
-        .collect()
-}
-
 #[test]
 fn release_script_creates_the_release_and_uploads_every_asset() {
     let package = package();
@@ -181,17 +162,31 @@ fn release_script_creates_the_release_and_uploads_every_asset() {
         String::from_utf8_lossy(&upload.body).contains("name=\"attachment\""),
         "multipart field `attachment`"
     );
-    // Each route exists in the spec: GET/POST releases…, POST releases/{id}/assets.
-    let spec = swagger_routes();
-    for (method, template) in [
-        ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
-        ("POST", "/repos/{owner}/{repo}/releases"),
-        ("POST", "/repos/{owner}/{repo}/releases/{id}/assets"),
-    ] {
-        assert!(
-            spec.contains(&(method.to_owned(), template.to_owned())),
-            "{method} {template} is not in the swagger spec"
-        );
+    // Each route exists in every tested version's spec: GET/POST releases…, POST
+    // releases/{id}/assets.
+    for spec in crate::support::swagger::every_version() {
+        for (method, template) in [
+            ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}"),
+            ("POST", "/repos/{owner}/{repo}/releases"),
+            ("POST", "/repos/{owner}/{repo}/releases/{id}/assets"),
+        ] {
+            assert!(
+                spec.operation(method, template).is_some(),
+                "{method} {template} is not in {}'s swagger spec",
+                spec.name
+            );
+        }
+        // The upload's multipart field and `name` query are the spec's.
+        let assets = "/repos/{owner}/{repo}/releases/{id}/assets";
+        for (location, name) in [("formData", "attachment"), ("query", "name")] {
+            assert!(
+                spec.parameters("POST", assets, location)
+                    .iter()
+                    .any(|p| p.get("name").and_then(Value::as_str) == Some(name)),
+                "POST {assets}: no {location} parameter `{name}` in {}'s spec",
+                spec.name
+            );
+        }
     }
 }
 

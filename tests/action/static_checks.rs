@@ -251,7 +251,7 @@ fn every_workflow_passes_acts_strict_schema_validation() {
 #[test]
 fn shell_scripts_pass_shellcheck() {
     let shellcheck = find_on_path("shellcheck").unwrap_or_else(|| {
-        panic!("shellcheck is not installed.\nhint: run `.ci/run`, or `apt-get install shellcheck`")
+        panic!("shellcheck is not installed.\nhint: run `bash .ci/setup && . .ci/env`, or `apt-get install shellcheck`")
     });
     // Every shell file of the repository: found by name or shebang, so a new script is
     // checked without being listed. The step script is POSIX sh (it runs under dash and
@@ -262,6 +262,8 @@ fn shell_scripts_pass_shellcheck() {
         "dist/package.sh",
         "dist/release.sh",
         ".ci/run",
+        ".ci/setup",
+        ".ci/env",
         "tests/real-forge/build.sh",
     ] {
         assert!(

@@ -7,9 +7,10 @@
 # v1.27.3 h1:…`) it downloads the module with `go mod download -json`, refuses it unless its
 # h1: sum equals the pinned one, copies the source to target/real-forge/src/NAME (the server
 # reads its templates and locale files from there at run time: the module carries no
-# prebuilt frontend, so the binary is built without `bindata`), and builds
-# target/real-forge/NAME with `-tags 'sqlite sqlite_unlock_notify'`. A binary that is already
-# there, built from the pinned sum, is kept: only a missing or differently pinned one is built.
+# prebuilt frontend, so the binary is built without `bindata`; tests/spec.rs reads its
+# swagger template), and builds target/real-forge/NAME with `-tags 'sqlite
+# sqlite_unlock_notify'`. A binary that is already there, built from the pinned sum, with
+# its source beside it, is kept: only a missing or differently pinned one is built.
 #
 # Called by the test harness (tests/support/real_gitea.rs) on first use and by .ci/run.
 # Go's module and build caches stay where Go keeps them, so a rebuild is mostly a link.
@@ -54,7 +55,10 @@ for pin in "${pins[@]}"; do
     found_any=true
     binary="${out}/${name}"
     stamp="${out}/${name}.built-from"
-    if [[ -x "${binary}" && -f "${stamp}" && "$(cat "${stamp}")" == "${module}@${version} ${sum} ${toolchain}" ]]; then
+    src="${out}/src/${name}"
+    # The source is kept too: the server reads its templates from it, the spec tests its
+    # swagger template (templates/swagger/v1_json.tmpl).
+    if [[ -x "${binary}" && -d "${src}/templates" && -f "${stamp}" && "$(cat "${stamp}")" == "${module}@${version} ${sum} ${toolchain}" ]]; then
         printf 'real-forge: %s is built (%s@%s)\n' "${name}" "${module}" "${version}"
         continue
     fi
@@ -70,7 +74,6 @@ for pin in "${pins[@]}"; do
     [[ "${got_sum}" == "${sum}" ]] ||
         bail "${module}@${version}: the proxy served sum ${got_sum}, versions.txt pins ${sum}: refusing to build it"
 
-    src="${out}/src/${name}"
     rm -rf "${src}"
     cp -R "${dir}" "${src}"
     chmod -R u+w "${src}"

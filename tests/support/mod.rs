@@ -8,4 +8,5 @@ pub mod git_server;
 pub mod real_gitea;
 pub mod runner;
 pub mod serve;
+pub mod swagger;
 pub mod test;

@@ -183,6 +183,21 @@ fn build(name: &str) -> Result<PathBuf, String> {
     Ok(forge_dir().join(name))
 }
 
+/// The module source of a pinned version, `target/real-forge/src/NAME` (the server reads
+/// its templates from there; the spec tests read its swagger template), built on first use.
+pub fn source(name: &str) -> Result<PathBuf, String> {
+    build(name)?;
+    let dir = forge_dir().join("src").join(name);
+    if dir.join("templates").is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "`{}` has no templates after `tests/real-forge/build.sh {name}`",
+            dir.display()
+        ))
+    }
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")

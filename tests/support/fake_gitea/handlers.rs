@@ -339,7 +339,7 @@ pub(super) fn delete_issue_label(state: &mut StateData, call: &Call) -> Reply {
     let Some(number) = call.index() else {
         return not_found(state);
     };
-    let identifier = call.param("identifier");
+    let identifier = call.param("id");
     let id = match identifier.parse::<i64>() {
         Ok(id) => state.label(&repo, id).map(|l| l.id),
         Err(_) => state
@@ -660,7 +660,7 @@ pub(super) fn post_dispatch(state: &mut StateData, call: &Call) -> Reply {
         .strip_prefix("refs/heads/")
         .or_else(|| git_ref.strip_prefix("refs/tags/"))
         .unwrap_or(git_ref);
-    let workflow = call.param("workflowfilename");
+    let workflow = call.param("workflow_id");
     let exists = [".gitea/workflows", ".github/workflows"].iter().any(|dir| {
         state
             .contents

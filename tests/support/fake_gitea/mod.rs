@@ -655,7 +655,7 @@ impl FakeGitea {
             "block_on_official_review_requests": false, "block_on_outdated_branch": false,
             "dismiss_stale_approvals": false, "ignore_stale_approvals": false,
             "require_signed_commits": false, "protected_file_patterns": "",
-            "unprotected_file_patterns": "", "apply_to_admins": false,
+            "unprotected_file_patterns": "",
             "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
         });
         if let (Some(full), Some(rule)) = (full.as_object_mut(), rule.as_object()) {

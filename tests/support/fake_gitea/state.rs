@@ -468,7 +468,6 @@ impl StateData {
             "location": "",
             "visibility": "public",
             "repo_admin_change_team_access": false,
-            "created": "2025-01-01T00:00:00Z",
         })
     }
 
