@@ -330,7 +330,8 @@ pub struct Gate {
     pub name: String,
     /// Status context, byte-exact as branch protection requires it.
     pub context: String,
-    /// Team one of whose members must approve.
+    /// Team one of whose members must approve; several, comma-separated, make an OR-set
+    /// (`"qa, security"`: one approval from either).
     pub team: String,
     /// Slash command that re-fires the gate.
     pub command: String,
@@ -340,6 +341,23 @@ pub struct Gate {
     /// The gate's workflow file, read by `review-fire --diagnose`.
     #[serde(default)]
     pub workflow: Option<String>,
+}
+
+impl Gate {
+    /// The gate's teams: `team` split on commas (an OR-set), trimmed, none empty.
+    pub fn teams(&self) -> Vec<String> {
+        self.team
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The teams as a reader says them: `qa or security`.
+    pub fn team_text(&self) -> String {
+        self.teams().join(" or ")
+    }
 }
 
 /// The optional tier-check gate.
@@ -488,6 +506,18 @@ impl Config {
                 &["sync.from", "sync.to"],
                 format!("`sync.from` and `sync.to` are both `{}`", self.sync.from),
             );
+        }
+        for (index, gate) in self.review.gates.iter().enumerate() {
+            if gate.teams().is_empty() {
+                let path = format!("review.gates[{index}].team");
+                push(
+                    &[path.as_str()],
+                    format!(
+                        "gate `{}` names no team: `team` needs a team, or several comma-separated",
+                        gate.name
+                    ),
+                );
+            }
         }
         if self.promote.max_attempts == 0 {
             push(

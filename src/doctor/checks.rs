@@ -1047,7 +1047,7 @@ fn unprotected_gate_files(rule: &BranchProtection) -> Vec<String> {
 
 fn approvals_check(facts: &Facts, config: &Config) -> Check {
     let id = "review-fire.approvals";
-    let gate_teams: Vec<String> = config.review.gates.iter().map(|g| g.team.clone()).collect();
+    let gate_teams: Vec<String> = config.review.gates.iter().flat_map(|g| g.teams()).collect();
     let rules = match &facts.protections {
         Seen::Yes(r) => r,
         Seen::Refused(why) | Seen::Unknown(why) => {
@@ -2121,7 +2121,9 @@ pub fn review_teams(config: &Config) -> Vec<String> {
         add(t);
     }
     for g in &config.review.gates {
-        add(&g.team);
+        for t in g.teams() {
+            add(&t);
+        }
     }
     for text in [
         &config.review.tiers.low,

@@ -162,7 +162,9 @@ pub fn needed_teams(config: &Config, labels: &[String], gates: &[Gate]) -> Vec<S
         }
     }
     for gate in gates {
-        push_unique(&mut teams, &gate.team);
+        for team in gate.teams() {
+            push_unique(&mut teams, &team);
+        }
     }
     teams
 }
@@ -551,8 +553,8 @@ fn gate_verdict(
     if let Some(block) = &standing.block {
         return (State::Failure, block.clone());
     }
-    if !teams.exists(&gate.team) {
-        let text = teams.missing_text(&gate.team);
+    if let Some(missing) = gate.teams().into_iter().find(|t| !teams.exists(t)) {
+        let text = teams.missing_text(&missing);
         reasons.push(format!(
             "gate `{}`: {text}: fix its `team` or create the team",
             gate.name
@@ -563,7 +565,7 @@ fn gate_verdict(
     let team_approvers: Vec<&str> = standing
         .approvers
         .iter()
-        .filter(|login| teams.is_member(login, &gate.team))
+        .filter(|login| gate.teams().iter().any(|team| teams.is_member(login, team)))
         .map(String::as_str)
         .collect();
     if !floor.holds() {
@@ -573,7 +575,7 @@ fn gate_verdict(
             names(&floor.counted)
         );
         if team_approvers.is_empty() {
-            text.push_str(&format!("; needs a {} approval", gate.team));
+            text.push_str(&format!("; needs a {} approval", gate.team_text()));
         }
         (State::Pending, text)
     } else if !standing.unmet.is_empty() {
@@ -585,7 +587,7 @@ fn gate_verdict(
             State::Pending,
             format!(
                 "waiting for a {} approval; approved by {} ({})",
-                gate.team,
+                gate.team_text(),
                 names(standing.approvers),
                 floor.text()
             ),
@@ -597,7 +599,7 @@ fn gate_verdict(
                 "approved by {} ({}); {}: {}",
                 names(standing.approvers),
                 floor.text(),
-                gate.team,
+                gate.team_text(),
                 team_approvers.join(", ")
             ),
         )
@@ -1122,5 +1124,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The commented "two genuine approvals, one of them from qa or security" block of
+    /// `config default`, uncommented: it parses, and it decides as it says.
+    fn example() -> Config {
+        let block: String = config::DEFAULT_YAML
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("#   review:"))
+            .take_while(|l| l.trim_start().starts_with("#   "))
+            .map(|l| {
+                format!(
+                    "{}\n",
+                    l.trim_start().strip_prefix("#   ").unwrap_or_default()
+                )
+            })
+            .collect();
+        assert!(
+            block.starts_with("review:"),
+            "the example in default-config.yml: {block}"
+        );
+        Config::parse(&block, "example").expect("the documented example parses")
+    }
+
+    #[test]
+    fn two_approvals_one_of_them_from_qa_or_security() {
+        let config = example();
+        let t = teams(&[
+            ("erin", &["engineers"]),
+            ("mona", &["managers"]),
+            ("quinn", &["qa"]),
+            ("sam", &["security"]),
+        ]);
+        for tier in ["tier:low", "tier:medium", "tier:high"] {
+            for (approvers, want) in [
+                (&["erin", "quinn"][..], State::Success),
+                (&["mona", "sam"][..], State::Success),
+                (&["erin", "mona"][..], State::Pending),
+                (&["quinn"][..], State::Pending),
+            ] {
+                let d = run(&config, &[tier], &approved(approvers), &t);
+                assert_eq!(d.gates.len(), 1);
+                assert_eq!(d.gates[0].state, want, "{tier} {approvers:?}: {d:?}");
+            }
+        }
+        let d = run(&config, &["tier:low"], &approved(&["erin", "mona"]), &t);
+        assert_eq!(
+            d.gates[0].description,
+            "tier:low needs qa or security; approved by erin, mona"
+        );
     }
 }
