@@ -759,14 +759,19 @@ fn promote_example_moves_main_once_staging_and_its_promotion_pr_are_green(g: &'s
     }
 }
 
-/// The doctor example under Gitea's scheduler, on the example setup: every example
-/// installed with the secrets its header names, staging's push allowlist, main's secure
-/// rule, the read account a repository admin (rule reads need it, as the example's header
-/// says). A dispatch runs doctor once per mode with that mode's own tokens: every check ✓.
-///
-/// 1.27.3 only: the example runs on `workflow_dispatch`, whose API 1.22 lacks.
-fn doctor_example_is_all_pass_on_the_example_setup(g: &'static RealGitea) {
-    let repo = g.repo("sched-doctor");
+/// The README's setup on a new repository, as a new user makes it: the tier labels, one
+/// secret per role as the example headers name them, staging's push allowlist (the sync
+/// account), the read account a repository admin (doctor's rule reads need it), `config`
+/// as `.gitea/shipgate.yml` when given, every example installed, and main's secure rule
+/// requiring `contexts`. Returns the repository and its runner, idle: auto-sync's run of
+/// its own install push drained.
+fn readme_setup<'g>(
+    g: &'static RealGitea,
+    prefix: &str,
+    config: Option<&str>,
+    contexts: &[&str],
+) -> (Repo<'g>, Runner<'g>) {
+    let repo = g.repo(prefix);
     for tier in ["tier:low", "tier:medium", "tier:high"] {
         repo.create_label(tier);
     }
@@ -782,6 +787,9 @@ fn doctor_example_is_all_pass_on_the_example_setup(g: &'static RealGitea) {
     repo.add_collaborator("gate-reader", "admin");
     repo.protect_staging(&["devops-engineer"]);
     let runner = Runner::register(&repo);
+    if let Some(config) = config {
+        repo.put_file("main", ".gitea/shipgate.yml", config);
+    }
     for name in [
         "auto-tier.yml",
         "review-fire.yml",
@@ -795,17 +803,24 @@ fn doctor_example_is_all_pass_on_the_example_setup(g: &'static RealGitea) {
             &installed(g, name),
         );
     }
-    repo.protect(secure_main_rule());
+    let mut rule = secure_main_rule();
+    rule["status_check_contexts"] = json!(contexts);
+    repo.protect(rule);
     // Installing auto-sync is a push to main: let its run finish first.
     for ran in drain(&runner, Duration::from_secs(3)) {
         ran.succeeded();
     }
-    g.admin(
+    (repo, runner)
+}
+
+/// Dispatch the doctor example and assert every check ✓ and the job green.
+fn doctor_is_all_pass(repo: &Repo<'_>, runner: &Runner<'_>) {
+    repo.gitea.admin(
         "POST",
         &repo.path("/actions/workflows/doctor.yml/dispatches"),
         Some(json!({"ref": "main"})),
     );
-    let ran = drain(&runner, Duration::from_secs(3));
+    let ran = drain(runner, Duration::from_secs(3));
     let doctor: Vec<&Ran> = ran
         .iter()
         .filter(|r| r.task.workflow_file() == "doctor.yml")
@@ -849,7 +864,118 @@ fn doctor_example_is_all_pass_on_the_example_setup(g: &'static RealGitea) {
     doctor[0].succeeded();
 }
 
+/// The doctor example under Gitea's scheduler, on the example setup: a dispatch runs
+/// doctor once per mode with that mode's own tokens: every check ✓.
+///
+/// 1.27.3 only: the example runs on `workflow_dispatch`, whose API 1.22 lacks.
+fn doctor_example_is_all_pass_on_the_example_setup(g: &'static RealGitea) {
+    let (repo, runner) = readme_setup(g, "sched-doctor", None, &[QA, SECURITY]);
+    doctor_is_all_pass(&repo, &runner);
+}
+
+/// The README walked as a new user walks it, every run started by Gitea: the action
+/// released, the examples installed with the documented secrets and protection (main
+/// requiring CI and both gates, `review.merge: fast-forward-only`), doctor all ✓; alice's
+/// first PR labelled and pending; two genuine approvals → both gates green and the PR
+/// merged; auto-sync brings staging along; a commit on staging, green in CI, promoted
+/// through its promotion PR once approved: main at staging's head. No step the README does
+/// not name. 1.27.3 only (dispatch).
+fn the_readme_setup_walked_as_a_new_user(g: &'static RealGitea) {
+    const CI: &str = "ci / build (push)";
+    let ci = |repo: &Repo<'_>, sha: &str| {
+        repo.gitea.ok(
+            "POST",
+            &repo.path(&format!("/statuses/{sha}")),
+            g.token("status-bot"),
+            Some(json!({"state": "success", "context": CI, "description": "ci"})),
+        );
+    };
+    let (repo, runner) = readme_setup(
+        g,
+        "sched-walk",
+        Some("review:\n  merge: fast-forward-only\n"),
+        &[CI, QA, SECURITY],
+    );
+    doctor_is_all_pass(&repo, &runner);
+
+    // The first PR: labelled, pending; CI green on it.
+    let number = repo.pr_from_new_branch(
+        "alice",
+        "feature",
+        "the first change",
+        &[Change::Create("docs/first.md", "# first\n")],
+    );
+    let ran = drain(&runner, Duration::from_secs(4));
+    assert_eq!(repo.labels(number), ["tier:low"], "{:?}", runs(&ran));
+    let head = repo.pr_head(number);
+    ci(&repo, &head);
+    let (qa, security) = gates(&repo, &head);
+    assert_eq!((state(&qa), state(&security)), ("pending", "pending"));
+
+    // Two genuine approvals: both gates green, the PR merged; auto-sync follows main.
+    repo.review("carol", number, "APPROVED", &[]);
+    repo.review("sam", number, "APPROVED", &[]);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let pr = g.admin("GET", &repo.path(&format!("/pulls/{number}")), None);
+    assert_eq!(pr["merged"], true, "{:?}\n{}", runs(&ran), logs(&ran));
+    assert_eq!(
+        repo.tip("main"),
+        head,
+        "fast-forward-only: main is the approved head"
+    );
+    assert!(
+        runs(&ran).contains(&"auto-sync.yml/push".to_owned()),
+        "{:?}",
+        runs(&ran)
+    );
+    assert_eq!(repo.tip("staging"), head, "staging follows main");
+
+    // A commit on staging (the sync account is its only pusher), green in CI, promoted.
+    let s = repo.commit(
+        "devops-engineer",
+        "staging",
+        None,
+        "docs on staging",
+        &[Change::Create("docs/staging.md", "# staging\n")],
+    );
+    ci(&repo, &s);
+    drain(&runner, Duration::from_secs(2));
+    g.admin(
+        "POST",
+        &repo.path("/actions/workflows/auto-promote.yml/dispatches"),
+        Some(json!({"ref": "main"})),
+    );
+    let ran = drain(&runner, Duration::from_secs(4));
+    let prs = g.admin("GET", &repo.path("/pulls?state=open"), None);
+    let promotion = prs
+        .as_array()
+        .and_then(|list| list.first())
+        .and_then(|pr| pr["number"].as_u64())
+        .unwrap_or_else(|| panic!("the promotion PR: {prs}\n{:?}", runs(&ran)));
+    repo.review("carol", promotion, "APPROVED", &[]);
+    repo.review("sam", promotion, "APPROVED", &[]);
+    let ran = drain(&runner, Duration::from_secs(4));
+    let started = Instant::now();
+    while repo.tip("main") != s {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "main never reached staging's head {s}: {:?}\n{}\n{}",
+            runs(&ran),
+            logs(&ran),
+            g.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 mod gitea_1_27_3_only {
+    #[test]
+    fn the_readme_setup_walked_as_a_new_user() {
+        super::the_readme_setup_walked_as_a_new_user(crate::support::real_gitea::gitea(
+            "gitea-1.27.3",
+        ));
+    }
+
     #[test]
     fn doctor_example_is_all_pass_on_the_example_setup() {
         super::doctor_example_is_all_pass_on_the_example_setup(crate::support::real_gitea::gitea(
