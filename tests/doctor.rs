@@ -389,6 +389,38 @@ fn read_only_status_account_is_the_status_token_fail(g: &RealGitea) {
     assert_eq!(code, 403, "a read-only account posts no status");
 }
 
+/// `review.merge` merges with the status token: a merge allowlist on main without its
+/// account is the status-token ✗ (the server's `user_can_merge` for that account).
+fn review_merge_with_the_status_account_off_the_merge_allowlist_is_its_fail(g: &RealGitea) {
+    let repo = g.repo("dr-rf-merge");
+    repo.put_file("main", ".gitea/shipgate.yml", "review:\n  merge: squash\n");
+    repo.put_file(
+        "main",
+        ".gitea/workflows/review-fire.yml",
+        &example(g, REVIEW_FIRE_YML),
+    );
+    repo.protect(json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": [QA, SEC],
+        "dismiss_stale_approvals": true, "required_approvals": 2,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
+        "enable_merge_whitelist": true, "merge_whitelist_usernames": ["devops-engineer"],
+    }));
+    let (_, reader) = admin_reader(&repo, GATE_TEAMS);
+    let output = doctor(&repo, "review-fire", &reader)
+        .status_token(&status_bot(g))
+        .refused();
+    assert_eq!(
+        not_passing(&output),
+        pairs(&[("review-fire.status-token", "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(&output, "review-fire.status-token");
+    assert!(found.contains("may not merge into `main`"), "{found}");
+    assert!(fix.contains("merge allowlist"), "{fix}");
+}
+
 fn sync_correct_setup_is_all_pass(g: &RealGitea) {
     let repo = g.repo("dr-sync-ok");
     // Under a name of the team's own: doctor lists the workflows directory.
@@ -889,4 +921,5 @@ real_gitea_tests!(
     invalid_config_is_the_config_fail,
     protection_without_admin_is_unknown_not_pass,
     read_only_status_account_is_the_status_token_fail,
+    review_merge_with_the_status_account_off_the_merge_allowlist_is_its_fail,
 );

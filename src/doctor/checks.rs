@@ -238,6 +238,9 @@ pub struct Facts {
     pub branches: BTreeMap<String, Seen<Branch>>,
     /// The repository's `allow_fast_forward_only_merge` (promote's pull-request merge).
     pub fast_forward_only: Seen<bool>,
+    /// With `review.merge` set: per review branch, whether the status token's account may
+    /// merge into it (`user_can_merge` of `GET …/branches/{b}` with that token).
+    pub status_can_merge: BTreeMap<String, Seen<bool>>,
 }
 
 /// What the pinned ref of the action repository holds.
@@ -1628,6 +1631,74 @@ struct Need {
     proof: &'static str,
 }
 
+/// With `review.merge` set, review-fire merges with the status token: its account must be
+/// allowed to merge into every review branch (the server's `user_can_merge` for it, merge
+/// allowlist included), else every merge is refused. A passing status-token check turns ✗
+/// (or `?` when that could not be read).
+fn merger_check(facts: &Facts, config: &Config, token: Check) -> Check {
+    let Some(style) = config.review.merge else {
+        return token;
+    };
+    if token.state != State::Pass {
+        return token;
+    }
+    let mut refused = Vec::new();
+    let mut unknown = Vec::new();
+    for branch in &config.review.branches {
+        match facts.status_can_merge.get(branch) {
+            Some(Seen::Yes(true)) => {}
+            Some(Seen::Yes(false)) => refused.push(format!("`{branch}`")),
+            Some(Seen::Refused(why) | Seen::Unknown(why)) => {
+                unknown.push(format!("`{branch}` ({why})"))
+            }
+            None => unknown.push(format!("`{branch}` (not read)")),
+        }
+    }
+    let fix = format!(
+        "add the status token's account to the merge allowlist of {} (Branches → the rule → Enable Merge Whitelist), or unset `review.merge`",
+        config.review.branches.join(", ")
+    );
+    if !refused.is_empty() {
+        return check(
+            &token.id,
+            "review-fire",
+            State::Fail,
+            format!(
+                "{}; but `review.merge: {}` merges with it, and the server says its account may not merge into {}",
+                token.found,
+                style.as_str(),
+                refused.join(", ")
+            ),
+            fix,
+        );
+    }
+    if !unknown.is_empty() {
+        return check(
+            &token.id,
+            "review-fire",
+            State::Unknown,
+            format!(
+                "{}; whether its account may merge (`review.merge`) is unknown for {}",
+                token.found,
+                unknown.join(", ")
+            ),
+            fix,
+        );
+    }
+    check(
+        &token.id,
+        "review-fire",
+        State::Pass,
+        format!(
+            "{}; its account may merge into {} (`review.merge: {}`)",
+            token.found,
+            config.review.branches.join(", "),
+            style.as_str()
+        ),
+        "",
+    )
+}
+
 /// Code write on the repository, from the account's own `permissions` (Gitea serves the
 /// receive-pack advertisement to a read-only account and refuses the push later, so the
 /// advertisement proves the scope, not the access).
@@ -2168,13 +2239,17 @@ fn review_checks(facts: &Facts, checks: &mut Vec<Check>) {
         None,
         &[],
     ));
-    checks.push(token_check(
-        "review-fire.status-token",
-        "review-fire",
-        &facts.status,
-        &[PUSH, CODE_WRITE],
-        None,
-        &[],
+    checks.push(merger_check(
+        facts,
+        &config,
+        token_check(
+            "review-fire.status-token",
+            "review-fire",
+            &facts.status,
+            &[PUSH, CODE_WRITE],
+            None,
+            &[],
+        ),
     ));
     checks.push(distinct_check(facts));
     checks.push(teams_check(

@@ -182,6 +182,17 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
             }
         }
     }
+    // review.merge: may the status account merge into the review branches?
+    let mut status_can_merge = BTreeMap::new();
+    if let (Some(c), Some(config)) = (&status_client, &config) {
+        if wants(Scope::ReviewFire) && config.review.merge.is_some() {
+            for name in &config.review.branches {
+                let can = seen(c.branch(&repo, name).await)
+                    .then(|b| present(b.user_can_merge, "user_can_merge"));
+                status_can_merge.insert(name.clone(), can);
+            }
+        }
+    }
     let fast_forward_only = repository.then(|r| {
         present(
             r.allow_fast_forward_only_merge,
@@ -203,6 +214,7 @@ pub async fn run(invocation: &Invocation, args: &DoctorArgs) -> Result<Outcome, 
         pins,
         branches,
         fast_forward_only,
+        status_can_merge,
     };
     Ok(outcome(scope, &checks::decide(&facts, scope)))
 }

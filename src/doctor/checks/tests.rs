@@ -131,6 +131,7 @@ fn good() -> Facts {
             })
             .collect(),
         fast_forward_only: Seen::Yes(true),
+        status_can_merge: BTreeMap::new(),
     }
 }
 
@@ -1129,4 +1130,53 @@ fn workflows_name_their_secrets_and_doctor_must_check_the_same_one() {
         "{}",
         c.found
     );
+}
+
+/// `review.merge` merges with the status token: its account must be allowed to merge into
+/// the review branches (the server's `user_can_merge` for it), else every merge is refused.
+#[test]
+fn review_merge_needs_a_status_account_that_may_merge() {
+    let with_merge = |can: Option<Seen<bool>>| {
+        let mut facts = good();
+        let mut config = Config::default();
+        config.review.merge = Some(crate::config::MergeStyle::Merge);
+        facts.config = ConfigFact::Valid {
+            origin: "x".into(),
+            config: Box::new(config),
+        };
+        if let Some(can) = can {
+            facts.status_can_merge.insert("main".into(), can);
+        }
+        facts
+    };
+    let status = |facts: &Facts| {
+        decide(facts, Scope::ReviewFire)
+            .into_iter()
+            .find(|c| c.id == "review-fire.status-token")
+            .expect("status-token")
+    };
+    let c = status(&with_merge(Some(Seen::Yes(true))));
+    assert_eq!(c.state, State::Pass, "{c:?}");
+    assert!(
+        c.found
+            .ends_with("its account may merge into main (`review.merge: merge`)"),
+        "{}",
+        c.found
+    );
+
+    let c = status(&with_merge(Some(Seen::Yes(false))));
+    assert_eq!(c.state, State::Fail, "{c:?}");
+    assert!(c.found.contains("may not merge into `main`"), "{}", c.found);
+    assert!(
+        c.fix
+            .starts_with("add the status token's account to the merge allowlist of main"),
+        "{}",
+        c.fix
+    );
+
+    let c = status(&with_merge(None));
+    assert_eq!(c.state, State::Unknown, "{c:?}");
+
+    // Without review.merge nothing changes.
+    assert_eq!(status(&good()).state, State::Pass);
 }
