@@ -15,6 +15,7 @@ pub mod forge;
 pub mod git;
 pub mod glob;
 pub mod invocation;
+pub mod output;
 pub mod promote;
 pub mod report;
 pub mod retarget;

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use serde_json::{Map, Value};
 
 use crate::code::Code;
+use crate::output::Output;
 
 /// Which gate ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +120,7 @@ pub struct Outcome {
     /// Mode-specific JSON fields (`tier`, `plan`, `gates`…), merged into the JSON object.
     pub fields: Map<String, Value>,
     /// Step outputs (`tier`, `merge-kind`, `new-sha`…); `result` is always added.
-    pub outputs: Vec<(String, String)>,
+    pub outputs: Vec<(Output, String)>,
     /// Extra Markdown for the step summary (tables, runbooks).
     pub details: String,
     /// Set on every nonzero verdict; the annotation text.
@@ -149,8 +150,8 @@ impl Outcome {
         self
     }
 
-    pub fn output(mut self, key: &str, value: impl Into<String>) -> Outcome {
-        self.outputs.push((key.to_owned(), value.into()));
+    pub fn output(mut self, output: Output, value: impl Into<String>) -> Outcome {
+        self.outputs.push((output, value.into()));
         self
     }
 
@@ -288,9 +289,9 @@ pub fn emit(outcome: &Outcome, format: Format, sinks: Sinks<'_>) -> io::Result<(
         write_summary(outcome, summary)?;
     }
     if let Some(outputs) = outputs {
-        write_output(outputs, "result", outcome.verdict.as_str())?;
-        for (key, value) in &outcome.outputs {
-            write_output(outputs, key, value)?;
+        write_output(outputs, Output::Result.name(), outcome.verdict.as_str())?;
+        for (output, value) in &outcome.outputs {
+            write_output(outputs, output.name(), value)?;
         }
     }
     Ok(())

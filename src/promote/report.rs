@@ -1,6 +1,7 @@
 //! promote's report step: the verdict of every plan that writes nothing, the dry run,
 //! and the fields, outputs and summary table every outcome carries.
 
+use crate::output::Output;
 use serde_json::{json, Value};
 
 use crate::code::Code;
@@ -28,7 +29,7 @@ impl Session<'_> {
                     .as_ref()
                     .map_or(Value::Null, |p| p.number.into()),
             )
-            .output("promoted-sha", "")
+            .output(Output::PromotedSha, "")
     }
 
     /// The verdict of a plan that writes nothing (every plan but promote and schedule,
@@ -150,7 +151,7 @@ impl Session<'_> {
                 let sha = gathered.facts.from_tip.as_str();
                 outcome
                     .field("to_sha", sha)
-                    .output("promoted-sha", sha)
+                    .output(Output::PromotedSha, sha)
                     .reason(format!("promoted `{to}` {m} → {s} {how}"))
             }
             Done::Scheduled { pr } => self
@@ -221,8 +222,8 @@ impl Session<'_> {
             .field("to", to.as_str())
             .field("dry_run", false)
             .field("contexts", contexts_json(rows))
-            .output("plan", "blocked")
-            .output("promoted-sha", "")
+            .output(Output::Plan, "blocked")
+            .output(Output::PromotedSha, "")
             .failure(
                 Code::PromoteRaced,
                 format!(
@@ -254,7 +255,7 @@ impl Session<'_> {
             .field("to", self.to.as_str())
             .field("dry_run", self.invocation.dry_run)
             .field("contexts", contexts_json(rows))
-            .output("plan", name);
+            .output(Output::Plan, name);
         for note in notes {
             outcome = outcome.reason(note);
         }

@@ -8,6 +8,7 @@
 mod error;
 pub mod plan;
 
+use crate::output::Output;
 use serde_json::Value;
 
 use error::Error as RetargetError;
@@ -70,7 +71,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
         return Ok(base
             .field("plan", "retarget")
             .field("commented", false)
-            .output("plan", "retarget")
+            .output(Output::Plan, "retarget")
             .reason(format!(
                 "dry run: would change the base of #{number} from `{}` to `{}`{}; nothing written",
                 policy.from,
@@ -88,7 +89,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
             return Ok(refused
                 .field("plan", "refused")
                 .field("commented", false)
-                .output("plan", "refused")
+                .output(Output::Plan, "refused")
                 .reason(format!("Gitea refused the new base: {message}"))
                 .failure(
                     Code::RetargetRefused,
@@ -113,7 +114,7 @@ pub async fn run(invocation: &Invocation, args: &RetargetArgs) -> Result<Outcome
     }
     let mut outcome = base
         .field("plan", "retargeted")
-        .output("plan", "retargeted")
+        .output(Output::Plan, "retargeted")
         .reason(format!(
             "changed the base of #{number} ({}) from `{}` to `{}`",
             short(&pr.head.sha),
@@ -140,6 +141,6 @@ fn not_applicable(why: String, pr: Option<u64>) -> Outcome {
         .field("plan", "not-applicable")
         .field("pr", pr.map_or(Value::Null, Value::from))
         .field("commented", false)
-        .output("plan", "not-applicable")
+        .output(Output::Plan, "not-applicable")
         .reason(format!("not applicable: {why}; nothing written"))
 }

@@ -2,6 +2,7 @@
 //! JSON fields, outputs, the summary's tables); not-applicable runs; and a failed run with
 //! the `error` statuses it left behind.
 
+use crate::output::Output;
 use serde_json::{json, Value};
 
 use crate::code::Code;
@@ -155,8 +156,8 @@ pub(super) fn decided(
         )
         .field("approvals", Value::Array(approvals))
         .field("gates", Value::Array(gates))
-        .output("head-sha", pr.head.sha.as_str())
-        .output("tier", decision.tier.clone().unwrap_or_default());
+        .output(Output::HeadSha, pr.head.sha.as_str())
+        .output(Output::Tier, decision.tier.clone().unwrap_or_default());
     if verdict == Verdict::Ok && !decision.all_pass() {
         outcome = outcome.reason(
             "the gates' statuses carry the verdict (not green yet); this run did its job: exit 0",

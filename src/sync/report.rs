@@ -1,6 +1,7 @@
 //! sync's report step: the act step's report (plan, tips, fetch and push numbers, the
 //! server's messages) as the outcome, with a runbook for every way it can be red.
 
+use crate::output::Output;
 use serde_json::json;
 
 use crate::code::Code;
@@ -102,8 +103,8 @@ pub(super) fn outcome(
                 "messages": report.messages,
             }),
         )
-        .output("merge-kind", report.plan.as_str())
-        .output("new-sha", report.new.to_string());
+        .output(Output::MergeKind, report.plan.as_str())
+        .output(Output::NewSha, report.new.to_string());
     let dry = if report.pushed || report.rejection.is_some() {
         ""
     } else {

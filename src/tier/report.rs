@@ -1,6 +1,7 @@
 //! tier's report step: the decision and the label action as the outcome (reasons, JSON
 //! fields, outputs, the summary's table), for a pull request and for `--local`.
 
+use crate::output::Output;
 use serde_json::{json, Value};
 
 use super::{
@@ -48,8 +49,8 @@ pub(super) fn local_outcome(facts: &LocalFacts, config: &Config, decision: &Asse
         .field("head", json!({"rev": facts.head_spec, "sha": facts.head}))
         .field("merge_base", facts.merge_base.clone())
         .field("repo_dir", facts.repo_dir.display().to_string())
-        .output("tier", decision.tier.as_str())
-        .output("computed-tier", decision.tier.as_str());
+        .output(Output::Tier, decision.tier.as_str())
+        .output(Output::ComputedTier, decision.tier.as_str());
     outcome = with_decision(outcome, decision);
     outcome
 }
@@ -132,9 +133,9 @@ pub(super) fn pr_outcome(
         )
         .field("label_added_by", adder.map(str::to_owned))
         .field("dry_run", invocation.dry_run)
-        .output("tier", effective.as_str())
-        .output("computed-tier", computed.as_str())
-        .output("label-action", label_action);
+        .output(Output::Tier, effective.as_str())
+        .output(Output::ComputedTier, computed.as_str())
+        .output(Output::LabelAction, label_action);
     for note in notes {
         outcome = outcome.reason(note);
     }

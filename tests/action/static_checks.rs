@@ -1,6 +1,7 @@
 //! static checks: action.yml, the examples, shellcheck.
 
 use super::*;
+use shipgate::output::Output;
 
 /// Every `run:` script in a workflow or action document, with where it is.
 pub(super) fn run_scripts(value: &Value, at: &str, found: &mut Vec<(String, String)>) {
@@ -78,6 +79,27 @@ fn no_expression_is_expanded_inside_a_run_script() {
     assert!(!step.run.contains("${{"), "{}", step.run);
 }
 
+/// The README's Outputs table lists every output the binary declares, with its meaning.
+#[test]
+fn the_readme_outputs_table_is_the_declaration() {
+    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let table: Vec<String> = readme
+        .split("\n### Outputs\n")
+        .nth(1)
+        .expect("README has an Outputs section")
+        .lines()
+        .skip_while(|l| !l.starts_with("| output |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(str::to_owned)
+        .collect();
+    let expected: Vec<String> = Output::ALL
+        .iter()
+        .map(|o| format!("| `{}` | {} |", o.name(), o.meaning()))
+        .collect();
+    assert_eq!(table, expected);
+}
+
 #[test]
 fn action_yml_declares_the_inputs_outputs_and_the_hardened_shell() {
     let action = yaml(&Path::new(ROOT).join("action.yml"));
@@ -111,18 +133,33 @@ fn action_yml_declares_the_inputs_outputs_and_the_hardened_shell() {
         "${{ github.server_url }}"
     );
     assert_eq!(action["inputs"]["build-from-source"]["default"], "false");
-    for output in [
-        "result",
-        "tier",
-        "merge-kind",
-        "new-sha",
-        "promoted-sha",
-        "plan",
-    ] {
+    // The outputs: exactly the binary's declaration (`shipgate::output::Output`), in its
+    // order, each with its meaning and the run step's value.
+    let declared: Vec<&str> = action["outputs"]
+        .as_object()
+        .expect("outputs")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut declared = declared;
+    declared.sort_unstable();
+    let mut outputs: Vec<&str> = Output::ALL.iter().map(|o| o.name()).collect();
+    outputs.sort_unstable();
+    assert_eq!(
+        declared, outputs,
+        "action.yml's outputs: the binary writes these"
+    );
+    for output in Output::ALL {
+        let name = output.name();
         assert_eq!(
-            action["outputs"][output]["value"],
-            format!("${{{{ steps.run.outputs.{output} }}}}"),
-            "output {output}"
+            action["outputs"][name]["value"],
+            format!("${{{{ steps.run.outputs.{name} }}}}"),
+            "output {name}"
+        );
+        assert_eq!(
+            action["outputs"][name]["description"],
+            output.meaning(),
+            "output {name}"
         );
     }
     assert_eq!(action["runs"]["using"], "composite");
