@@ -368,3 +368,37 @@ fn shell_files() -> Vec<String> {
     out.sort();
     out
 }
+
+/// The README's runner section says what a host needs: every tool the action's script
+/// names in its header (and checks for with `command -v`), the host-mode label, and that
+/// act_runner takes its labels from `--config`.
+#[test]
+fn the_readme_runner_section_names_what_the_host_needs() {
+    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let section = readme
+        .split("\n### A runner\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("README has an `### A runner` section");
+    let script = fs::read_to_string(Path::new(ROOT).join("dist/action.sh")).expect("action.sh");
+    let mut tools: Vec<String> = script
+        .lines()
+        .filter_map(|l| l.split("command -v ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|tool| *tool != "cargo")
+        .map(str::to_owned)
+        .collect();
+    tools.extend(["tar", "gzip"].map(str::to_owned));
+    tools.sort_unstable();
+    tools.dedup();
+    assert!(tools.contains(&"curl".to_owned()), "{tools:?}");
+    for tool in &tools {
+        assert!(
+            section.contains(&format!("`{tool}`")),
+            "the runner section names `{tool}`, which dist/action.sh uses"
+        );
+    }
+    for needed in ["ubuntu-latest:host", "--config", "`--labels`"] {
+        assert!(section.contains(needed), "the runner section says {needed}");
+    }
+}
