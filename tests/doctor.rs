@@ -63,6 +63,19 @@ fn find(output: &Output, id: &str) -> (String, String, String) {
         .unwrap_or_else(|| panic!("no check `{id}` in {}", output.stdout))
 }
 
+/// The run's only non-passing check is `id`, a ✗: its `(found, fix)`.
+#[track_caller]
+fn the_one_fail(output: &Output, id: &str) -> (String, String) {
+    assert_eq!(
+        not_passing(output),
+        pairs(&[(id, "fail")]),
+        "{}",
+        output.stdout
+    );
+    let (_, found, fix) = find(output, id);
+    (found, fix)
+}
+
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
@@ -362,13 +375,7 @@ fn read_only_status_account_is_the_status_token_fail(g: &RealGitea) {
     let output = doctor(&repo, "review-fire", &reader)
         .status_token(&status)
         .refused();
-    assert_eq!(
-        not_passing(&output),
-        pairs(&[("review-fire.status-token", "fail")]),
-        "{}",
-        output.stdout
-    );
-    let (_, found, fix) = find(&output, "review-fire.status-token");
+    let (found, fix) = the_one_fail(&output, "review-fire.status-token");
     // The advertisement was served (write:repository is not among the refusals); the
     // account's permission is what refuses.
     assert!(
@@ -410,13 +417,7 @@ fn review_merge_with_the_status_account_off_the_merge_allowlist_is_its_fail(g: &
     let output = doctor(&repo, "review-fire", &reader)
         .status_token(&status_bot(g))
         .refused();
-    assert_eq!(
-        not_passing(&output),
-        pairs(&[("review-fire.status-token", "fail")]),
-        "{}",
-        output.stdout
-    );
-    let (_, found, fix) = find(&output, "review-fire.status-token");
+    let (found, fix) = the_one_fail(&output, "review-fire.status-token");
     assert!(found.contains("may not merge into `main`"), "{found}");
     assert!(fix.contains("merge allowlist"), "{fix}");
 }

@@ -6,12 +6,9 @@
 //! write:repository + read:user). Statuses are posted by `status-bot`. Each test asserts
 //! main's tip afterwards, read from Gitea itself.
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
 };
 
 use serde_json::json;
@@ -158,15 +155,7 @@ fn gates_missing_on_staging_are_scheduled_on_the_promotion_pr(g: &RealGitea) {
     // review-fire on the promotion PR posts the gates on S (here: by the status bot).
     status(&repo, &s, QA, "success");
     status(&repo, &s, SEC, "success");
-    let started = Instant::now();
-    while repo.tip("main") != s {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Gitea never merged the scheduled promotion\n{}",
-            g.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    repo.wait_tip("main", &s, "Gitea never merged the scheduled promotion");
 }
 
 fn one_failure_blocks(g: &RealGitea) {
@@ -288,15 +277,7 @@ fn pending_checks_required_by_protection_are_scheduled_then_merged_by_gitea(g: &
     assert_eq!(repo.tip("main"), main);
     // The check turns green: Gitea itself merges.
     status(&repo, &s, CI, "success");
-    let started = Instant::now();
-    while repo.tip("main") != s {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Gitea never merged the scheduled promotion\n{}",
-            g.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    repo.wait_tip("main", &s, "Gitea never merged the scheduled promotion");
 }
 
 fn via_push_by_an_allowlisted_account(g: &RealGitea) {

@@ -1807,6 +1807,17 @@ fn duplicate_review_ids_are_cannot_verify() {
     no_success_anywhere(&world);
 }
 
+/// A tier:low PR with three genuine approvals (every gate green) and `review.merge: STYLE`.
+fn green_world(style: &str) -> World {
+    let world = World::new();
+    world.config(&format!("review:\n  merge: {style}\n"));
+    world.label("tier:low");
+    for login in ["erin", "quinn", "sam"] {
+        world.review(login, "APPROVED");
+    }
+    world
+}
+
 /// `review.merge`: once every gate is green on the head, review-fire merges the PR with the
 /// status token, pinned to that head; while a gate waits it asks nothing.
 #[test]
@@ -1859,12 +1870,7 @@ fn review_merge_merges_once_every_gate_is_green_and_never_before() {
 /// the new head's run (exit 0).
 #[test]
 fn review_merge_refused_by_gitea_is_a_verified_no_and_a_moved_head_is_left_alone() {
-    let world = World::new();
-    world.config("review:\n  merge: merge\n");
-    world.label("tier:low");
-    for login in ["erin", "quinn", "sam"] {
-        world.review(login, "APPROVED");
-    }
+    let world = green_world("merge");
     world
         .fake
         .protect_branch(REPO, "main", &["ci / build (push)"]);
@@ -1896,12 +1902,7 @@ fn review_merge_refused_by_gitea_is_a_verified_no_and_a_moved_head_is_left_alone
     assert_eq!(out.annotations().len(), 1, "{}", out.stderr);
 
     // Gitea's 409: the head moved after it was decided. Not this run's to merge.
-    let world = World::new();
-    world.config("review:\n  merge: merge\n");
-    world.label("tier:low");
-    for login in ["erin", "quinn", "sam"] {
-        world.review(login, "APPROVED");
-    }
+    let world = green_world("merge");
     world.fault(Fault::new(MERGE, FaultKind::Status(409)));
     let out = world.run().success();
     assert_eq!(out.json()["merged"], false, "{}", out.stdout);
@@ -1913,12 +1914,7 @@ fn review_merge_refused_by_gitea_is_a_verified_no_and_a_moved_head_is_left_alone
         reasons(&out)
     );
     // A merge that cannot be made (403) is exit 2, and the green gates are not overwritten.
-    let world = World::new();
-    world.config("review:\n  merge: merge\n");
-    world.label("tier:low");
-    for login in ["erin", "quinn", "sam"] {
-        world.review(login, "APPROVED");
-    }
+    let world = green_world("merge");
     world.fault(Fault::new(MERGE, FaultKind::Status(403)));
     let out = world.run().unverified();
     assert_eq!(out.json()["merged"], false, "{}", out.stdout);

@@ -414,23 +414,11 @@ fn state(gate: &Latest) -> &str {
 /// to `pending`; `/qa-recheck` re-fires from the default branch's copy; with the status
 /// token's secret removed the run is red, with one `::error` and no green.
 fn review_fire_and_auto_tier_examples_follow_the_pull_request(g: &'static RealGitea) {
-    let repo = g.repo("sched-review");
-    for tier in ["tier:low", "tier:medium", "tier:high"] {
-        repo.create_label(tier);
-    }
-    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
-    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
-    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
-    let runner = Runner::register(&repo);
-    repo.put_file(
-        "main",
-        ".gitea/workflows/auto-tier.yml",
-        &installed(g, "auto-tier.yml"),
-    );
-    repo.put_file(
-        "main",
-        ".gitea/workflows/review-fire.yml",
-        &installed(g, "review-fire.yml"),
+    let (repo, runner) = app(
+        g,
+        "sched-review",
+        None,
+        &["auto-tier.yml", "review-fire.yml"],
     );
     runner.assert_idle(Duration::from_secs(2));
 
@@ -567,22 +555,12 @@ fn review_fire_and_auto_tier_examples_follow_the_pull_request(g: &'static RealGi
 /// gates and merges the approved head, with no hand step after the PR was opened. Prints the
 /// time from the second approval to the merge (no timing assertion).
 fn the_seed_flow_ends_with_the_pr_merged_on_main(g: &'static RealGitea) {
-    let repo = g.repo("sched-seed");
-    for tier in ["tier:low", "tier:medium", "tier:high"] {
-        repo.create_label(tier);
-    }
-    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
-    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
-    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
-    let runner = Runner::register(&repo);
-    for name in ["auto-tier.yml", "review-fire.yml"] {
-        repo.put_file(
-            "main",
-            &format!(".gitea/workflows/{name}"),
-            &installed(g, name),
-        );
-    }
-    repo.put_file("main", ".gitea/shipgate.yml", "review:\n  merge: merge\n");
+    let (repo, runner) = app(
+        g,
+        "sched-seed",
+        Some("review:\n  merge: merge\n"),
+        &["auto-tier.yml", "review-fire.yml"],
+    );
     repo.protect(secure_main_rule());
     runner.assert_idle(Duration::from_secs(2));
 
@@ -662,22 +640,12 @@ fn the_seed_flow_ends_with_the_pr_merged_on_main(g: &'static RealGitea) {
 /// after 1.22, whose scheduler would start the example only from its cron (every 15 min).
 fn promote_example_moves_main_once_staging_and_its_promotion_pr_are_green(g: &'static RealGitea) {
     const CI: &str = "ci / build (push)";
-    let repo = g.repo("sched-promote");
-    for tier in ["tier:low", "tier:medium", "tier:high"] {
-        repo.create_label(tier);
-    }
-    secret(&repo, "SHIPGATE_TIER_TOKEN", g.token("tier-bot"));
-    secret(&repo, "SHIPGATE_READ_TOKEN", g.token("gate-reader"));
-    secret(&repo, "SHIPGATE_STATUS_TOKEN", g.token("status-bot"));
-    secret(&repo, "SHIPGATE_PROMOTE_TOKEN", g.token("devops-engineer"));
-    let runner = Runner::register(&repo);
-    for name in ["auto-tier.yml", "review-fire.yml", "auto-promote.yml"] {
-        repo.put_file(
-            "main",
-            &format!(".gitea/workflows/{name}"),
-            &installed(g, name),
-        );
-    }
+    let (repo, runner) = app(
+        g,
+        "sched-promote",
+        None,
+        &["auto-tier.yml", "review-fire.yml", "auto-promote.yml"],
+    );
     let mut rule = secure_main_rule();
     rule["status_check_contexts"] = json!([CI, QA, SECURITY]);
     repo.protect(rule);
@@ -748,28 +716,18 @@ fn promote_example_moves_main_once_staging_and_its_promotion_pr_are_green(g: &'s
         runs(&ran),
         logs(&ran)
     );
-    let started = Instant::now();
-    while repo.tip("main") != s {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Gitea never merged the scheduled promotion\n{}",
-            g.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    repo.wait_tip("main", &s, "Gitea never merged the scheduled promotion");
 }
 
-/// The README's setup on a new repository, as a new user makes it: the tier labels, one
-/// secret per role as the example headers name them, staging's push allowlist (the sync
-/// account), the read account a repository admin (doctor's rule reads need it), `config`
-/// as `.gitea/shipgate.yml` when given, every example installed, and main's secure rule
-/// requiring `contexts`. Returns the repository and its runner, idle: auto-sync's run of
-/// its own install push drained.
-fn readme_setup<'g>(
+/// An app repository as the example headers set it up: the tier labels, one secret per role
+/// (`SHIPGATE_<ROLE>_TOKEN`), a runner, `config` as `.gitea/shipgate.yml` when given, and
+/// `examples` installed on main in this order (auto-sync last: its install is a push it
+/// runs on).
+fn app<'g>(
     g: &'static RealGitea,
     prefix: &str,
     config: Option<&str>,
-    contexts: &[&str],
+    examples: &[&str],
 ) -> (Repo<'g>, Runner<'g>) {
     let repo = g.repo(prefix);
     for tier in ["tier:low", "tier:medium", "tier:high"] {
@@ -784,25 +742,46 @@ fn readme_setup<'g>(
     ] {
         secret(&repo, name, g.token(login));
     }
-    repo.add_collaborator("gate-reader", "admin");
-    repo.protect_staging(&["devops-engineer"]);
     let runner = Runner::register(&repo);
     if let Some(config) = config {
         repo.put_file("main", ".gitea/shipgate.yml", config);
     }
-    for name in [
-        "auto-tier.yml",
-        "review-fire.yml",
-        "auto-promote.yml",
-        "doctor.yml",
-        "auto-sync.yml",
-    ] {
+    for name in examples {
         repo.put_file(
             "main",
             &format!(".gitea/workflows/{name}"),
             &installed(g, name),
         );
     }
+    (repo, runner)
+}
+
+/// The README's setup on a new repository, as a new user makes it: the tier labels, one
+/// secret per role as the example headers name them, staging's push allowlist (the sync
+/// account), the read account a repository admin (doctor's rule reads need it), `config`
+/// as `.gitea/shipgate.yml` when given, every example installed, and main's secure rule
+/// requiring `contexts`. Returns the repository and its runner, idle: auto-sync's run of
+/// its own install push drained.
+fn readme_setup<'g>(
+    g: &'static RealGitea,
+    prefix: &str,
+    config: Option<&str>,
+    contexts: &[&str],
+) -> (Repo<'g>, Runner<'g>) {
+    let (repo, runner) = app(
+        g,
+        prefix,
+        config,
+        &[
+            "auto-tier.yml",
+            "review-fire.yml",
+            "auto-promote.yml",
+            "doctor.yml",
+            "auto-sync.yml",
+        ],
+    );
+    repo.add_collaborator("gate-reader", "admin");
+    repo.protect_staging(&["devops-engineer"]);
     let mut rule = secure_main_rule();
     rule["status_check_contexts"] = json!(contexts);
     repo.protect(rule);
@@ -955,17 +934,11 @@ fn the_readme_setup_walked_as_a_new_user(g: &'static RealGitea) {
     repo.review("carol", promotion, "APPROVED", &[]);
     repo.review("sam", promotion, "APPROVED", &[]);
     let ran = drain(&runner, Duration::from_secs(4));
-    let started = Instant::now();
-    while repo.tip("main") != s {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "main never reached staging's head {s}: {:?}\n{}\n{}",
-            runs(&ran),
-            logs(&ran),
-            g.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    repo.wait_tip(
+        "main",
+        &s,
+        &format!("staging's head, promoted: {:?}\n{}", runs(&ran), logs(&ran)),
+    );
 }
 
 mod gitea_1_27_3_only {

@@ -841,6 +841,21 @@ impl Repo<'_> {
         }
     }
 
+    /// Wait (up to 60 s) until `branch` is at `sha`: Gitea's scheduled merges land on their
+    /// own time. `context` is added to the failure message.
+    #[track_caller]
+    pub fn wait_tip(&self, branch: &str, sha: &str, context: &str) {
+        let started = Instant::now();
+        while self.tip(branch) != sha {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "`{branch}` never reached {sha}: {context}\n{}",
+                self.gitea.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// Names of the labels on an issue/PR.
     pub fn labels(&self, number: u64) -> Vec<String> {
         let body = self
