@@ -383,6 +383,25 @@ fn copy_of_the_tree() -> PathBuf {
     copy
 }
 
+/// The `CARGO_HOME` the copy builds with: `target/reproducible/cargo-home`, whose `registry`
+/// (and `git`) are links to this machine's, so the dependencies' sources sit under another
+/// absolute path without a second download.
+fn other_cargo_home() -> PathBuf {
+    let real = std::env::var_os("CARGO_HOME").map_or_else(
+        || Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cargo"),
+        PathBuf::from,
+    );
+    let home = Path::new(ROOT).join("target/reproducible/cargo-home");
+    fs::create_dir_all(&home).expect("mkdir the other CARGO_HOME");
+    for name in ["registry", "git"] {
+        let (from, to) = (real.join(name), home.join(name));
+        if from.is_dir() && fs::symlink_metadata(&to).is_err() {
+            std::os::unix::fs::symlink(&from, &to).expect("link the registry");
+        }
+    }
+    home
+}
+
 /// Where `dist/package.sh` leaves a target's binary in a tree whose target dir is
 /// `target_dir`.
 fn built_binary(target_dir: &Path) -> PathBuf {
@@ -405,8 +424,10 @@ fn assert_same_bytes(what: &str, ours: &[u8], theirs: &[u8]) {
 #[test]
 fn the_same_source_in_another_folder_packages_to_the_same_bytes() {
     // The suite's own package (this tree, target/) against a copy of the tree built in
-    // another folder with its own target dir: every absolute path differs, so only the
-    // remapping keeps them out of the bytes. `--check` in the copy compares the copy's build
+    // another folder with its own target dir and another CARGO_HOME path (its registry a
+    // link to this one's): every absolute path differs (the tree, the dependencies' sources,
+    // build scripts' OUT_DIR), so only relative paths and the remapping keep them out of the
+    // bytes. `--check` in the copy compares the copy's build
     // with SHA256SUMS holding this tree's lines, and names the target it cannot build.
     let package = package();
     let started = Instant::now();
@@ -415,12 +436,14 @@ fn the_same_source_in_another_folder_packages_to_the_same_bytes() {
     fs::write(copy.join("dist/SHA256SUMS"), &sums).expect("write SHA256SUMS");
     fs::write(copy.join("dist/VERSION"), format!("{}\n", package.version)).expect("VERSION");
     let rustup = rustup_without_other_target();
+    let cargo_home = other_cargo_home();
     let check = || {
         Command::new("bash")
             .arg(copy.join("dist/package.sh"))
             .arg("--check")
             .current_dir(&copy)
             .env("PATH", path_with(rustup.path()))
+            .env("CARGO_HOME", &cargo_home)
             .env_remove("CARGO_TARGET_DIR")
             .stdin(Stdio::null())
             .output()
