@@ -179,6 +179,19 @@ elif [[ "${check}" == false ]]; then
 fi
 ((${#targets[@]} > 0)) || bail "no target can be built here: $(words "${skipped[@]}")"
 
+# The variables cargo sets for a crate it builds or runs, present when this script runs
+# under `cargo test`. Build scripts that declare rerun-if-env-changed on them (ring does,
+# on CARGO_MANIFEST_DIR and CARGO_PKG_*) would rerun, and everything above them rebuild,
+# whenever a run from a shell follows one from the tests.
+while IFS= read -r name; do
+    case "${name}" in
+        CARGO_MANIFEST_* | CARGO_PKG_* | CARGO_CRATE_NAME | CARGO_BIN_NAME | CARGO_BIN_EXE_* | \
+            CARGO_PRIMARY_PACKAGE | CARGO_TARGET_TMPDIR | CARGO_CFG_* | CARGO_FEATURE_* | \
+            CARGO_RUSTC_CURRENT_DIR | OUT_DIR) unset "${name}" ;;
+        *) ;;
+    esac
+done < <(compgen -e)
+
 cargo_home=${CARGO_HOME:-${HOME}/.cargo}
 cargo_home=$(cd -- "${cargo_home}" 2>/dev/null && pwd -P || printf '%s' "${cargo_home}")
 # Remap the machine-specific prefixes that panic locations would otherwise embed.
