@@ -9,8 +9,15 @@
 # dist/out; its VERSION names the version). The token (write on
 # releases: the automatic token with `contents: write`, or a PAT with write:repository) is
 # sent in a header read from a private file, never on a command line or in a URL.
-# Refuses a tag that is not v<dist/VERSION>, and a release that already has assets (delete
-# them, or the release, and re-run: a published asset should not silently change).
+# Refuses, before sending anything:
+# - a tag that is not v<VERSION>;
+# - a package whose SHA256SUMS lacks a target's tarball or binary line (x86_64 and aarch64
+#   must both be listed: the action refuses a runner whose platform has no line), or whose
+#   tarballs do not hash to their lines;
+# - a package whose SHA256SUMS differs from the committed dist/SHA256SUMS (the action checks
+#   downloads against the committed file at the tag, so those assets would be refused).
+# Also refuses a release that already has assets (delete them, or the release, and re-run: a
+# published asset should not silently change).
 set -CeEuo pipefail
 IFS=$'\n\t'
 
@@ -39,6 +46,16 @@ version=$(<"${out}/VERSION")
 [[ "${tag}" == "v${version}" ]] ||
     bail "tag \`${tag}\` does not match the packaged version \`${version}\`: bump Cargo.toml, run dist/package.sh, commit, then tag v<version>"
 
+# Every target's tarball and binary are listed, and each tarball is the one listed.
+missing=()
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    for name in "shipgate-${version}-${target}.tar.gz" "shipgate-${version}-${target}/shipgate"; do
+        grep -qxF -- "${name}" <(sed 's/^[0-9a-f]\{64\}  //' "${out}/SHA256SUMS") || missing+=("${target}")
+    done
+done
+if ((${#missing[@]} > 0)); then
+    bail "${out}/SHA256SUMS has no lines for $(printf '%s\n' "${missing[@]}" | sort -u | paste -sd ' ' -): a release must list every target. Install gcc-aarch64-linux-gnu and musl-tools, run \`rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl\`, then dist/package.sh, and commit dist/SHA256SUMS"
+fi
 assets=()
 while IFS= read -r line; do
     name=${line#*  }
@@ -47,10 +64,15 @@ while IFS= read -r line; do
         *) ;;
     esac
 done <"${out}/SHA256SUMS"
-((${#assets[@]} > 0)) || bail "dist/out/SHA256SUMS lists no tarball: run dist/package.sh first"
 for name in "${assets[@]}"; do
-    [[ -f "${out}/${name}" ]] || bail "dist/out/${name} is missing: run dist/package.sh first"
+    [[ -f "${out}/${name}" ]] || bail "${out}/${name} is missing: run dist/package.sh first"
+    listed=$(grep -F -- "  ${name}" "${out}/SHA256SUMS" | head -n 1)
+    actual=$(sha256sum -- "${out}/${name}")
+    [[ "${listed%%  *}" == "${actual%% *}" ]] ||
+        bail "${out}/${name} does not match its SHA256SUMS line: run dist/package.sh again"
 done
+cmp -s -- "${out}/SHA256SUMS" "${root}/dist/SHA256SUMS" ||
+    bail "${out}/SHA256SUMS differs from the committed dist/SHA256SUMS, which the action checks downloads against: run dist/package.sh --check, or dist/package.sh and commit dist/SHA256SUMS"
 assets+=(SHA256SUMS)
 
 scratch=$(mktemp -d)

@@ -92,19 +92,42 @@ impl ReleaseApi {
 
 pub(super) const RELEASE_TOKEN: &str = "tok-release-77c0";
 
-pub(super) fn release_script(api: &ReleaseApi, tag: &str) -> std::process::Output {
+/// What `dist/package.sh` leaves in `dist/out` for a full release, written to `out`: this
+/// suite's tarball, a stand-in for the target it cannot build, `SHA256SUMS` listing both,
+/// and `VERSION`. Returns the `SHA256SUMS` text (what the release commit holds).
+pub(super) fn write_release_out(package: &Package, out: &Path) -> String {
+    let (other_asset, other_tarball, sums) = full_release(package);
+    fs::create_dir_all(out).expect("mkdir out");
+    fs::write(out.join(&package.asset), &package.tarball).expect("write tarball");
+    fs::write(out.join(other_asset), other_tarball).expect("write stand-in tarball");
+    fs::write(out.join("SHA256SUMS"), &sums).expect("write SHA256SUMS");
+    fs::write(out.join("VERSION"), format!("{}\n", package.version)).expect("write VERSION");
+    sums
+}
+
+/// A release commit's tree, as far as `dist/release.sh` reads it: the script, the committed
+/// `dist/SHA256SUMS` and the packaged `dist/out`.
+pub(super) fn release_tree(package: &Package) -> tempfile::TempDir {
+    let tree = tempdir("release-tree");
+    let sums = write_release_out(package, &tree.path().join("dist/out"));
+    fs::copy(
+        Path::new(ROOT).join("dist/release.sh"),
+        tree.path().join("dist/release.sh"),
+    )
+    .expect("copy dist/release.sh");
+    fs::write(tree.path().join("dist/SHA256SUMS"), sums).expect("write dist/SHA256SUMS");
+    tree
+}
+
+pub(super) fn release_script(api: &ReleaseApi, tag: &str, tree: &Path) -> std::process::Output {
     Command::new("bash")
-        .arg(Path::new(ROOT).join("dist/release.sh"))
+        .arg(tree.join("dist/release.sh"))
         .arg(tag)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RELEASE_SERVER", format!("{}/", api.url))
         .env("RELEASE_REPOSITORY", ACTION_REPO)
         .env("RELEASE_TOKEN", RELEASE_TOKEN)
-        .env(
-            "RELEASE_DIR",
-            Path::new(ROOT).join("target/action-e2e/dist"),
-        )
         .stdin(Stdio::null())
         .output()
         .expect("run dist/release.sh")
@@ -113,8 +136,10 @@ pub(super) fn release_script(api: &ReleaseApi, tag: &str) -> std::process::Outpu
 #[test]
 fn release_script_creates_the_release_and_uploads_every_asset() {
     let package = package();
+    let tree = release_tree(package);
+    let other_asset = full_release(package).0;
     let api = ReleaseApi::start(None);
-    let output = release_script(&api, &package.tag());
+    let output = release_script(&api, &package.tag(), tree.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "dist/release.sh failed:\n{stderr}");
     assert!(!stderr.contains(RELEASE_TOKEN), "{stderr}");
@@ -125,6 +150,7 @@ fn release_script_creates_the_release_and_uploads_every_asset() {
         format!("GET {base}/tags/{}", package.tag()),
         format!("POST {base}"),
         format!("POST {base}/12/assets?name={}", package.asset),
+        format!("POST {base}/12/assets?name={other_asset}"),
         format!("POST {base}/12/assets?name=SHA256SUMS"),
     ];
     expected.sort();
@@ -193,8 +219,9 @@ fn release_script_creates_the_release_and_uploads_every_asset() {
 #[test]
 fn release_script_refuses_a_wrong_tag_or_a_release_with_assets() {
     let package = package();
+    let tree = release_tree(package);
     let api = ReleaseApi::start(None);
-    let output = release_script(&api, "v9.9.9");
+    let output = release_script(&api, "v9.9.9", tree.path());
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -207,11 +234,81 @@ fn release_script_refuses_a_wrong_tag_or_a_release_with_assets() {
         "id": 7, "tag_name": package.tag(),
         "assets": [{"id": 1, "name": package.asset}],
     })));
-    let output = release_script(&api, &package.tag());
+    let output = release_script(&api, &package.tag(), tree.path());
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("already has assets"), "{stderr}");
     let lines: Vec<String> = api.calls().into_iter().map(|c| c.line).collect();
     assert_eq!(lines.len(), 1, "only the read: {lines:?}");
     assert!(lines[0].starts_with("GET "), "{lines:?}");
+}
+
+#[test]
+fn release_script_refuses_a_package_without_every_target_or_unlike_the_committed_sums() {
+    let package = package();
+    let out_dir = |tree: &tempfile::TempDir| {
+        tree.path()
+            .canonicalize()
+            .expect("canonical tree")
+            .join("dist/out")
+    };
+    let refused = |tree: &tempfile::TempDir, expected: String| {
+        let api = ReleaseApi::start(None);
+        let output = release_script(&api, &package.tag(), tree.path());
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("::error title=release::{expected}\n")
+        );
+        assert_eq!(api.calls().len(), 0, "nothing is sent");
+    };
+
+    // The package this machine can build alone: its SHA256SUMS has one target, and so
+    // does the committed file (as `dist/package.sh --out` would leave it).
+    let tree = release_tree(package);
+    fs::write(out_dir(&tree).join("SHA256SUMS"), &package.sums).expect("write");
+    fs::write(tree.path().join("dist/SHA256SUMS"), &package.sums).expect("write");
+    refused(
+        &tree,
+        format!(
+            "{}/SHA256SUMS has no lines for {}: a release must list every target. Install \
+             gcc-aarch64-linux-gnu and musl-tools, run `rustup target add \
+             x86_64-unknown-linux-musl aarch64-unknown-linux-musl`, then dist/package.sh, and \
+             commit dist/SHA256SUMS",
+            out_dir(&tree).display(),
+            other_target()
+        ),
+    );
+
+    // Every target listed, but the committed file is another build's.
+    let tree = release_tree(package);
+    let committed = fs::read_to_string(tree.path().join("dist/SHA256SUMS")).expect("read");
+    let first = &committed[..64];
+    fs::write(
+        tree.path().join("dist/SHA256SUMS"),
+        committed.replacen(first, &"0".repeat(64), 1),
+    )
+    .expect("write");
+    refused(
+        &tree,
+        format!(
+            "{}/SHA256SUMS differs from the committed dist/SHA256SUMS, which the action \
+             checks downloads against: run dist/package.sh --check, or dist/package.sh and \
+             commit dist/SHA256SUMS",
+            out_dir(&tree).display()
+        ),
+    );
+
+    // A tarball that is not the one its line names.
+    let tree = release_tree(package);
+    fs::write(out_dir(&tree).join(&package.asset), b"other bytes").expect("write");
+    refused(
+        &tree,
+        format!(
+            "{}/{} does not match its SHA256SUMS line: run dist/package.sh again",
+            out_dir(&tree).display(),
+            package.asset
+        ),
+    );
 }

@@ -58,7 +58,11 @@ fn released(g: &'static RealGitea) -> String {
         fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
         fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {name}: {e}"));
     }
-    fs::write(copy.path().join("dist/SHA256SUMS"), &package.sums).expect("write SHA256SUMS");
+    // Every target listed (dist/release.sh refuses less): this suite's build and a stand-in
+    // for the target it cannot build, as dist/out will hold.
+    let out = copy.path().join("dist/out");
+    let sums = write_release_out(package, &out);
+    fs::write(copy.path().join("dist/SHA256SUMS"), &sums).expect("write SHA256SUMS");
     fs::write(
         copy.path().join("dist/VERSION"),
         format!("{}\n", package.version),
@@ -88,9 +92,8 @@ fn released(g: &'static RealGitea) -> String {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = Path::new(ROOT).join("target/action-e2e/dist");
     let release = Command::new("bash")
-        .arg(Path::new(ROOT).join("dist/release.sh"))
+        .arg(copy.path().join("dist/release.sh"))
         .arg(&tag)
         .env("RELEASE_SERVER", &g.url)
         .env("RELEASE_REPOSITORY", &repo)

@@ -657,11 +657,22 @@ fn committed_dist_files_are_consistent() {
         .map(|l| l.split_once("  ").expect("`<sha256>  <name>` lines"))
         .collect();
     let prefix = format!("shipgate-{version}-");
-    assert!(
-        entries
-            .iter()
-            .any(|(_, n)| *n == format!("{prefix}x86_64-unknown-linux-musl.tar.gz")),
-        "{sums}"
+    // Every target the action maps a runner to, tarball and binary: a missing line refuses
+    // that platform's runners. `dist/package.sh` writes this file only from a build of both.
+    let mut expected: Vec<String> = ["aarch64-unknown-linux-musl", "x86_64-unknown-linux-musl"]
+        .iter()
+        .flat_map(|t| {
+            [
+                format!("{prefix}{t}.tar.gz"),
+                format!("{prefix}{t}/shipgate"),
+            ]
+        })
+        .collect();
+    expected.sort();
+    let names: Vec<String> = entries.iter().map(|(_, n)| (*n).to_owned()).collect();
+    assert_eq!(
+        names, expected,
+        "dist/SHA256SUMS, in dist/package.sh's order"
     );
     for (hex, name) in &entries {
         assert!(hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
@@ -683,5 +694,39 @@ fn committed_dist_files_are_consistent() {
         let inside = format!("{prefix}{target}/shipgate");
         assert!(entries.iter().any(|(_, n)| *n == tarball), "{sums}");
         assert!(entries.iter().any(|(_, n)| *n == inside), "{sums}");
+    }
+}
+
+/// The user-visible promise behind `dist/SHA256SUMS`: at a release commit (HEAD tagged
+/// `v<dist/VERSION>`), this suite's build of HEAD reproduces the committed lines of its
+/// target. On any other commit the file describes the last release, not HEAD (README,
+/// "Releasing"), and the release workflow's `dist/package.sh --check` is what enforces it.
+#[test]
+fn at_a_release_tag_the_committed_sums_match_a_build_of_head() {
+    let version = fs::read_to_string(Path::new(ROOT).join("dist/VERSION")).expect("dist/VERSION");
+    let tag = format!("v{}", version.trim());
+    let tags = Command::new("git")
+        .current_dir(ROOT)
+        .args(["tag", "--points-at", "HEAD"])
+        .output()
+        .expect("git tag");
+    assert!(tags.status.success(), "git tag --points-at HEAD: {tags:?}");
+    if !String::from_utf8_lossy(&tags.stdout)
+        .lines()
+        .any(|t| t == tag)
+    {
+        eprintln!("HEAD is not tagged {tag}: dist/SHA256SUMS describes the last release, not HEAD");
+        return;
+    }
+    let committed =
+        fs::read_to_string(Path::new(ROOT).join("dist/SHA256SUMS")).expect("dist/SHA256SUMS");
+    let package = package();
+    for line in package.sums.lines() {
+        assert!(
+            committed.lines().any(|l| l == line),
+            "HEAD is tagged {tag}, but its build gives `{line}`, which dist/SHA256SUMS does not \
+             list:\n{committed}\nhint: build with the toolchain in .gitea/workflows/release.yml \
+             (RUST_TOOLCHAIN)"
+        );
     }
 }
