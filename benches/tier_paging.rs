@@ -118,22 +118,27 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time_paging(
-    runtime: &tokio::runtime::Runtime,
-    addr: SocketAddr,
-    concurrency: usize,
-) -> Duration {
+/// A client of the paced fake (one attempt: no retry hides a slow answer) and the repo.
+fn bench_client(addr: SocketAddr, page_concurrency: usize) -> (Client, RepoRef) {
     let client = Client::new(
         &format!("http://{addr}/api/v1"),
         Secret::new("bench-token"),
         Options {
-            page_concurrency: concurrency,
+            page_concurrency,
             attempts: 1,
             ..Options::default()
         },
     )
     .expect("client");
-    let repo = RepoRef::parse("acme/app").expect("repo");
+    (client, RepoRef::parse("acme/app").expect("repo"))
+}
+
+fn time_paging(
+    runtime: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    concurrency: usize,
+) -> Duration {
+    let (client, repo) = bench_client(addr, concurrency);
     let mut samples = Vec::new();
     for _ in 0..RUNS {
         let start = Instant::now();
@@ -147,16 +152,7 @@ fn time_paging(
 }
 
 fn time_diff(runtime: &tokio::runtime::Runtime, addr: SocketAddr) -> Duration {
-    let client = Client::new(
-        &format!("http://{addr}/api/v1"),
-        Secret::new("bench-token"),
-        Options {
-            attempts: 1,
-            ..Options::default()
-        },
-    )
-    .expect("client");
-    let repo = RepoRef::parse("acme/app").expect("repo");
+    let (client, repo) = bench_client(addr, Options::default().page_concurrency);
     let mut samples = Vec::new();
     for _ in 0..RUNS {
         let start = Instant::now();

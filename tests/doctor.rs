@@ -327,22 +327,31 @@ fn status_bot(g: &RealGitea) -> String {
     .1
 }
 
-/// A repository with the review-fire workflow on main and main protected as review-fire
-/// needs, requiring these contexts.
-fn review_repo<'g>(g: &'g RealGitea, prefix: &str, contexts: &[&str]) -> Repo<'g> {
-    let repo = g.repo(prefix);
+/// main's rule as review-fire needs it, requiring these contexts.
+fn review_rule(contexts: &[&str]) -> Value {
+    json!({
+        "rule_name": "main", "branch_name": "main", "enable_push": false,
+        "enable_status_check": true, "status_check_contexts": contexts,
+        "dismiss_stale_approvals": true, "required_approvals": 2,
+        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
+    })
+}
+
+/// A repository with the review-fire workflow on main and main protected by `rule`.
+fn review_repo_with<'g>(g: &'g RealGitea, repo: Repo<'g>, rule: Value) -> Repo<'g> {
     repo.put_file(
         "main",
         ".gitea/workflows/review-fire.yml",
         &example(g, REVIEW_FIRE_YML),
     );
-    repo.protect(json!({
-        "rule_name": "main", "branch_name": "main", "enable_push": false,
-        "enable_status_check": true, "status_check_contexts": contexts,
-        "dismiss_stale_approvals": true, "required_approvals": 2,
-        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
-    }));
+    repo.protect(rule);
     repo
+}
+
+/// A repository with the review-fire workflow on main and main protected as review-fire
+/// needs, requiring these contexts.
+fn review_repo<'g>(g: &'g RealGitea, prefix: &str, contexts: &[&str]) -> Repo<'g> {
+    review_repo_with(g, g.repo(prefix), review_rule(contexts))
 }
 
 fn doctor(repo: &Repo<'_>, mode: &str, token: &str) -> Test {
@@ -401,18 +410,10 @@ fn read_only_status_account_is_the_status_token_fail(g: &RealGitea) {
 fn review_merge_with_the_status_account_off_the_merge_allowlist_is_its_fail(g: &RealGitea) {
     let repo = g.repo("dr-rf-merge");
     repo.put_file("main", ".gitea/shipgate.yml", "review:\n  merge: squash\n");
-    repo.put_file(
-        "main",
-        ".gitea/workflows/review-fire.yml",
-        &example(g, REVIEW_FIRE_YML),
-    );
-    repo.protect(json!({
-        "rule_name": "main", "branch_name": "main", "enable_push": false,
-        "enable_status_check": true, "status_check_contexts": [QA, SEC],
-        "dismiss_stale_approvals": true, "required_approvals": 2,
-        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
-        "enable_merge_whitelist": true, "merge_whitelist_usernames": ["devops-engineer"],
-    }));
+    let mut rule = review_rule(&[QA, SEC]);
+    rule["enable_merge_whitelist"] = json!(true);
+    rule["merge_whitelist_usernames"] = json!(["devops-engineer"]);
+    let repo = review_repo_with(g, repo, rule);
     let (_, reader) = admin_reader(&repo, GATE_TEAMS);
     let output = doctor(&repo, "review-fire", &reader)
         .status_token(&status_bot(g))
@@ -875,18 +876,9 @@ fn review_workflow_without_pull_request_review_is_the_workflow_fail(g: &RealGite
 }
 
 fn stale_approvals_kept_is_the_dismiss_stale_fail(g: &RealGitea) {
-    let repo = g.repo("dr-rf-stale");
-    repo.put_file(
-        "main",
-        ".gitea/workflows/review-fire.yml",
-        &example(g, REVIEW_FIRE_YML),
-    );
-    repo.protect(json!({
-        "rule_name": "main", "branch_name": "main", "enable_push": false,
-        "enable_status_check": true, "status_check_contexts": [QA, SEC],
-        "dismiss_stale_approvals": false, "required_approvals": 2,
-        "protected_file_patterns": ".gitea/workflows/**;.gitea/shipgate.yml",
-    }));
+    let mut rule = review_rule(&[QA, SEC]);
+    rule["dismiss_stale_approvals"] = json!(false);
+    let repo = review_repo_with(g, g.repo("dr-rf-stale"), rule);
     let (_, reader) = admin_reader(&repo, GATE_TEAMS);
     let output = doctor(&repo, "review-fire", &reader)
         .status_token(&status_bot(g))
